@@ -1,0 +1,151 @@
+# memkit — the only build entry point (GNU make). Output goes to build/
+# (and build/asan/ for the sanitizer pass of `make check`).
+#
+#   make            libmemkit.a + one binary per cmd/<tool>/ in build/bin/
+#   make demo       deps, build, run every tool on generated sample data
+#   make check      unit + bats + doc tests, then again under ASan+UBSan
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make bench      tests/bench/*.sh            make fuzz   FUZZ_SECONDS=60
+
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+B       ?= build
+VERSION := 0.1.0
+PKGS    := libzstd zlib yaml-0.1 libxxhash
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lz -lyaml -lxxhash)
+ALL_CFLAGS  = $(WARN) -Ilib -DMK_VERSION='"$(VERSION)"' -D_FILE_OFFSET_BITS=64 \
+              $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
+LIBS        = $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC  := $(sort $(wildcard lib/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+TOOLS    := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard cmd/*/main.c)))))
+BINS     := $(TOOLS:%=$(B)/bin/%)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNITS    := $(UNIT_SRC:tests/unit/%.c=$(B)/test/%)
+DRIVER   := $(B)/test/mkread
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: all lib tools tests deps demo check check-one install uninstall bench fuzz clean
+
+all: deps $(B)/libmemkit.a $(BINS)
+lib: $(B)/libmemkit.a
+tools: $(BINS)
+tests: $(UNITS) $(DRIVER)
+
+# ---- dependencies -----------------------------------------------------------
+# Debian packages every target needs. Installed when root, else the command is
+# printed and make stops: a half-configured build is worse than a clear ask.
+DEB_PKGS := gcc make pkg-config libzstd-dev zlib1g-dev libyaml-dev libxxhash-dev \
+            zstd gzip bats bats-assert bats-support mandoc clang libclang-rt-dev
+deps: $(B)/.deps-ok
+$(B)/.deps-ok: Makefile
+	@missing=$$(for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || printf '%s ' $$p; done); \
+	if [ -n "$$missing" ] && command -v dpkg-query >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        echo "make deps: installing $$missing"; \
+	        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) || \
+	        { echo "make deps: apt-get install failed" >&2; exit 1; }; \
+	    else \
+	        echo "make deps: missing packages; run: sudo apt-get install $$missing" >&2; exit 1; \
+	    fi; \
+	fi
+	@mkdir -p $(B) && touch $@
+
+# ---- library and tools ------------------------------------------------------
+$(B)/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libmemkit.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+.SECONDEXPANSION:
+$(B)/bin/%: $$(patsubst %.c,$(B)/%.o,$$(wildcard cmd/%/*.c)) $(B)/libmemkit.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(B)/libmemkit.a $(LIBS)
+
+$(B)/test/test_%: $(B)/tests/unit/test_%.o $(B)/libmemkit.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libmemkit.a $(LIBS)
+
+$(DRIVER): $(patsubst %.c,$(B)/%.o,$(wildcard tests/driver/*.c)) $(B)/libmemkit.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(B)/libmemkit.a $(LIBS)
+
+# ---- tests ------------------------------------------------------------------
+# check-one runs the suite against one build directory; check runs it on the
+# normal build and on the ASan+UBSan build and prints the summed verdict.
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+check: all tests
+	@$(MAKE) --no-print-directory B=$(B)/asan CFLAGS='$(SAN_FLAGS)' EXTRA_LDFLAGS='-fsanitize=address,undefined' all tests
+	@bash tests/run.sh $(B) $(B)/asan
+
+check-one: all tests
+	@bash tests/run.sh $(B)
+
+demo: all tests
+	@bash tests/demo.sh $(B)
+
+bench: all tests
+	@for s in tests/bench/*.sh; do echo "== $$s"; bash $$s $(B) || exit 1; done
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=gnu11 -g -O1 -Ilib -DMK_VERSION='"$(VERSION)"' $(PKG_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LIBS)
+fuzz: $(FUZZ_BIN)
+	@bash tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS)
+
+# ---- install ----------------------------------------------------------------
+MANS1 := $(wildcard man/*.1)
+MANS5 := $(wildcard man/*.5)
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include/memkit \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	$(if $(BINS),install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/)
+	$(if $(MANS1),install -m 644 $(MANS1) $(DESTDIR)$(PREFIX)/share/man/man1/)
+	$(if $(MANS5),install -m 644 $(MANS5) $(DESTDIR)$(PREFIX)/share/man/man5/)
+	install -m 644 $(B)/libmemkit.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 lib/*.h $(DESTDIR)$(PREFIX)/include/memkit/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' memkit.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/memkit.pc
+	for t in $(TOOLS); do \
+	    install -m 644 completions/bash/$$t $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t; \
+	    install -m 644 completions/zsh/_$$t $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$t; \
+	    install -m 644 completions/fish/$$t.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$t.fish; \
+	done
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(PREFIX)/bin/$$t \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t \
+	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$t \
+	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$t.fish; done
+	rm -f $(patsubst man/%,$(DESTDIR)$(PREFIX)/share/man/man1/%,$(MANS1)) \
+	      $(patsubst man/%,$(DESTDIR)$(PREFIX)/share/man/man5/%,$(MANS5))
+	rm -f $(DESTDIR)$(PREFIX)/lib/libmemkit.a $(DESTDIR)$(PREFIX)/lib/pkgconfig/memkit.pc
+	rm -rf $(DESTDIR)$(PREFIX)/include/memkit
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

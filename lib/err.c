@@ -1,0 +1,124 @@
+/* err — thread-local error messages and the single exit door (see err.h). */
+#include "err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *mk_progname = "memkit";
+
+static _Thread_local char errbuf[1024];
+
+int mk_err_set(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int mk_err_errno(const char *fmt, ...)
+{
+    int e = errno;
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(errbuf, sizeof errbuf, "%s: %s", msg, strerror(e));
+    return -1;
+}
+
+int mk_err_prefix(const char *fmt, ...)
+{
+    char pre[512], old[sizeof errbuf];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof pre, fmt, ap);
+    va_end(ap);
+    size_t np = strlen(pre);
+    memcpy(old, errbuf, sizeof old);
+    if (np >= sizeof errbuf)
+        np = sizeof errbuf - 1;
+    memcpy(errbuf, pre, np);
+    size_t rest = strnlen(old, sizeof old - 1);
+    if (rest > sizeof errbuf - 1 - np)
+        rest = sizeof errbuf - 1 - np;
+    memcpy(errbuf + np, old, rest);
+    errbuf[np + rest] = 0;
+    return -1;
+}
+
+const char *mk_err_msg(void)
+{
+    return errbuf[0] ? errbuf : "unknown error";
+}
+
+void mk_warn(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", mk_progname);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void mk_die(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", mk_progname);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(MK_EXIT_ERROR);
+}
+
+void mk_die_err(void)
+{
+    mk_die("%s", mk_err_msg());
+}
+
+static void *oom(void)
+{
+    /* No allocation and no stdio buffering here: we are out of memory. */
+    static const char msg[] = ": out of memory\n";
+    if (fputs(mk_progname, stderr) < 0 || fputs(msg, stderr) < 0)
+        _Exit(MK_EXIT_ERROR);
+    exit(MK_EXIT_ERROR);
+}
+
+void *mk_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    return p ? p : oom();
+}
+
+void *mk_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    return p ? p : oom();
+}
+
+void *mk_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    return q ? q : oom();
+}
+
+char *mk_xstrdup(const char *s)
+{
+    return mk_xstrndup(s, strlen(s));
+}
+
+char *mk_xstrndup(const char *s, size_t n)
+{
+    char *p = mk_xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}

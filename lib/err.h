@@ -1,0 +1,36 @@
+/* err — how errors travel from the library to the one place a tool reports them.
+ *
+ * A library function that fails returns -1 (or NULL) after recording a message
+ * with mk_err_set(); the caller either adds context and returns -1 itself, or,
+ * at the top of a tool, calls mk_die_err() which prints "tool: message" on
+ * stderr and exits 2. Messages carry their own location ("file:line: ...").
+ * The message buffer is thread-local, so worker threads can fail independently;
+ * mk_err_msg() is valid until the next mk_err_set() on the same thread.
+ *
+ * Out of memory is not propagated: mk_xmalloc() and friends print
+ * "tool: out of memory" and exit 2, because no caller can do better. */
+#ifndef MK_ERR_H
+#define MK_ERR_H
+
+#include <stddef.h>
+
+enum { MK_EXIT_OK = 0, MK_EXIT_FOUND = 1, MK_EXIT_ERROR = 2 };
+
+extern const char *mk_progname;          /* set by mk_cli_init(); "memkit" before */
+
+int mk_err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int mk_err_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* appends ": strerror(errno)" */
+int mk_err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* prepends context */
+const char *mk_err_msg(void);
+
+__attribute__((noreturn)) void mk_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+__attribute__((noreturn)) void mk_die_err(void);
+void mk_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void *mk_xmalloc(size_t n);
+void *mk_xcalloc(size_t n, size_t size);
+void *mk_xrealloc(void *p, size_t n);
+char *mk_xstrdup(const char *s);
+char *mk_xstrndup(const char *s, size_t n);
+
+#endif
