@@ -21,7 +21,7 @@ CFLAGS  ?= -O2 -g
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lz -lyaml -lxxhash)
-ALL_CFLAGS  = $(WARN) -Ilib -DMK_VERSION='"$(VERSION)"' -D_FILE_OFFSET_BITS=64 \
+ALL_CFLAGS  = $(WARN) -Ilib -DMK_VERSION='"$(VERSION)"' -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE \
               $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm

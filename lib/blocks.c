@@ -1,0 +1,459 @@
+/* blocks — record-aligned blocks with a read-ahead producer (see blocks.h). */
+#include "blocks.h"
+#include "err.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+enum { PAD = 64 };   /* slack after every buffer so vector loops may overread */
+
+struct buf {
+    char *mem;
+    size_t cap;
+    mk_block blk;
+    struct buf *next;
+};
+
+struct mk_blocks {
+    mk_source *src;
+    mk_blocks_opts o;
+    const char *name;
+
+    const char *map;        /* mapped mode: the whole file */
+    size_t map_len, map_off;
+
+    char *carry;            /* copy mode: the partial record after the last cut */
+    size_t carry_len;
+    int src_eof;
+
+    uint64_t next_line, next_seq;
+    int finished;           /* producer reached the end (cleanly or not) */
+    int failed;
+    char errmsg[1024];
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv_free, cv_ready;
+    struct buf *bufs, *free_list, *ready_head, *ready_tail;
+    pthread_t th;
+    int has_thread, stop;
+};
+
+/* ---- counting, the splitter's inner loop ---------------------------------- */
+
+typedef struct {
+    uint64_t nl, quotes;
+    size_t nul;             /* offset of the first NUL, or SIZE_MAX */
+} counts;
+
+/* One pass that counts newlines (and quotes, for CSV) and finds the first NUL.
+ * Byte-wise compare results are summed in 8-bit lanes for up to 255 rounds,
+ * then folded with psadbw: no popcount needed, ~10 GB/s on one core. */
+static inline counts scan(const char *p, size_t n, int want_quotes)
+{
+    counts c = { 0, 0, SIZE_MAX };
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i vn = _mm_set1_epi8('\n'), vq = _mm_set1_epi8('"'), vz = _mm_setzero_si128();
+    while (n - i >= 16) {
+        size_t rounds = (n - i) / 16, start = i;
+        if (rounds > 255)
+            rounds = 255;
+        __m128i an = vz, aq = vz, az = vz;
+        for (size_t k = 0; k < rounds; k++, i += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+            an = _mm_sub_epi8(an, _mm_cmpeq_epi8(v, vn));
+            if (want_quotes)
+                aq = _mm_sub_epi8(aq, _mm_cmpeq_epi8(v, vq));
+            az = _mm_or_si128(az, _mm_cmpeq_epi8(v, vz));
+        }
+        an = _mm_sad_epu8(an, vz);
+        c.nl += (uint64_t)_mm_cvtsi128_si32(an) + (uint64_t)_mm_extract_epi16(an, 4);
+        if (want_quotes) {
+            aq = _mm_sad_epu8(aq, vz);
+            c.quotes += (uint64_t)_mm_cvtsi128_si32(aq) + (uint64_t)_mm_extract_epi16(aq, 4);
+        }
+        if (c.nul == SIZE_MAX && _mm_movemask_epi8(az)) {
+            const char *z = memchr(p + start, 0, i - start);
+            c.nul = (size_t)(z - p);
+        }
+    }
+#endif
+    for (; i < n; i++) {
+        c.nl += p[i] == '\n';
+        if (want_quotes)
+            c.quotes += p[i] == '"';
+        if (p[i] == 0 && c.nul == SIZE_MAX)
+            c.nul = i;
+    }
+    return c;
+}
+
+size_t mk_count_byte(const char *p, size_t n, char ch)
+{
+    size_t cnt = 0, i = 0;
+#ifdef __SSE2__
+    const __m128i vc = _mm_set1_epi8(ch), vz = _mm_setzero_si128();
+    while (n - i >= 16) {
+        size_t rounds = (n - i) / 16;
+        if (rounds > 255)
+            rounds = 255;
+        __m128i acc = vz;
+        for (size_t k = 0; k < rounds; k++, i += 16)
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i)), vc));
+        acc = _mm_sad_epu8(acc, vz);
+        cnt += (size_t)_mm_cvtsi128_si32(acc) + (size_t)_mm_extract_epi16(acc, 4);
+    }
+#endif
+    for (; i < n; i++)
+        cnt += p[i] == ch;
+    return cnt;
+}
+
+/* ---- splitting ------------------------------------------------------------ */
+
+/* Offset of the quote that opened a still-open quoted field in p[0..n), or
+ * SIZE_MAX. Doubled quotes inside a field are escapes, not toggles. */
+static size_t open_quote(const char *p, size_t n)
+{
+    size_t open = SIZE_MAX;
+    const char *q = p, *end = p + n;
+    while ((q = memchr(q, '"', (size_t)(end - q)))) {
+        if (open == SIZE_MAX) {
+            open = (size_t)(q - p);
+            q++;
+        } else if (q + 1 < end && q[1] == '"') {
+            q += 2;
+        } else {
+            open = SIZE_MAX;
+            q++;
+        }
+    }
+    return open;
+}
+
+/* Find where the whole records in p[0..n) end. Returns the cut (0 = no
+ * complete record yet) and sets *nl to the newlines before it. */
+static size_t find_cut(const mk_blocks *b, const char *p, size_t n, int at_end, counts *c)
+{
+    if (at_end)
+        return n;
+    const char *nlp = memrchr(p, '\n', n);
+    if (!nlp)
+        return 0;
+    size_t cut = (size_t)(nlp - p) + 1;
+    if (b->o.split == MK_SPLIT_CSV) {
+        /* Only a newline at even quote parity ends a record. */
+        uint64_t q = c->quotes - mk_count_byte(p + cut, n - cut, '"');
+        while (q & 1) {
+            const char *prev = cut > 1 ? memrchr(p, '\n', cut - 1) : NULL;
+            if (!prev)
+                return 0;
+            size_t pc = (size_t)(prev - p) + 1;
+            q -= mk_count_byte(p + pc, cut - pc, '"');
+            cut = pc;
+        }
+    }
+    c->nl -= mk_count_byte(p + cut, n - cut, '\n');
+    return cut;
+}
+
+static int fail(mk_blocks *b, const char *msg)
+{
+    snprintf(b->errmsg, sizeof b->errmsg, "%s", msg);
+    b->failed = 1;
+    return -1;
+}
+
+static int too_long(mk_blocks *b, const char *p, size_t n)
+{
+    char msg[512];
+    size_t oq = b->o.split == MK_SPLIT_CSV ? open_quote(p, n) : SIZE_MAX;
+    if (oq != SIZE_MAX)
+        snprintf(msg, sizeof msg, "%s:%llu: unterminated quoted field (record longer than %zu bytes)",
+                 b->name, (unsigned long long)(b->next_line + mk_count_byte(p, oq, '\n')),
+                 b->o.max_record);
+    else
+        snprintf(msg, sizeof msg, "%s:%llu: line longer than %zu bytes", b->name,
+                 (unsigned long long)b->next_line, b->o.max_record);
+    return fail(b, msg);
+}
+
+/* Turn p[0..cut) into the next block; check NULs; advance line numbers. */
+static int emit(mk_blocks *b, struct buf *bf, const char *p, size_t cut, const counts *c)
+{
+    if (b->o.check_nul && c->nul < cut) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s:%llu: NUL byte in text input (binary file?)", b->name,
+                 (unsigned long long)(b->next_line + mk_count_byte(p, c->nul, '\n')));
+        return fail(b, msg);
+    }
+    bf->blk.data = p;
+    bf->blk.len = cut;
+    bf->blk.first_line = b->next_line;
+    bf->blk.lines = c->nl;
+    bf->blk.seq = b->next_seq++;
+    b->next_line += c->nl;
+    return 1;
+}
+
+static int produce_mapped(mk_blocks *b, struct buf *bf)
+{
+    if (b->map_off >= b->map_len)
+        return 0;
+    const char *p = b->map + b->map_off;
+    size_t avail = b->map_len - b->map_off, n = b->o.block_size;
+    for (;;) {
+        if (n > avail)
+            n = avail;
+        counts c = scan(p, n, b->o.split == MK_SPLIT_CSV);
+        size_t cut = find_cut(b, p, n, n == avail, &c);
+        if (cut) {
+            b->map_off += cut;
+            return emit(b, bf, p, cut, &c);
+        }
+        if (n > b->o.max_record)
+            return too_long(b, p, n);
+        n += b->o.block_size;
+    }
+}
+
+static int produce_copied(mk_blocks *b, struct buf *bf)
+{
+    char *m = bf->mem;
+    size_t fill = b->carry_len, target = b->o.block_size;
+    memcpy(m, b->carry, fill);
+    b->carry_len = 0;
+    for (;;) {
+        while (fill < target && !b->src_eof) {
+            ssize_t r = mk_source_read(b->src, m + fill, target - fill);
+            if (r < 0)
+                return fail(b, mk_err_msg());
+            if (r == 0)
+                b->src_eof = 1;
+            fill += (size_t)r;
+        }
+        if (fill == 0)
+            return 0;
+        counts c = scan(m, fill, b->o.split == MK_SPLIT_CSV);
+        size_t cut = find_cut(b, m, fill, b->src_eof, &c);
+        if (cut) {
+            b->carry_len = fill - cut;
+            memcpy(b->carry, m + cut, b->carry_len);
+            return emit(b, bf, m, cut, &c);
+        }
+        if (fill > b->o.max_record)
+            return too_long(b, m, fill);
+        target = fill + b->o.block_size;
+        if (target > bf->cap)
+            target = bf->cap;
+    }
+}
+
+static int produce(mk_blocks *b, struct buf *bf)
+{
+    if (b->failed)
+        return -1;
+    return b->map ? produce_mapped(b, bf) : produce_copied(b, bf);
+}
+
+/* ---- hand-off between producer and consumers ---------------------------- */
+
+static void push_ready(mk_blocks *b, struct buf *bf)
+{
+    bf->next = NULL;
+    if (b->ready_tail)
+        b->ready_tail->next = bf;
+    else
+        b->ready_head = bf;
+    b->ready_tail = bf;
+}
+
+static void *producer(void *arg)
+{
+    mk_blocks *b = arg;
+    for (;;) {
+        pthread_mutex_lock(&b->mu);
+        while (!b->free_list && !b->stop)
+            pthread_cond_wait(&b->cv_free, &b->mu);
+        if (b->stop) {
+            pthread_mutex_unlock(&b->mu);
+            return NULL;
+        }
+        struct buf *bf = b->free_list;
+        b->free_list = bf->next;
+        pthread_mutex_unlock(&b->mu);
+
+        int r = produce(b, bf);
+
+        pthread_mutex_lock(&b->mu);
+        if (r == 1) {
+            push_ready(b, bf);
+        } else {
+            bf->next = b->free_list;
+            b->free_list = bf;
+            b->finished = 1;
+        }
+        pthread_cond_broadcast(&b->cv_ready);
+        pthread_mutex_unlock(&b->mu);
+        if (r != 1)
+            return NULL;
+    }
+}
+
+void mk_blocks_defaults(mk_blocks_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->block_size = 1 << 20;
+    o->max_record = 1 << 20;
+    o->split = MK_SPLIT_LINES;
+    o->nbufs = 4;
+    o->threaded = 1;
+    o->check_nul = 1;
+}
+
+mk_blocks *mk_blocks_open(mk_source *src, const mk_blocks_opts *opts)
+{
+    mk_blocks *b = mk_xcalloc(1, sizeof *b);
+    if (opts)
+        b->o = *opts;
+    else
+        mk_blocks_defaults(&b->o);
+    if (b->o.block_size < 4096)
+        b->o.block_size = 4096;
+    if (b->o.max_record < 16)
+        b->o.max_record = 16;
+    if (b->o.nbufs < 2)
+        b->o.nbufs = 2;
+    b->src = src;
+    b->name = mk_source_name(src);
+    b->next_line = 1;
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv_free, NULL);
+    pthread_cond_init(&b->cv_ready, NULL);
+
+    const char *data;
+    size_t len;
+    int mapped = b->o.no_map ? 0 : mk_source_map(src, &data, &len);
+    if (mapped < 0) {
+        free(b);
+        return NULL;
+    }
+    if (mapped) {
+        b->map = data;
+        b->map_len = len;
+    } else {
+        b->carry = mk_xmalloc(b->o.max_record + b->o.block_size);
+    }
+    /* Large buffers come from mmap inside malloc: pages never touched (the
+     * room kept for one over-long record) cost no resident memory. */
+    size_t cap = b->map ? 0 : b->o.block_size + b->o.max_record;
+    b->bufs = mk_xcalloc(b->o.nbufs, sizeof *b->bufs);
+    for (unsigned i = 0; i < b->o.nbufs; i++) {
+        struct buf *bf = &b->bufs[i];
+        if (cap) {
+            bf->mem = mk_xmalloc(cap + PAD);
+            bf->cap = cap;
+        }
+        bf->next = b->free_list;
+        b->free_list = bf;
+    }
+    if (b->o.threaded) {
+        if (pthread_create(&b->th, NULL, producer, b) != 0) {
+            b->o.threaded = 0;   /* read synchronously instead */
+        } else {
+            b->has_thread = 1;
+        }
+    }
+    return b;
+}
+
+static int deliver_end(mk_blocks *b)
+{
+    if (b->failed) {
+        mk_err_set("%s", b->errmsg);
+        return -1;
+    }
+    return 0;
+}
+
+int mk_blocks_next(mk_blocks *b, mk_block **out)
+{
+    pthread_mutex_lock(&b->mu);
+    if (!b->has_thread) {
+        /* Synchronous: produce in the caller, one consumer at a time. */
+        struct buf *bf = b->free_list;
+        int r = -1;
+        if (!bf) {
+            r = mk_err_set("%s: all %u blocks are held; release blocks before taking more",
+                           b->name, b->o.nbufs);
+        } else if (b->finished) {
+            r = deliver_end(b);
+        } else {
+            b->free_list = bf->next;
+            r = produce(b, bf);
+            if (r == 1) {
+                *out = &bf->blk;
+            } else {
+                bf->next = b->free_list;
+                b->free_list = bf;
+                b->finished = 1;
+                r = deliver_end(b);
+            }
+        }
+        pthread_mutex_unlock(&b->mu);
+        return r;
+    }
+    while (!b->ready_head && !b->finished)
+        pthread_cond_wait(&b->cv_ready, &b->mu);
+    int r;
+    if (b->ready_head) {
+        struct buf *bf = b->ready_head;
+        b->ready_head = bf->next;
+        if (!b->ready_head)
+            b->ready_tail = NULL;
+        *out = &bf->blk;
+        r = 1;
+    } else {
+        r = deliver_end(b);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return r;
+}
+
+void mk_blocks_release(mk_blocks *b, mk_block *blk)
+{
+    struct buf *bf = (struct buf *)((char *)blk - offsetof(struct buf, blk));
+    if (b->map)
+        mk_source_unmap_hint(b->src, (size_t)(blk->data - b->map), blk->len);
+    pthread_mutex_lock(&b->mu);
+    bf->next = b->free_list;
+    b->free_list = bf;
+    pthread_cond_signal(&b->cv_free);
+    pthread_mutex_unlock(&b->mu);
+}
+
+void mk_blocks_close(mk_blocks *b)
+{
+    if (!b)
+        return;
+    if (b->has_thread) {
+        pthread_mutex_lock(&b->mu);
+        b->stop = 1;
+        pthread_cond_broadcast(&b->cv_free);
+        pthread_mutex_unlock(&b->mu);
+        pthread_join(b->th, NULL);
+    }
+    for (unsigned i = 0; i < b->o.nbufs; i++)
+        free(b->bufs[i].mem);
+    free(b->bufs);
+    free(b->carry);
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv_free);
+    pthread_cond_destroy(&b->cv_ready);
+    free(b);
+}

@@ -1,0 +1,64 @@
+/* blocks — cut a source into record-aligned blocks, read ahead in a thread.
+ *
+ * A block is a few hundred KiB to a few MiB of whole records: it starts at the
+ * beginning of a line (or of a CSV record: MK_SPLIT_CSV keeps quoted newlines
+ * inside their record by tracking quote parity) and ends after a newline,
+ * except the input's last block, whose last record may lack one. Each block
+ * knows its 1-based first line number and its sequence number, so workers
+ * that take blocks in any order still report exact file:line positions and
+ * can restore input order.
+ *
+ * Plain regular files are mapped and blocks point into the mapping (no copy);
+ * pages of released blocks are dropped, so resident memory stays near
+ * nbufs × block size. Streams (pipes, zstd, gzip) are read into nbufs fixed
+ * buffers; with `threaded`, a producer thread reads and decompresses ahead
+ * while consumers parse, which is how decompression overlaps parsing.
+ *
+ * Checks made once here, for every reader: a line (record) longer than
+ * max_record, and a NUL byte when check_nul is set, are errors with file:line.
+ * A source error (truncated zstd, ...) is delivered by mk_blocks_next() after
+ * every block before it.
+ *
+ * mk_blocks_next() and mk_blocks_release() are thread-safe; a block's memory
+ * is valid until it is released. The mk_blocks does not own the source. */
+#ifndef MK_BLOCKS_H
+#define MK_BLOCKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "source.h"
+
+typedef enum { MK_SPLIT_LINES, MK_SPLIT_CSV } mk_split;
+
+typedef struct {
+    size_t block_size;     /* bytes per block (default 1 MiB) */
+    size_t max_record;     /* longest line or record (default 1 MiB) */
+    mk_split split;        /* default MK_SPLIT_LINES */
+    unsigned nbufs;        /* blocks in flight (default 4; ≥ consumers + 2) */
+    int threaded;          /* 1: read ahead in a producer thread */
+    int no_map;            /* 1: never map, always read */
+    int check_nul;         /* 1: a NUL byte is an error */
+} mk_blocks_opts;
+
+typedef struct {
+    const char *data;
+    size_t len;
+    uint64_t first_line;   /* line number of data[0], from 1 */
+    uint64_t lines;        /* newlines in data */
+    uint64_t seq;          /* 0, 1, 2, ... in input order */
+} mk_block;
+
+typedef struct mk_blocks mk_blocks;
+
+void mk_blocks_defaults(mk_blocks_opts *o);
+mk_blocks *mk_blocks_open(mk_source *src, const mk_blocks_opts *o);
+int mk_blocks_next(mk_blocks *b, mk_block **out);   /* 1 block, 0 end, -1 error */
+void mk_blocks_release(mk_blocks *b, mk_block *blk);
+void mk_blocks_close(mk_blocks *b);
+
+/* Counting helpers the splitter uses, exported because record parsers need
+ * the same answers at the same speed. */
+size_t mk_count_byte(const char *p, size_t n, char c);
+
+#endif

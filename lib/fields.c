@@ -1,0 +1,242 @@
+/* fields — zero-copy field splitting (see fields.h). */
+#include "fields.h"
+#include "err.h"
+#include "text.h"
+#include "blocks.h"
+
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+size_t mk_split_blank(const char *p, size_t n, mk_field *f, size_t max)
+{
+    size_t nf = 0, i = 0;
+    for (;;) {
+        while (i < n && (p[i] == ' ' || p[i] == '\t'))
+            i++;
+        if (i >= n)
+            return nf;
+        size_t s = i;
+        while (i < n && p[i] != ' ' && p[i] != '\t')
+            i++;
+        if (nf < max)
+            f[nf] = (mk_field){ p + s, (uint32_t)(i - s), 0 };
+        nf++;
+    }
+}
+
+size_t mk_split_tsv(const char *p, size_t n, mk_field *f, size_t max)
+{
+    size_t nf = 0;
+    const char *end = p + n;
+    for (;;) {
+        const char *t = memchr(p, '\t', (size_t)(end - p));
+        const char *e = t ? t : end;
+        if (nf < max)
+            f[nf] = (mk_field){ p, (uint32_t)(e - p), 0 };
+        nf++;
+        if (!t)
+            return nf;
+        p = t + 1;
+    }
+}
+
+static int csv_error(mk_csv_result *r, const char *at, const char *why)
+{
+    r->err_at = at;
+    r->why = why;
+    return -1;
+}
+
+/* A quoted field starting at q (the opening quote). On success *fend is the
+ * byte after the closing quote. Newlines inside are counted. */
+static int quoted(const char *q, const char *end, mk_field *fld, const char **fend,
+                  mk_csv_result *r)
+{
+    const char *s = q + 1, *p = s;
+    uint32_t flags = MK_FIELD_QUOTED;
+    for (;;) {
+        const char *c = memchr(p, '"', (size_t)(end - p));
+        if (!c)
+            return csv_error(r, q, "unterminated quoted field");
+        if (c + 1 < end && c[1] == '"') {
+            flags |= MK_FIELD_ESCAPED;
+            p = c + 2;
+            continue;
+        }
+        r->newlines += mk_count_byte(s, (size_t)(c - s), '\n');
+        *fld = (mk_field){ s, (uint32_t)(c - s), flags };
+        *fend = c + 1;
+        return 0;
+    }
+}
+
+/* Bit mask of the bytes at p[0..16) that are separators, LFs or quotes. */
+#ifdef __SSE2__
+static inline unsigned specials(const char *p, __m128i vs, __m128i vn, __m128i vq)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, vs), _mm_cmpeq_epi8(v, vn)),
+                             _mm_cmpeq_epi8(v, vq));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+static inline void put(mk_field *f, size_t max, size_t *nf, const char *s, const char *e)
+{
+    if (*nf < max)
+        f[*nf] = (mk_field){ s, (uint32_t)(e - s), 0 };
+    (*nf)++;
+}
+
+int mk_csv_record(const char *p, const char *end, char sep, mk_field *f, size_t max,
+                  mk_csv_result *r)
+{
+    size_t nf = 0;
+    const char *fs = p;      /* start of the current field */
+    r->newlines = 0;
+    for (;;) {
+        /* Find the next separator, LF or quote at or after p. */
+        const char *c = NULL;
+#ifdef __SSE2__
+        const __m128i vs = _mm_set1_epi8(sep), vn = _mm_set1_epi8('\n'), vq = _mm_set1_epi8('"');
+        while (end - p >= 16) {
+            unsigned m = specials(p, vs, vn, vq);
+            if (m) {
+                c = p + __builtin_ctz(m);
+                break;
+            }
+            p += 16;
+        }
+#endif
+        if (!c) {
+            while (p < end && *p != sep && *p != '\n' && *p != '"')
+                p++;
+            c = p < end ? p : NULL;
+        }
+        if (!c) {                               /* last record, no newline */
+            const char *e = end;
+            if (e > fs && e[-1] == '\r')
+                e--;
+            put(f, max, &nf, fs, e);
+            r->next = end;
+            r->nf = nf;
+            return 0;
+        }
+        if (*c == sep) {
+            put(f, max, &nf, fs, c);
+            fs = p = c + 1;
+        } else if (*c == '\n') {
+            const char *e = c;
+            if (e > fs && e[-1] == '\r')
+                e--;
+            put(f, max, &nf, fs, e);
+            r->newlines++;
+            r->next = c + 1;
+            r->nf = nf;
+            return 0;
+        } else {                                /* a quote */
+            if (c != fs)
+                return csv_error(r, c, "quote inside an unquoted field");
+            mk_field qf;
+            const char *after;
+            if (quoted(c, end, &qf, &after, r) < 0)
+                return -1;
+            if (nf < max)
+                f[nf] = qf;
+            nf++;
+            if (after == end) {
+                r->next = end;
+                r->nf = nf;
+                return 0;
+            }
+            if (*after == '\r' && after + 1 < end && after[1] == '\n')
+                after++;
+            if (*after == '\n') {
+                r->newlines++;
+                r->next = after + 1;
+                r->nf = nf;
+                return 0;
+            }
+            if (*after != sep)
+                return csv_error(r, after, "unexpected character after closing quote");
+            fs = p = after + 1;
+            /* A separator as the very last byte still leaves one empty field. */
+            if (p == end) {
+                put(f, max, &nf, p, p);
+                r->next = end;
+                r->nf = nf;
+                return 0;
+            }
+        }
+    }
+}
+
+size_t mk_field_unquote(const mk_field *f, char *dst)
+{
+    if (!(f->flags & MK_FIELD_ESCAPED)) {
+        memcpy(dst, f->ptr, f->len);
+        return f->len;
+    }
+    size_t n = 0;
+    for (uint32_t i = 0; i < f->len; i++) {
+        dst[n++] = f->ptr[i];
+        if (f->ptr[i] == '"' && i + 1 < f->len && f->ptr[i + 1] == '"')
+            i++;
+    }
+    return n;
+}
+
+void mk_header_init(mk_header *h, const mk_field *f, size_t n)
+{
+    h->n = n;
+    h->names = mk_xcalloc(n ? n : 1, sizeof *h->names);
+    for (size_t i = 0; i < n; i++) {
+        char *s = mk_xmalloc(f[i].len + 1);
+        size_t len = mk_field_unquote(&f[i], s);
+        s[len] = 0;
+        if (i == 0 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+            memmove(s, s + 3, len - 2);
+        h->names[i] = s;
+    }
+}
+
+int mk_header_find(const mk_header *h, const char *name, size_t len)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (strlen(h->names[i]) == len && memcmp(h->names[i], name, len) == 0)
+            return (int)i;
+    /* $N, or a bare number when no column has that name. */
+    const char *d = name;
+    size_t dl = len;
+    if (dl && *d == '$') {
+        d++;
+        dl--;
+    }
+    if (dl == 0 || dl > 9)
+        return -1;
+    size_t v = 0;
+    for (size_t i = 0; i < dl; i++) {
+        if (d[i] < '0' || d[i] > '9')
+            return -1;
+        v = v * 10 + (size_t)(d[i] - '0');
+    }
+    return v >= 1 && v <= h->n ? (int)(v - 1) : -1;
+}
+
+const char *mk_header_suggest(const mk_header *h, const char *name, size_t len)
+{
+    int i = mk_nearest(name, len, (const char *const *)h->names, h->n);
+    return i < 0 ? NULL : h->names[i];
+}
+
+void mk_header_free(mk_header *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        free(h->names[i]);
+    free(h->names);
+    h->names = NULL;
+    h->n = 0;
+}

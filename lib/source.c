@@ -1,0 +1,374 @@
+/* source — sniffed, decompressing byte source (see source.h). */
+#include "source.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+enum { IN_CAP = 128 * 1024 };
+
+struct mk_source {
+    char *name;
+    int fd;                 /* -1 for memory sources */
+    int own_fd;
+    mk_codec codec;
+    const unsigned char *mem; size_t mem_len, mem_pos;   /* memory source */
+    unsigned char *in;      /* stored bytes not yet decoded: in[in_pos..in_len) */
+    size_t in_pos, in_len;
+    int in_eof;
+    uint64_t in_total;      /* stored bytes pulled from fd/mem */
+    uint64_t out_total;
+    uint64_t size;
+    ZSTD_DStream *zd;
+    size_t zret;            /* last ZSTD_decompressStream hint; 0 = frame complete */
+    z_stream gz;
+    int gz_live, gz_member_done;
+    int done;               /* clean end reached */
+    void *map; size_t map_len;
+};
+
+static int refill(mk_source *s)
+{
+    if (s->in_pos < s->in_len || s->in_eof)
+        return 0;
+    s->in_pos = s->in_len = 0;
+    if (s->fd < 0) {
+        size_t n = s->mem_len - s->mem_pos;
+        if (n > IN_CAP)
+            n = IN_CAP;
+        memcpy(s->in, s->mem + s->mem_pos, n);
+        s->mem_pos += n;
+        s->in_len = n;
+    } else {
+        ssize_t n;
+        do
+            n = read(s->fd, s->in, IN_CAP);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+            return mk_err_errno("%s: read error", s->name);
+        s->in_len = (size_t)n;
+    }
+    s->in_total += s->in_len;
+    if (s->in_len == 0)
+        s->in_eof = 1;
+    return 0;
+}
+
+/* Read until at least 4 bytes are buffered (or EOF), without losing them. */
+static int sniff(mk_source *s)
+{
+    if (refill(s) < 0)
+        return -1;
+    while (s->in_len < 4 && !s->in_eof) {
+        ssize_t n;
+        if (s->fd < 0) {
+            n = 0;
+            s->in_eof = 1;
+        } else {
+            do
+                n = read(s->fd, s->in + s->in_len, IN_CAP - s->in_len);
+            while (n < 0 && errno == EINTR);
+            if (n < 0)
+                return mk_err_errno("%s: read error", s->name);
+            if (n == 0)
+                s->in_eof = 1;
+        }
+        s->in_len += (size_t)n;
+        s->in_total += (uint64_t)n;
+    }
+    const unsigned char *b = s->in;
+    uint32_t magic = s->in_len >= 4 ? (uint32_t)b[0] | (uint32_t)b[1] << 8 |
+                                      (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24 : 0;
+    if (s->in_len >= 4 && (magic == ZSTD_MAGICNUMBER ||
+                           (magic & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START)) {
+        s->codec = MK_CODEC_ZSTD;
+        if (!(s->zd = ZSTD_createDStream()))
+            return mk_err_set("%s: cannot create zstd decoder", s->name);
+        ZSTD_initDStream(s->zd);
+        s->zret = 1;
+    } else if (s->in_len >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
+        s->codec = MK_CODEC_GZIP;
+        memset(&s->gz, 0, sizeof s->gz);
+        if (inflateInit2(&s->gz, 15 + 16) != Z_OK)
+            return mk_err_set("%s: cannot create gzip decoder", s->name);
+        s->gz_live = 1;
+    } else {
+        s->codec = MK_CODEC_PLAIN;
+    }
+    return 0;
+}
+
+static mk_source *source_new(const char *name)
+{
+    mk_source *s = mk_xcalloc(1, sizeof *s);
+    s->name = mk_xstrdup(name);
+    s->in = mk_xmalloc(IN_CAP);
+    s->fd = -1;
+    return s;
+}
+
+mk_source *mk_source_open(const char *path)
+{
+    int stdin_ = !path || strcmp(path, "-") == 0;
+    mk_source *s = source_new(stdin_ ? "<stdin>" : path);
+    if (stdin_) {
+        s->fd = 0;
+    } else {
+        s->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (s->fd < 0) {
+            mk_err_errno("%s", path);
+            mk_source_close(s);
+            return NULL;
+        }
+        s->own_fd = 1;
+    }
+    struct stat st;
+    if (fstat(s->fd, &st) < 0) {
+        mk_err_errno("%s", s->name);
+        mk_source_close(s);
+        return NULL;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        mk_err_set("%s: is a directory", s->name);
+        mk_source_close(s);
+        return NULL;
+    }
+    if (S_ISREG(st.st_mode)) {
+        s->size = (uint64_t)st.st_size;
+        posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    if (sniff(s) < 0) {
+        mk_source_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+mk_source *mk_source_open_mem(const char *name, const void *data, size_t len)
+{
+    mk_source *s = source_new(name);
+    s->mem = data;
+    s->mem_len = len;
+    s->size = len;
+    if (sniff(s) < 0) {
+        mk_source_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Offset of the next undecoded stored byte: where an error was noticed. */
+static uint64_t at(const mk_source *s)
+{
+    return s->in_total - (s->in_len - s->in_pos);
+}
+
+static ssize_t read_plain(mk_source *s, unsigned char *buf, size_t cap)
+{
+    if (s->in_pos < s->in_len) {
+        size_t n = s->in_len - s->in_pos;
+        if (n > cap)
+            n = cap;
+        memcpy(buf, s->in + s->in_pos, n);
+        s->in_pos += n;
+        return (ssize_t)n;
+    }
+    if (s->in_eof)
+        return 0;
+    if (s->fd < 0) {
+        size_t n = s->mem_len - s->mem_pos;
+        if (n > cap)
+            n = cap;
+        memcpy(buf, s->mem + s->mem_pos, n);
+        s->mem_pos += n;
+        s->in_total += n;
+        if (n == 0)
+            s->in_eof = 1;
+        return (ssize_t)n;
+    }
+    ssize_t n;
+    do
+        n = read(s->fd, buf, cap);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return mk_err_errno("%s: read error", s->name);
+    s->in_total += (uint64_t)n;
+    if (n == 0)
+        s->in_eof = 1;
+    return n;
+}
+
+static ssize_t read_zstd(mk_source *s, unsigned char *buf, size_t cap)
+{
+    ZSTD_outBuffer out = { buf, cap, 0 };
+    while (out.pos == 0) {
+        if (refill(s) < 0)
+            return -1;
+        if (s->in_pos == s->in_len) {
+            /* Input over: clean only if the last frame was completed. */
+            if (s->zret != 0)
+                return mk_err_set("%s: truncated zstd stream at byte %llu",
+                                  s->name, (unsigned long long)at(s));
+            return 0;
+        }
+        ZSTD_inBuffer in = { s->in, s->in_len, s->in_pos };
+        size_t r = ZSTD_decompressStream(s->zd, &out, &in);
+        s->in_pos = in.pos;
+        if (ZSTD_isError(r))
+            return mk_err_set("%s: corrupt zstd stream at byte %llu: %s", s->name,
+                              (unsigned long long)at(s), ZSTD_getErrorName(r));
+        s->zret = r;
+    }
+    return (ssize_t)out.pos;
+}
+
+static ssize_t read_gzip(mk_source *s, unsigned char *buf, size_t cap)
+{
+    size_t got = 0;
+    while (got == 0) {
+        if (refill(s) < 0)
+            return -1;
+        if (s->gz_member_done) {
+            /* Between members: either the input ends, or another member starts. */
+            if (s->in_pos == s->in_len)
+                return 0;
+            if (s->in_len - s->in_pos < 2 && !s->in_eof) {
+                /* The magic straddles a buffer edge: keep one byte, read more. */
+                s->in[0] = s->in[s->in_pos];
+                s->in_len = 1;
+                s->in_pos = 0;
+                ssize_t n;
+                if (s->fd < 0) {
+                    n = 0;
+                } else {
+                    do
+                        n = read(s->fd, s->in + 1, IN_CAP - 1);
+                    while (n < 0 && errno == EINTR);
+                }
+                if (n < 0)
+                    return mk_err_errno("%s: read error", s->name);
+                s->in_len += (size_t)n;
+                s->in_total += (uint64_t)n;
+                if (n == 0)
+                    s->in_eof = 1;
+            }
+            if (s->in_len - s->in_pos < 2 || s->in[s->in_pos] != 0x1f || s->in[s->in_pos + 1] != 0x8b)
+                return mk_err_set("%s: trailing garbage after gzip stream at byte %llu",
+                                  s->name, (unsigned long long)at(s));
+            if (inflateReset(&s->gz) != Z_OK)
+                return mk_err_set("%s: gzip decoder reset failed", s->name);
+            s->gz_member_done = 0;
+        }
+        if (s->in_pos == s->in_len)
+            return mk_err_set("%s: truncated gzip stream at byte %llu",
+                              s->name, (unsigned long long)at(s));
+        s->gz.next_in = s->in + s->in_pos;
+        s->gz.avail_in = (uInt)(s->in_len - s->in_pos);
+        s->gz.next_out = buf + got;
+        s->gz.avail_out = (uInt)(cap - got > UINT32_MAX ? UINT32_MAX : cap - got);
+        uInt before = s->gz.avail_out;
+        int r = inflate(&s->gz, Z_NO_FLUSH);
+        got += before - s->gz.avail_out;
+        s->in_pos = s->in_len - s->gz.avail_in;
+        if (r == Z_STREAM_END) {
+            s->gz_member_done = 1;
+        } else if (r == Z_BUF_ERROR) {
+            /* No progress possible with this input: more is needed. */
+            if (s->in_pos != s->in_len && s->gz.avail_out != 0)
+                return mk_err_set("%s: corrupt gzip stream at byte %llu", s->name,
+                                  (unsigned long long)at(s));
+        } else if (r != Z_OK) {
+            return mk_err_set("%s: corrupt gzip stream at byte %llu: %s", s->name,
+                              (unsigned long long)at(s), s->gz.msg ? s->gz.msg : "data error");
+        }
+    }
+    return (ssize_t)got;
+}
+
+ssize_t mk_source_read(mk_source *s, void *buf, size_t cap)
+{
+    if (s->done || cap == 0)
+        return 0;
+    ssize_t n;
+    switch (s->codec) {
+    case MK_CODEC_ZSTD: n = read_zstd(s, buf, cap); break;
+    case MK_CODEC_GZIP: n = read_gzip(s, buf, cap); break;
+    default:            n = read_plain(s, buf, cap); break;
+    }
+    if (n > 0)
+        s->out_total += (uint64_t)n;
+    else if (n == 0)
+        s->done = 1;
+    return n;
+}
+
+int mk_source_map(mk_source *s, const char **data, size_t *len)
+{
+    if (s->codec != MK_CODEC_PLAIN || s->fd < 0 || s->size == 0 || s->out_total != 0)
+        return 0;
+    struct stat st;
+    if (fstat(s->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+        return 0;
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, s->fd, 0);
+    if (p == MAP_FAILED)
+        return 0;   /* fall back to reading */
+    madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
+    s->map = p;
+    s->map_len = (size_t)st.st_size;
+    s->in_total = s->out_total = s->size = (uint64_t)st.st_size;
+    s->in_pos = s->in_len = 0;
+    s->done = 1;
+    *data = p;
+    *len = s->map_len;
+    return 1;
+}
+
+void mk_source_unmap_hint(mk_source *s, size_t off, size_t len)
+{
+    if (!s->map || off >= s->map_len)
+        return;
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t a = (off + pg - 1) / pg * pg, e = off + len;
+    if (e > s->map_len)
+        e = s->map_len;
+    e = e / pg * pg;
+    if (e > a)
+        madvise((char *)s->map + a, e - a, MADV_DONTNEED);
+}
+
+int mk_source_close(mk_source *s)
+{
+    if (!s)
+        return 0;
+    int rc = 0;
+    if (s->map)
+        munmap(s->map, s->map_len);
+    if (s->zd)
+        ZSTD_freeDStream(s->zd);
+    if (s->gz_live)
+        inflateEnd(&s->gz);
+    if (s->own_fd && close(s->fd) < 0)
+        rc = mk_err_errno("%s: close", s->name);
+    free(s->in);
+    free(s->name);
+    free(s);
+    return rc;
+}
+
+const char *mk_source_name(const mk_source *s) { return s->name; }
+mk_codec mk_source_codec(const mk_source *s) { return s->codec; }
+uint64_t mk_source_in_pos(const mk_source *s) { return s->map ? s->map_len : at(s); }
+uint64_t mk_source_out_pos(const mk_source *s) { return s->out_total; }
+uint64_t mk_source_size(const mk_source *s) { return s->size; }
+
+const char *mk_codec_name(mk_codec c)
+{
+    return c == MK_CODEC_ZSTD ? "zstd" : c == MK_CODEC_GZIP ? "gzip" : "plain";
+}
