@@ -1,0 +1,52 @@
+/* intern — string interning: each distinct byte string gets a dense id.
+ *
+ * The first string seen gets id 0, the next new one id 1, and so on, so ids
+ * index plain arrays (per-node adjacency, per-site counters) and compare with
+ * ==. The reverse lookup, id -> bytes, is an array access.
+ *
+ * Invariants: ids are 0 .. mk_intern_count()-1 with no gaps and never change;
+ * an id's string is stored once, NUL-terminated (it may also contain NUL
+ * bytes, hence the length), and its pointer stays valid until
+ * mk_intern_free(). There is no removal. Ids are 32-bit, to halve the
+ * arrays that hold them; UINT32_MAX is never an id (callers may use it as
+ * "none"), and a table needing it dies with a message.
+ *
+ * Ownership: the table owns the strings (in its mk_map's key arena; they are
+ * not copied a second time) and its id -> string vec; callers copy nothing
+ * and free nothing. mk_intern_free() releases it all and leaves an empty,
+ * reusable table. Out of memory dies (err.h).
+ *
+ * Thread-safety: none. One thread at a time per table.
+ *
+ * Complexity: mk_intern_id and mk_intern_find expected O(length) (one hash,
+ * one comparison); mk_intern_str O(1). Memory per distinct string: its bytes
+ * + 1, a 32-byte map slot at <= 70% load and a 16-byte (pointer, length). */
+#ifndef MK_INTERN_H
+#define MK_INTERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "map.h"
+#include "vec.h"
+
+typedef struct mk_intern {
+    mk_map ids;    /* string -> id */
+    mk_vec strs;   /* id -> struct { const char *p; size_t len; } */
+} mk_intern;
+
+/* hint: expected number of distinct strings (0 is fine). */
+void mk_intern_init(mk_intern *in, size_t hint);
+void mk_intern_free(mk_intern *in);
+
+/* The id of s[0..len), assigning the next id if it is new. s may be NULL
+ * when len is 0 (the empty string is an ordinary string). */
+uint32_t mk_intern_id(mk_intern *in, const void *s, size_t len);
+/* Lookup only: 1 and *id if known, else 0 (nothing is added). */
+int mk_intern_find(const mk_intern *in, const void *s, size_t len, uint32_t *id);
+/* The string of id, or NULL if id >= count; *len (if non-NULL) gets its length. */
+const char *mk_intern_str(const mk_intern *in, uint32_t id, size_t *len);
+size_t mk_intern_count(const mk_intern *in);
+size_t mk_intern_bytes(const mk_intern *in);   /* heap bytes held */
+
+#endif

@@ -1,0 +1,159 @@
+/* Unit tests for lib/intern: dense ids, round trips, odd strings, and 1e5
+ * random lookups against a reference numbering. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "intern.h"
+#include "unit.h"
+
+static uint64_t rng = 0xa4093822299f31d0u;
+
+static uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static void test_basic(void)
+{
+    mk_intern in;
+    mk_intern_init(&in, 0);
+    CHECK_U64(mk_intern_count(&in), 0);
+    uint32_t id = 99;
+    CHECK_INT(mk_intern_find(&in, "a", 1, &id), 0);
+    CHECK_U64(id, 99);
+    CHECK(mk_intern_str(&in, 0, NULL) == NULL);
+
+    CHECK_U64(mk_intern_id(&in, "foo", 3), 0);
+    CHECK_U64(mk_intern_id(&in, "bar", 3), 1);
+    CHECK_U64(mk_intern_id(&in, "foo", 3), 0);
+    CHECK_U64(mk_intern_id(&in, "fo", 2), 2);
+    CHECK_U64(mk_intern_count(&in), 3);
+
+    size_t len;
+    const char *s = mk_intern_str(&in, 1, &len);
+    CHECK_MEM(s, len, "bar");
+    CHECK_STR(mk_intern_str(&in, 2, NULL), "fo");   /* NUL-terminated */
+    CHECK(mk_intern_str(&in, 3, &len) == NULL);
+    CHECK_U64(len, 0);
+    CHECK(mk_intern_str(&in, UINT32_MAX, NULL) == NULL);
+
+    CHECK_INT(mk_intern_find(&in, "bar", 3, &id), 1);
+    CHECK_U64(id, 1);
+    CHECK_INT(mk_intern_find(&in, "baz", 3, NULL), 0);
+    CHECK_INT(mk_intern_find(&in, "bar", 3, NULL), 1);
+    CHECK_U64(mk_intern_count(&in), 3);   /* find never adds */
+    CHECK(mk_intern_bytes(&in) > 0);
+
+    mk_intern_free(&in);
+    CHECK_U64(mk_intern_count(&in), 0);
+    CHECK_U64(mk_intern_id(&in, "again", 5), 0);   /* usable after free */
+    mk_intern_free(&in);
+}
+
+static void test_odd_strings(void)
+{
+    mk_intern in;
+    mk_intern_init(&in, 8);
+    CHECK_U64(mk_intern_id(&in, "", 0), 0);
+    CHECK_U64(mk_intern_id(&in, NULL, 0), 0);
+    CHECK_U64(mk_intern_id(&in, "\0", 1), 1);
+    CHECK_U64(mk_intern_id(&in, "a\0b", 3), 2);
+    CHECK_U64(mk_intern_id(&in, "a", 1), 3);
+    size_t len;
+    const char *s = mk_intern_str(&in, 0, &len);
+    CHECK(s != NULL && len == 0 && s[0] == 0);
+    s = mk_intern_str(&in, 2, &len);
+    CHECK(len == 3 && memcmp(s, "a\0b\0", 4) == 0);
+
+    /* The table keeps its own copy. */
+    char buf[8] = "temp";
+    uint32_t id = mk_intern_id(&in, buf, 4);
+    memcpy(buf, "XXXX", 4);
+    CHECK_STR(mk_intern_str(&in, id, NULL), "temp");
+    mk_intern_free(&in);
+}
+
+/* Strings stay where they are while the table grows. */
+static void test_pointers_stable(void)
+{
+    mk_intern in;
+    mk_intern_init(&in, 0);
+    const char *first = mk_intern_str(&in, mk_intern_id(&in, "first", 5), NULL);
+    char buf[32];
+    for (int i = 0; i < 50000; i++) {
+        int n = snprintf(buf, sizeof buf, "s%d", i);
+        mk_intern_id(&in, buf, (size_t)n);
+    }
+    CHECK(mk_intern_str(&in, 0, NULL) == first);
+    CHECK_STR(first, "first");
+    CHECK_U64(mk_intern_count(&in), 50001);
+    mk_intern_free(&in);
+}
+
+/* 1e5 random strings drawn from a universe of 20000 (each the decimal form
+ * of its number, sometimes with a NUL and a suffix); the reference records
+ * the id each number got on first sight, and ids must be handed out densely. */
+static void test_random_vs_reference(void)
+{
+    enum { U = 20000, OPS = 100000 };
+    int64_t *ref = malloc(U * sizeof *ref);
+    for (int i = 0; i < U; i++)
+        ref[i] = -1;
+    mk_intern in;
+    mk_intern_init(&in, 100);
+    uint32_t next = 0;
+    int bad = 0;
+    char buf[64];
+    for (int op = 0; op < OPS; op++) {
+        uint64_t r = rnd();
+        int k = (int)((r >> 8) % U);
+        int n = snprintf(buf, sizeof buf, "%d", k);
+        if (k % 4 == 0) {   /* "k\0k" */
+            buf[n] = 0;
+            n += 1 + snprintf(buf + n + 1, sizeof buf - (size_t)n - 1, "%d", k);
+        }
+        if (r % 3 == 0) {
+            uint32_t id;
+            int found = mk_intern_find(&in, buf, (size_t)n, &id);
+            bad += found != (ref[k] >= 0);
+            bad += found && id != ref[k];
+            continue;
+        }
+        uint32_t id = mk_intern_id(&in, buf, (size_t)n);
+        if (ref[k] < 0) {
+            bad += id != next;
+            ref[k] = next++;
+        } else {
+            bad += id != ref[k];
+        }
+        size_t len;
+        const char *s = mk_intern_str(&in, id, &len);
+        bad += len != (size_t)n || memcmp(s, buf, len) != 0 || s[len] != 0;
+    }
+    CHECK_INT(bad, 0);
+    CHECK_U64(mk_intern_count(&in), next);
+    /* Every id maps back to its number's string. */
+    for (int k = 0; k < U; k++) {
+        if (ref[k] < 0)
+            continue;
+        size_t len;
+        const char *s = mk_intern_str(&in, (uint32_t)ref[k], &len);
+        bad += atoi(s) != k;
+        bad += k % 4 == 0 ? len != 2 * strlen(s) + 1 : len != strlen(s);
+    }
+    CHECK_INT(bad, 0);
+    free(ref);
+    mk_intern_free(&in);
+}
+
+int main(void)
+{
+    RUN(test_basic);
+    RUN(test_odd_strings);
+    RUN(test_pointers_stable);
+    RUN(test_random_vs_reference);
+    return DONE();
+}
