@@ -18,7 +18,7 @@ PKGS    := libzstd zlib yaml-0.1 libxxhash
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-WARN    := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+WARN    := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-missing-field-initializers
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -lz -lyaml -lxxhash)
 ALL_CFLAGS  = $(WARN) -Ilib -DMK_VERSION='"$(VERSION)"' -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE \
