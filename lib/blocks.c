@@ -338,7 +338,7 @@ mk_blocks *mk_blocks_open(mk_source *src, const mk_blocks_opts *opts)
 
     const char *data;
     size_t len;
-    int mapped = b->o.no_map ? 0 : mk_source_map(src, &data, &len);
+    int mapped = b->o.map ? mk_source_map(src, &data, &len) : 0;
     if (mapped < 0) {
         free(b);
         return NULL;

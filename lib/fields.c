@@ -66,23 +66,46 @@ static int quoted(const char *q, const char *end, mk_field *fld, const char **fe
             p = c + 2;
             continue;
         }
-        r->newlines += mk_count_byte(s, (size_t)(c - s), '\n');
+        if (memchr(s, '\n', (size_t)(c - s)))   /* rare: count only then */
+            r->newlines += mk_count_byte(s, (size_t)(c - s), '\n');
         *fld = (mk_field){ s, (uint32_t)(c - s), flags };
         *fend = c + 1;
         return 0;
     }
 }
 
-/* Bit mask of the bytes at p[0..16) that are separators, LFs or quotes. */
-#ifdef __SSE2__
-static inline unsigned specials(const char *p, __m128i vs, __m128i vn, __m128i vq)
+/* Bit mask of the bytes at p[0..64) that are separators, LFs or quotes. The
+ * parser walks these bits instead of the bytes: a typical field costs one
+ * bit-scan, not a load and compare of its own. Near the end of the buffer the
+ * bytes are copied to a zero-padded window so nothing past `end` is read. */
+static inline uint64_t specials64(const char *p, const char *end, char sep)
 {
-    __m128i v = _mm_loadu_si128((const __m128i *)p);
-    __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, vs), _mm_cmpeq_epi8(v, vn)),
-                             _mm_cmpeq_epi8(v, vq));
-    return (unsigned)_mm_movemask_epi8(m);
-}
+    char tmp[64];
+    size_t avail = (size_t)(end - p);
+    if (avail < 64) {
+        memcpy(tmp, p, avail);
+        memset(tmp + avail, sep == '\n' || sep == '"' ? 1 : 0, 64 - avail);
+        p = tmp;
+    }
+    uint64_t m;
+#ifdef __SSE2__
+    const __m128i vs = _mm_set1_epi8(sep), vn = _mm_set1_epi8('\n'), vq = _mm_set1_epi8('"');
+    m = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+        __m128i e = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, vs), _mm_cmpeq_epi8(v, vn)),
+                                 _mm_cmpeq_epi8(v, vq));
+        m |= (uint64_t)(uint32_t)_mm_movemask_epi8(e) << (16 * k);
+    }
+#else
+    m = 0;
+    for (int k = 0; k < 64; k++)
+        m |= (uint64_t)(p[k] == sep || p[k] == '\n' || p[k] == '"') << k;
 #endif
+    if (avail < 64)
+        m &= ((uint64_t)1 << avail) - 1;
+    return m;
+}
 
 static inline void put(mk_field *f, size_t max, size_t *nf, const char *s, const char *e)
 {
@@ -91,53 +114,46 @@ static inline void put(mk_field *f, size_t max, size_t *nf, const char *s, const
     (*nf)++;
 }
 
+static inline int finish(mk_csv_result *r, size_t nf, const char *next)
+{
+    r->next = next;
+    r->nf = nf;
+    return 0;
+}
+
 int mk_csv_record(const char *p, const char *end, char sep, mk_field *f, size_t max,
                   mk_csv_result *r)
 {
     size_t nf = 0;
-    const char *fs = p;      /* start of the current field */
+    const char *fs = p;         /* start of the current field */
+    const char *base = p;       /* window start; bit i of mask = base[i] */
+    uint64_t mask = specials64(base, end, sep);
     r->newlines = 0;
     for (;;) {
-        /* Find the next separator, LF or quote at or after p. */
-        const char *c = NULL;
-#ifdef __SSE2__
-        const __m128i vs = _mm_set1_epi8(sep), vn = _mm_set1_epi8('\n'), vq = _mm_set1_epi8('"');
-        while (end - p >= 16) {
-            unsigned m = specials(p, vs, vn, vq);
-            if (m) {
-                c = p + __builtin_ctz(m);
-                break;
+        while (!mask) {
+            base += 64;
+            if (base >= end) {          /* last record, no newline */
+                const char *e = end;
+                if (e > fs && e[-1] == '\r')
+                    e--;
+                put(f, max, &nf, fs, e);
+                return finish(r, nf, end);
             }
-            p += 16;
+            mask = specials64(base, end, sep);
         }
-#endif
-        if (!c) {
-            while (p < end && *p != sep && *p != '\n' && *p != '"')
-                p++;
-            c = p < end ? p : NULL;
-        }
-        if (!c) {                               /* last record, no newline */
-            const char *e = end;
-            if (e > fs && e[-1] == '\r')
-                e--;
-            put(f, max, &nf, fs, e);
-            r->next = end;
-            r->nf = nf;
-            return 0;
-        }
+        const char *c = base + __builtin_ctzll(mask);
+        mask &= mask - 1;
         if (*c == sep) {
             put(f, max, &nf, fs, c);
-            fs = p = c + 1;
+            fs = c + 1;
         } else if (*c == '\n') {
             const char *e = c;
             if (e > fs && e[-1] == '\r')
                 e--;
             put(f, max, &nf, fs, e);
             r->newlines++;
-            r->next = c + 1;
-            r->nf = nf;
-            return 0;
-        } else {                                /* a quote */
+            return finish(r, nf, c + 1);
+        } else {                        /* a quote */
             if (c != fs)
                 return csv_error(r, c, "quote inside an unquoted field");
             mk_field qf;
@@ -147,29 +163,23 @@ int mk_csv_record(const char *p, const char *end, char sep, mk_field *f, size_t 
             if (nf < max)
                 f[nf] = qf;
             nf++;
-            if (after == end) {
-                r->next = end;
-                r->nf = nf;
-                return 0;
-            }
+            if (after == end)
+                return finish(r, nf, end);
             if (*after == '\r' && after + 1 < end && after[1] == '\n')
                 after++;
             if (*after == '\n') {
                 r->newlines++;
-                r->next = after + 1;
-                r->nf = nf;
-                return 0;
+                return finish(r, nf, after + 1);
             }
             if (*after != sep)
                 return csv_error(r, after, "unexpected character after closing quote");
-            fs = p = after + 1;
-            /* A separator as the very last byte still leaves one empty field. */
-            if (p == end) {
-                put(f, max, &nf, p, p);
-                r->next = end;
-                r->nf = nf;
-                return 0;
+            fs = after + 1;
+            if (fs == end) {            /* a trailing separator: one more empty field */
+                put(f, max, &nf, fs, fs);
+                return finish(r, nf, end);
             }
+            base = fs;
+            mask = specials64(base, end, sep);
         }
     }
 }

@@ -263,6 +263,8 @@ OUT
     expected=$output
     run mkread -m csv -f csv -j 3 --block-size 4K big.csv
     assert_output "$expected"
+    run mkread -m csv -f csv -j 2 --map --block-size 4K big.csv
+    assert_output "$expected"
     zstd -q big.csv -o big.csv.zst
     run mkread -m csv -f csv -j 2 --block-size 4K big.csv.zst
     assert_line --index 1 "big.csv.zst,zstd,60000,180000,0,$(stat -c %s big.csv)"

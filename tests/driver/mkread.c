@@ -23,7 +23,7 @@ enum { MAX_FIELDS = 4096 };
 
 static char *mode = "lines";
 static uint64_t max_line = 1 << 20, block_size = 1 << 20;
-static int dump, sync_read, header;
+static int dump, sync_read, header, use_map;
 static mk_cli cli;
 
 static const mk_opt opts[] = {
@@ -33,6 +33,7 @@ static const mk_opt opts[] = {
     { "dump", 0, MK_ARG_FLAG, &dump, NULL, "print each record's fields as a JSON array" },
     { "header", 0, MK_ARG_FLAG, &header, NULL, "the first record names the columns; print them" },
     { "sync", 0, MK_ARG_FLAG, &sync_read, NULL, "no read-ahead thread" },
+    { "map", 0, MK_ARG_FLAG, &use_map, NULL, "map plain files instead of reading them" },
     { 0 },
 };
 
@@ -205,6 +206,7 @@ int main(int argc, char **argv)
         bo.block_size = block_size;
         bo.split = *mode == 'c' ? MK_SPLIT_CSV : MK_SPLIT_LINES;
         bo.threaded = !sync_read;
+        bo.map = use_map;
         bo.nbufs = workers + 3;
         job j = { .name = mk_source_name(src), .err_seq = UINT64_MAX, .out = dump ? out : NULL };
         pthread_mutex_init(&j.mu, NULL);
