@@ -46,7 +46,7 @@ tests: $(UNITS) $(DRIVER)
 # Debian packages every target needs. Installed when root, else the command is
 # printed and make stops: a half-configured build is worse than a clear ask.
 DEB_PKGS := gcc make pkg-config libzstd-dev zlib1g-dev libyaml-dev libxxhash-dev \
-            zstd gzip bats bats-assert bats-support mandoc clang libclang-rt-dev
+            zstd gzip bats bats-assert bats-support mandoc clang libclang-rt-dev zsh fish
 deps: $(B)/.deps-ok
 $(B)/.deps-ok: Makefile
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -107,7 +107,7 @@ FUZZ_CC      ?= clang
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | deps
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -std=gnu11 -g -O1 -Ilib -DMK_VERSION='"$(VERSION)"' $(PKG_CFLAGS) \
+	$(FUZZ_CC) -std=gnu11 -g -O1 -Ilib -DMK_VERSION='"$(VERSION)"' -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE $(PKG_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LIBS)
 fuzz: $(FUZZ_BIN)
 	@bash tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS)

@@ -205,14 +205,19 @@ void mk_cli_help(const mk_cli_spec *spec, void *stream)
         fprintf(f, "\n%s\n", spec->epilog);
 }
 
+/* --list-options: one option a line, "long<TAB>short<TAB>ARG<TAB>choices<TAB>help",
+ * empty fields for what an option lacks. Completions are generated from it
+ * and the doc tests compare man pages against it. */
 static void list_options(const table *t)
 {
     for (size_t i = 0; i < t->n; i++) {
-        printf("--%s\n", t->o[i]->name);
-        if (t->o[i]->short_name)
-            printf("-%c\n", t->o[i]->short_name);
+        const mk_opt *o = t->o[i];
+        char sh[3] = { '-', (char)o->short_name, 0 };
+        printf("--%s\t%s\t%s\t%s\t%s\n", o->name, o->short_name ? sh : "", o->arg ? o->arg : "",
+               o->choices ? o->choices : "", o->help);
     }
-    printf("--help\n-h\n--version\n-V\n");
+    printf("--help\t-h\t\t\tshow this help and exit\n"
+           "--version\t-V\t\t\tshow the version and exit\n");
 }
 
 typedef struct {

@@ -1,0 +1,79 @@
+#!/usr/bin/env bats
+# Man pages, completions and --help must name the same options, for every
+# tool (each tool's options table is the single source). The checker itself
+# is tested on the mkread driver and its fixture docs, including the ways it
+# must fail.
+
+load helpers
+
+@test "every tool's man page, completions and --help agree with its options table" {
+    n=0
+    for d in "$ROOT"/cmd/*/; do
+        [ -d "$d" ] || continue
+        t=$(basename "$d")
+        run bash "$ROOT/tests/check-docs.sh" "$MK_BUILD/bin/$t" "$ROOT/man/$t.1" "$ROOT/completions"
+        assert_success
+        n=$((n + 1))
+    done
+    echo "checked $n tools"
+}
+
+@test "the checker accepts the driver's fixture docs" {
+    run bash "$ROOT/tests/check-docs.sh" "$MK_BUILD/test/mkread" "$FIX/docs/mkread.1" "$FIX/docs"
+    assert_success
+    assert_output ""
+}
+
+@test "the checker names an option the man page leaves out, or one it invents" {
+    grep -v 'Fl \\-sync' "$FIX/docs/mkread.1" > mkread.1
+    run bash "$ROOT/tests/check-docs.sh" "$MK_BUILD/test/mkread" mkread.1 "$FIX/docs"
+    assert_failure 1
+    assert_output "mkread: man page mkread.1 does not list: --sync "
+    sed 's/^\.It Fl \\-map$/.It Fl \\-mapp/' "$FIX/docs/mkread.1" > mkread.1
+    run bash "$ROOT/tests/check-docs.sh" "$MK_BUILD/test/mkread" mkread.1 "$FIX/docs"
+    assert_failure 1
+    assert_line "mkread: man page mkread.1 does not list: --map "
+    assert_line "mkread: man page mkread.1 lists options the tool does not have: --mapp "
+}
+
+@test "the checker names a stale or missing completion" {
+    cp -r "$FIX/docs" comp
+    sed -i 's/--sync //' comp/bash/mkread
+    rm comp/fish/mkread.fish
+    run bash "$ROOT/tests/check-docs.sh" "$MK_BUILD/test/mkread" "$FIX/docs/mkread.1" comp
+    assert_failure 1
+    assert_line "mkread: completion comp/bash/mkread differs from the options table (run completions/generate.sh $MK_BUILD/test/mkread)"
+    assert_line "mkread: completion comp/fish/mkread.fish is missing (run completions/generate.sh $MK_BUILD/test/mkread)"
+}
+
+@test "generated completions are valid bash, zsh and fish" {
+    bash "$ROOT/completions/generate.sh" "$MK_BUILD/test/mkread" out
+    run bash -n out/bash/mkread
+    assert_success
+    run zsh -n out/zsh/_mkread
+    assert_success
+    run fish --no-execute out/fish/mkread.fish
+    assert_success
+}
+
+@test "bash completion offers options, choices and files" {
+    bash "$ROOT/completions/generate.sh" "$MK_BUILD/test/mkread" out
+    touch data.csv
+    run bash -c 'source out/bash/mkread
+        COMP_WORDS=(mkread --ma); COMP_CWORD=1; _mkread; echo "${COMPREPLY[*]}"
+        COMP_WORDS=(mkread -f n); COMP_CWORD=2; _mkread; echo "${COMPREPLY[*]}"
+        COMP_WORDS=(mkread --max-line ""); COMP_CWORD=2; _mkread; echo "[${COMPREPLY[*]}]"
+        COMP_WORDS=(mkread data); COMP_CWORD=1; _mkread; echo "${COMPREPLY[*]}"'
+    assert_success
+    assert_line --index 0 "--max-line --map"
+    assert_line --index 1 "ndjson"
+    assert_line --index 2 "[]"
+    assert_line --index 3 "data.csv"
+}
+
+@test "fish completion offers the option descriptions" {
+    bash "$ROOT/completions/generate.sh" "$MK_BUILD/test/mkread" out
+    run fish -c "source out/fish/mkread.fish; complete -C 'mkread --sy'"
+    assert_success
+    assert_output "$(printf -- '--sync\tno read-ahead thread')"
+}
