@@ -128,7 +128,7 @@ int mk_parse_i64(const char *s, size_t n, int64_t *out)
         neg = s[0] == '-';
         i = 1;
     }
-    int r = dec_u64(s + i, n - i, &m);
+    int r = n ? dec_u64(s + i, n - i, &m) : DEC_BAD;   /* s may be NULL when n is 0 */
     if (r == DEC_OK) {
         if (!neg && m <= (uint64_t)INT64_MAX) {
             *out = (int64_t)m;
