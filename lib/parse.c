@@ -542,8 +542,11 @@ size_t mk_fmt_duration(char *buf, size_t cap, uint64_t ns)
             len = (size_t)snprintf(tmp, sizeof tmp, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
         else if (m < 24 * 60)
             len = (size_t)snprintf(tmp, sizeof tmp, "%" PRIu64 "h%02" PRIu64 "m", m / 60, m % 60);
-        else
+        else {
+            if (h > UINT64_MAX / hour)   /* rounded up past what parses back: round down */
+                h = ns / hour;
             len = (size_t)snprintf(tmp, sizeof tmp, "%" PRIu64 "d%02" PRIu64 "h", h / 24, h % 24);
+        }
     }
     return put(buf, cap, tmp, len);
 }
