@@ -35,7 +35,7 @@ UNITS    := $(UNIT_SRC:tests/unit/%.c=$(B)/test/%)
 DRIVER   := $(B)/test/mkread
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all lib tools tests deps demo check check-one install uninstall bench fuzz clean
+.PHONY: all lib tools tests deps demo check check-one install uninstall bench fuzz fuzz-bins clean
 
 all: deps $(B)/libmemkit.a $(BINS)
 lib: $(B)/libmemkit.a
@@ -89,9 +89,11 @@ $(DRIVER): $(patsubst %.c,$(B)/%.o,$(wildcard tests/driver/*.c)) $(B)/libmemkit.
 # normal build and on the ASan+UBSan build and prints the summed verdict.
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-check: all tests
+# The fuzz targets replay their regression inputs in every check; with
+# FUZZ_SMOKE=N (CI) each also fuzzes for N seconds.
+check: all tests fuzz-bins
 	@$(MAKE) --no-print-directory B=$(B)/asan CFLAGS='$(SAN_FLAGS)' EXTRA_LDFLAGS='-fsanitize=address,undefined' all tests
-	@bash tests/run.sh $(B) $(B)/asan
+	@FUZZ_DIR=$(B)/fuzz FUZZ_SMOKE=$(FUZZ_SMOKE) bash tests/run.sh $(B) $(B)/asan
 
 check-one: all tests
 	@bash tests/run.sh $(B)
@@ -103,12 +105,19 @@ bench: all tests
 	@for s in tests/bench/*.sh; do echo "== $$s"; bash $$s $(B) || exit 1; done
 
 FUZZ_SECONDS ?= 60
+FUZZ_SMOKE   ?= 0
 FUZZ_CC      ?= clang
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Ilib -DMK_VERSION='"$(VERSION)"' -D_FILE_OFFSET_BITS=64 \
+                -D_GNU_SOURCE $(PKG_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | deps
+FUZZ_LIB_OBJ := $(LIB_SRC:lib/%.c=$(B)/fuzz/obj/%.o)
+$(B)/fuzz/obj/%.o: lib/%.c | deps
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -std=gnu11 -g -O1 -Ilib -DMK_VERSION='"$(VERSION)"' -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE $(PKG_CFLAGS) \
-	    -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+$(B)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB_OBJ) | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) $(LIBS)
+fuzz-bins: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	@bash tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS)
 

@@ -34,30 +34,38 @@ struct mk_source {
     void *map; size_t map_len;
 };
 
+/* Pull up to cap stored bytes from the fd or memory; 0 = end of input. */
+static ssize_t pull(mk_source *s, unsigned char *dst, size_t cap)
+{
+    ssize_t n;
+    if (s->fd < 0) {
+        size_t left = s->mem_len - s->mem_pos;
+        n = (ssize_t)(left < cap ? left : cap);
+        memcpy(dst, s->mem + s->mem_pos, (size_t)n);
+        s->mem_pos += (size_t)n;
+    } else {
+        do
+            n = read(s->fd, dst, cap);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+            return mk_err_errno("%s: read error", s->name);
+    }
+    s->in_total += (uint64_t)n;
+    if (n == 0)
+        s->in_eof = 1;
+    return n;
+}
+
+/* Make sure undecoded input is buffered, unless the input has ended. */
 static int refill(mk_source *s)
 {
     if (s->in_pos < s->in_len || s->in_eof)
         return 0;
     s->in_pos = s->in_len = 0;
-    if (s->fd < 0) {
-        size_t n = s->mem_len - s->mem_pos;
-        if (n > IN_CAP)
-            n = IN_CAP;
-        memcpy(s->in, s->mem + s->mem_pos, n);
-        s->mem_pos += n;
-        s->in_len = n;
-    } else {
-        ssize_t n;
-        do
-            n = read(s->fd, s->in, IN_CAP);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-            return mk_err_errno("%s: read error", s->name);
-        s->in_len = (size_t)n;
-    }
-    s->in_total += s->in_len;
-    if (s->in_len == 0)
-        s->in_eof = 1;
+    ssize_t n = pull(s, s->in, IN_CAP);
+    if (n < 0)
+        return -1;
+    s->in_len = (size_t)n;
     return 0;
 }
 
@@ -67,21 +75,10 @@ static int sniff(mk_source *s)
     if (refill(s) < 0)
         return -1;
     while (s->in_len < 4 && !s->in_eof) {
-        ssize_t n;
-        if (s->fd < 0) {
-            n = 0;
-            s->in_eof = 1;
-        } else {
-            do
-                n = read(s->fd, s->in + s->in_len, IN_CAP - s->in_len);
-            while (n < 0 && errno == EINTR);
-            if (n < 0)
-                return mk_err_errno("%s: read error", s->name);
-            if (n == 0)
-                s->in_eof = 1;
-        }
+        ssize_t n = pull(s, s->in + s->in_len, IN_CAP - s->in_len);
+        if (n < 0)
+            return -1;
         s->in_len += (size_t)n;
-        s->in_total += (uint64_t)n;
     }
     const unsigned char *b = s->in;
     uint32_t magic = s->in_len >= 4 ? (uint32_t)b[0] | (uint32_t)b[1] << 8 |
@@ -182,27 +179,7 @@ static ssize_t read_plain(mk_source *s, unsigned char *buf, size_t cap)
     }
     if (s->in_eof)
         return 0;
-    if (s->fd < 0) {
-        size_t n = s->mem_len - s->mem_pos;
-        if (n > cap)
-            n = cap;
-        memcpy(buf, s->mem + s->mem_pos, n);
-        s->mem_pos += n;
-        s->in_total += n;
-        if (n == 0)
-            s->in_eof = 1;
-        return (ssize_t)n;
-    }
-    ssize_t n;
-    do
-        n = read(s->fd, buf, cap);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return mk_err_errno("%s: read error", s->name);
-    s->in_total += (uint64_t)n;
-    if (n == 0)
-        s->in_eof = 1;
-    return n;
+    return pull(s, buf, cap);
 }
 
 static ssize_t read_zstd(mk_source *s, unsigned char *buf, size_t cap)
@@ -242,22 +219,12 @@ static ssize_t read_gzip(mk_source *s, unsigned char *buf, size_t cap)
             if (s->in_len - s->in_pos < 2 && !s->in_eof) {
                 /* The magic straddles a buffer edge: keep one byte, read more. */
                 s->in[0] = s->in[s->in_pos];
-                s->in_len = 1;
                 s->in_pos = 0;
-                ssize_t n;
-                if (s->fd < 0) {
-                    n = 0;
-                } else {
-                    do
-                        n = read(s->fd, s->in + 1, IN_CAP - 1);
-                    while (n < 0 && errno == EINTR);
-                }
+                s->in_len = 1;
+                ssize_t n = pull(s, s->in + 1, IN_CAP - 1);
                 if (n < 0)
-                    return mk_err_errno("%s: read error", s->name);
+                    return -1;
                 s->in_len += (size_t)n;
-                s->in_total += (uint64_t)n;
-                if (n == 0)
-                    s->in_eof = 1;
             }
             if (s->in_len - s->in_pos < 2 || s->in[s->in_pos] != 0x1f || s->in[s->in_pos + 1] != 0x8b)
                 return mk_err_set("%s: trailing garbage after gzip stream at byte %llu",

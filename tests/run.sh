@@ -10,13 +10,17 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 # count SUITE: reads TAP on stdin, echoes failures and diagnostics, tallies.
+# Diagnostics ("# ...") may come before or after their "not ok" line (the C
+# harness prints them first, bats after): keep them until the next result.
 count() {
-    local suite=$1 p=0 f=0 line
+    local suite=$1 p=0 f=0 line diag="" last=""
     while IFS= read -r line; do
         case $line in
-            "ok "*) p=$((p + 1)) ;;
-            "not ok "*) f=$((f + 1)); printf '  FAIL [%s] %s\n' "$suite" "${line#not ok }" ;;
-            "#"*) [ "$f" -gt 0 ] && printf '    %s\n' "$line" ;;
+            "ok "*) p=$((p + 1)); diag=""; last=ok ;;
+            "not ok "*) f=$((f + 1)); printf '  FAIL [%s] %s\n' "$suite" "${line#not ok }"
+                        [ -n "$diag" ] && printf '%s' "$diag"; diag=""; last=fail ;;
+            "#"*) if [ "$last" = fail ]; then printf '    %s\n' "$line"
+                  else diag+="    $line"$'\n'; fi ;;
         esac
     done
     printf '%-32s %4d passed, %d failed\n' "$suite" "$p" "$f"
@@ -27,13 +31,36 @@ for b in "$@"; do
     tag=$(basename "$b")
     for t in "$b"/test/test_*; do
         [ -x "$t" ] || continue
-        { "$t" 2>&1 || echo "not ok - $(basename "$t") exited with status $?"; } | count "$tag/unit/$(basename "$t")"
+        # A binary that dies (sanitizer abort, crash) never prints its plan.
+        { out=$("$t" 2>&1); rc=$?; echo "$out"
+          grep -q '^1\.\.' <<<"$out" || echo "not ok - $(basename "$t") died with status $rc"
+        } | count "$tag/unit/$(basename "$t")"
     done
     for f in tests/*.bats; do
         [ -f "$f" ] || continue
         MK_BUILD=$b bats --formatter tap "$f" 2>&1 | count "$tag/$(basename "$f")"
     done
 done
+
+# Fuzz targets: replay the seeds and every kept regression input once; with
+# FUZZ_SMOKE=N also fuzz each target for N seconds.
+if [ -n "${FUZZ_DIR:-}" ] && [ -d "$FUZZ_DIR" ]; then
+    {
+        n=0
+        for t in "$FUZZ_DIR"/fuzz_*; do
+            [ -x "$t" ] && [ -f "$t" ] || continue
+            name=$(basename "$t")
+            inputs=$(ls tests/fuzz/corpus/"$name"/* tests/fixtures/fuzz/"$name"-* 2>/dev/null)
+            n=$((n + 1))
+            # shellcheck disable=SC2086
+            if out=$("$t" $inputs 2>&1); then echo "ok $n - replay $name ($(echo "$inputs" | grep -c .) inputs)"
+            else echo "not ok $n - replay $name"; echo "$out" | tail -20 | sed 's/^/# /'; fi
+        done
+    } | count "fuzz/replay"
+    if [ "${FUZZ_SMOKE:-0}" != 0 ]; then
+        bash tests/fuzz/run.sh "$FUZZ_DIR" "$FUZZ_SMOKE" 2>&1 | count "fuzz/smoke ${FUZZ_SMOKE}s"
+    fi
+fi
 
 # Man pages: mandoc lint must be silent (groff would exit 0 on warnings).
 {
