@@ -17,8 +17,9 @@
  * the 1.1 GB benchmark CSV, reading beat mapping (page faults cost more than
  * the copy on virtual machines), so reading is the default.
  *
- * Checks made once here, for every reader: a line (record) longer than
- * max_record, and a NUL byte when check_nul is set, are errors with file:line.
+ * Checks made once here, for every reader: a line longer than max_record
+ * bytes (not counting its LF; in CSV, each physical line of a record), and a
+ * NUL byte when check_nul is set, are errors with file:line.
  * A source error (truncated zstd, ...) is delivered by mk_blocks_next() after
  * every block before it.
  *

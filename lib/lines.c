@@ -11,7 +11,6 @@ struct mk_lines {
     mk_block *cur;          /* block being read, or NULL */
     size_t pos;
     uint64_t no;            /* number of the next line */
-    size_t max_record;
     int done;
 };
 
@@ -24,7 +23,6 @@ mk_lines *mk_lines_from(mk_source *src, const mk_blocks_opts *opts)
         mk_blocks_defaults(&o);
     mk_lines *l = mk_xcalloc(1, sizeof *l);
     l->src = src;
-    l->max_record = o.max_record;
     if (!(l->blocks = mk_blocks_open(src, &o))) {
         mk_source_close(src);
         free(l);
@@ -62,9 +60,6 @@ int mk_lines_next(mk_lines *l, mk_line *out)
     const char *nl = memchr(p, '\n', rest);
     size_t len = nl ? (size_t)(nl - p) : rest;
     l->pos += len + (nl != NULL);
-    if (len > l->max_record)
-        return mk_err_set("%s:%llu: line longer than %zu bytes", mk_source_name(l->src),
-                          (unsigned long long)l->no, l->max_record);
     if (len && p[len - 1] == '\r')
         len--;
     out->ptr = p;

@@ -106,11 +106,6 @@ static int parse_block(job *j, const mk_block *b, counts *c, mk_field *f, char *
             size_t len = (size_t)(e - p);
             if (len && p[len - 1] == '\r')
                 len--;
-            if (len > max_line) {
-                snprintf(err, errcap, "%s:%llu: line longer than %llu bytes", j->name,
-                         (unsigned long long)line, (unsigned long long)max_line);
-                return -1;
-            }
             nf = *mode == 't' ? mk_split_tsv(p, len, f, MAX_FIELDS)
                : *mode == 'b' ? mk_split_blank(p, len, f, MAX_FIELDS) : 1;
             if (*mode == 'l')
