@@ -4,6 +4,7 @@
 #include "parse.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +16,17 @@ uint64_t mk_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* MEMKIT_PROGRESS_MS overrides the 200 ms between frames (tests set 0). */
+static uint64_t interval_ns(void)
+{
+    static uint64_t ns = UINT64_MAX;
+    if (ns == UINT64_MAX) {
+        const char *e = getenv("MEMKIT_PROGRESS_MS");
+        ns = e && *e ? strtoull(e, NULL, 10) * 1000000u : 200000000u;
+    }
+    return ns;
 }
 
 void mk_progress_init(mk_progress *p, int enabled, const char *label, uint64_t total)
@@ -31,7 +43,7 @@ void mk_progress_update(mk_progress *p, uint64_t done)
     if (!p->enabled)
         return;
     uint64_t now = mk_now_ns();
-    if (now - p->last_ns < 200000000u)
+    if (now - p->last_ns < interval_ns())
         return;
     p->last_ns = now;
     double secs = (double)(now - p->start_ns) / 1e9;

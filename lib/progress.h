@@ -2,7 +2,8 @@
  *
  * mk_progress draws one self-erasing line on stderr ("NAME  1.2 GiB / 3.4 GiB
  * 35%  850 MiB/s  ETA 0:03"), at most five times a second, and erases it at
- * the end, like zstd. It draws nothing unless enabled (see
+ * the end, like zstd (MEMKIT_PROGRESS_MS in the environment changes the
+ * interval; tests use 0). It draws nothing unless enabled (see
  * mk_cli_progress_wanted: a terminal, or --progress). Updates are cheap when
  * nothing is due: one clock read.
  *

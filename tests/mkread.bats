@@ -439,9 +439,16 @@ OUT
 }
 
 @test "--progress draws on stderr and erases itself; -q silences it" {
-    seq 1 1000 > n.txt
-    run bash -c 'mkread --progress -f csv n.txt 2>err >/dev/null; cat err | od -c | head -3'
-    assert_success
-    run bash -c 'mkread -q --progress n.txt 2>&1 >/dev/null'
+    seq 1 300000 > n.txt
+    MEMKIT_PROGRESS_MS=0 mkread --progress --block-size 64K -f csv n.txt 2>err >/dev/null
+    run cat err
+    assert_output --partial "n.txt  "
+    assert_output --partial "/ 1.90 MiB"
+    assert_output --regexp $'\r\e\[K$'
+    MEMKIT_PROGRESS_MS=0 mkread -q --progress --block-size 64K n.txt 2>err >/dev/null
+    run cat err
+    assert_output ""
+    MEMKIT_PROGRESS_MS=0 mkread --block-size 64K n.txt 2>err >/dev/null
+    run cat err
     assert_output ""
 }

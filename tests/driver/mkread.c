@@ -57,6 +57,9 @@ typedef struct {
     uint64_t err_seq;          /* lowest block seq that failed, UINT64_MAX if none */
     char err[1024];
     mk_out *out;               /* --dump only (single worker) */
+    mk_progress *progress;     /* drawn by the main thread's worker */
+    pthread_t main_thread;
+    uint64_t done_bytes;
 } job;
 
 static void dump_record(mk_out *o, const mk_field *f, size_t nf, char *tmp)
@@ -142,7 +145,7 @@ static void *worker(void *arg)
     mk_block *b;
     int r;
     while ((r = mk_blocks_next(j->blocks, &b)) == 1) {
-        uint64_t seq = b->seq;
+        uint64_t seq = b->seq, b_len = b->len;
         int bad = parse_block(j, b, &c, f, tmp, err, sizeof err);
         mk_blocks_release(j->blocks, b);
         pthread_mutex_lock(&j->mu);
@@ -151,7 +154,10 @@ static void *worker(void *arg)
             snprintf(j->err, sizeof j->err, "%s", err);
         }
         int stop = j->err_seq != UINT64_MAX;
+        uint64_t done = j->done_bytes += b_len;
         pthread_mutex_unlock(&j->mu);
+        if (pthread_equal(pthread_self(), j->main_thread))
+            mk_progress_update(j->progress, done);
         if (stop)
             break;
     }
@@ -209,6 +215,8 @@ int main(int argc, char **argv)
             mk_die_err();
         mk_progress pr;
         mk_progress_init(&pr, mk_cli_progress_wanted(&cli), j.name, mk_source_size(src));
+        j.progress = &pr;
+        j.main_thread = pthread_self();
         pthread_t th[256];
         for (unsigned w = 1; w < workers; w++)
             if (pthread_create(&th[w], NULL, worker, &j) != 0)
