@@ -3,6 +3,7 @@
 #include "err.h"
 #include "parse.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -457,7 +458,7 @@ static size_t raw(const mk_table *t, size_t col, const cell *c, char *b, size_t 
 {
     *s = b;
     switch (t->cols[col].type) {
-    case MK_COL_STR:
+    case MK_COL_STR: case MK_COL_NUM:
         *s = t->strs + c->v.s.off;
         return c->v.s.len;
     case MK_COL_INT:
@@ -573,6 +574,20 @@ static void write_sep(const mk_table *t, mk_out *o, char sep)
     }
 }
 
+/* Whether s is a JSON number (so NUM cells such as "nan" become null). */
+static int json_number(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i == n || !isdigit((unsigned char)s[i]))
+        return 0;
+    while (i < n && (isdigit((unsigned char)s[i]) || s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
+                     s[i] == '+' || s[i] == '-'))
+        i++;
+    return i == n;
+}
+
 static void write_json_row(const mk_table *t, size_t i, mk_out *o)
 {
     char b[64];
@@ -591,6 +606,8 @@ static void write_json_row(const mk_table *t, size_t i, mk_out *o)
         size_t n = raw(t, j, c, b, sizeof b, &s);
         if (t->cols[j].type == MK_COL_STR)
             mk_out_json_str(o, s, n);
+        else if (t->cols[j].type == MK_COL_NUM && !json_number(s, n))
+            mk_out_write(o, "null", 4);    /* nan, inf: JSON has none */
         else if ((t->cols[j].type == MK_COL_FLOAT || t->cols[j].type == MK_COL_RATIO) && !isfinite(c->v.d))
             mk_out_write(o, "null", 4);    /* JSON has no NaN or infinity */
         else

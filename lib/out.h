@@ -54,6 +54,9 @@ typedef enum {
     MK_COL_FLOAT,      /* double */
     MK_COL_RATIO,      /* double fraction: text shows percent */
     MK_COL_DURATION,   /* uint64 ns: text shows 1.5 s */
+    MK_COL_NUM,        /* a number already formatted (mk_table_str): exact
+                          128-bit integers, full-precision decimals; written
+                          as is, right-aligned in text, bare in JSON */
 } mk_coltype;
 
 typedef struct mk_table mk_table;

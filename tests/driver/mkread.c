@@ -12,8 +12,8 @@
 #include "out.h"
 #include "progress.h"
 #include "source.h"
+#include "work.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,20 +47,19 @@ typedef struct {
     uint64_t records, fields, bad;
 } counts;
 
-/* Shared by the workers of one file. */
+/* Shared by the workers of one file (read-only while they run). */
 typedef struct {
-    mk_blocks *blocks;
     const char *name;
-    char sep;
-    pthread_mutex_t mu;
-    counts total;
-    uint64_t err_seq;          /* lowest block seq that failed, UINT64_MAX if none */
-    char err[1024];
     mk_out *out;               /* --dump only (single worker) */
-    mk_progress *progress;     /* drawn by the main thread's worker */
-    pthread_t main_thread;
-    uint64_t done_bytes;
 } job;
+
+/* One worker's state. */
+typedef struct {
+    const job *j;
+    counts c;
+    mk_field *f;
+    char *tmp;
+} worker;
 
 static void dump_record(mk_out *o, const mk_field *f, size_t nf, char *tmp)
 {
@@ -74,12 +73,16 @@ static void dump_record(mk_out *o, const mk_field *f, size_t nf, char *tmp)
     mk_out_write(o, "]\n", 2);
 }
 
-/* Parses one block; returns 0, or -1 with the message in *err. */
-static int parse_block(job *j, const mk_block *b, counts *c, mk_field *f, char *tmp,
-                       char *err, size_t errcap)
+/* Parses one block; returns 0, or -1 with the message in mk_err. */
+static int parse_block(mk_work *w, void *ctx, const mk_block *b)
 {
+    worker *wk = ctx;
+    const job *j = wk->j;
+    counts *c = &wk->c;
+    mk_field *f = wk->f;
     const char *p = b->data, *end = b->data + b->len;
     uint64_t line = b->first_line;
+    (void)w;
     while (p < end) {
         size_t nf;
         const char *next;
@@ -88,10 +91,8 @@ static int parse_block(job *j, const mk_block *b, counts *c, mk_field *f, char *
             mk_csv_result r;
             if (mk_csv_record(p, end, ',', f, MAX_FIELDS, &r) < 0) {
                 uint64_t at = line + mk_count_byte(p, (size_t)(r.err_at - p), '\n');
-                if (!cli.lenient) {
-                    snprintf(err, errcap, "%s:%llu: %s", j->name, (unsigned long long)at, r.why);
-                    return -1;
-                }
+                if (!cli.lenient)
+                    return mk_err_set("%s:%llu: %s", j->name, (unsigned long long)at, r.why);
                 c->bad++;
                 /* Skip to the line after the error. */
                 const char *nl = memchr(r.err_at, '\n', (size_t)(end - r.err_at));
@@ -124,7 +125,7 @@ static int parse_block(job *j, const mk_block *b, counts *c, mk_field *f, char *
                     mk_out_printf(j->out, "column %zu: %s\n", i + 1, h.names[i]);
                 mk_header_free(&h);
             } else {
-                dump_record(j->out, f, nf, tmp);
+                dump_record(j->out, f, nf, wk->tmp);
             }
         }
         c->records++;
@@ -133,46 +134,6 @@ static int parse_block(job *j, const mk_block *b, counts *c, mk_field *f, char *
         p = next;
     }
     return 0;
-}
-
-static void *worker(void *arg)
-{
-    job *j = arg;
-    counts c = { 0, 0, 0 };
-    mk_field *f = mk_xmalloc(MAX_FIELDS * sizeof *f);
-    char *tmp = j->out ? mk_xmalloc(max_line + 1) : NULL;
-    char err[1024];
-    mk_block *b;
-    int r;
-    while ((r = mk_blocks_next(j->blocks, &b)) == 1) {
-        uint64_t seq = b->seq, b_len = b->len;
-        int bad = parse_block(j, b, &c, f, tmp, err, sizeof err);
-        mk_blocks_release(j->blocks, b);
-        pthread_mutex_lock(&j->mu);
-        if (bad && seq < j->err_seq) {
-            j->err_seq = seq;   /* the earliest error in input order wins */
-            snprintf(j->err, sizeof j->err, "%s", err);
-        }
-        int stop = j->err_seq != UINT64_MAX;
-        uint64_t done = j->done_bytes += b_len;
-        pthread_mutex_unlock(&j->mu);
-        if (pthread_equal(pthread_self(), j->main_thread))
-            mk_progress_update(j->progress, done);
-        if (stop)
-            break;
-    }
-    pthread_mutex_lock(&j->mu);
-    if (r < 0 && j->err_seq == UINT64_MAX) {
-        j->err_seq = UINT64_MAX - 1;
-        snprintf(j->err, sizeof j->err, "%s", mk_err_msg());
-    }
-    j->total.records += c.records;
-    j->total.fields += c.fields;
-    j->total.bad += c.bad;
-    pthread_mutex_unlock(&j->mu);
-    free(f);
-    free(tmp);
-    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -209,38 +170,46 @@ int main(int argc, char **argv)
         bo.threaded = !sync_read;
         bo.map = use_map;
         bo.nbufs = workers + 3;
-        job j = { .name = mk_source_name(src), .err_seq = UINT64_MAX, .out = dump ? out : NULL };
-        pthread_mutex_init(&j.mu, NULL);
-        if (!(j.blocks = mk_blocks_open(src, &bo)))
+        job j = { .name = mk_source_name(src), .out = dump ? out : NULL };
+        mk_blocks *blocks = mk_blocks_open(src, &bo);
+        if (!blocks)
             mk_die_err();
         mk_progress pr;
         mk_progress_init(&pr, mk_cli_progress_wanted(&cli), j.name, mk_source_size(src));
-        j.progress = &pr;
-        j.main_thread = pthread_self();
-        pthread_t th[256];
-        for (unsigned w = 1; w < workers; w++)
-            if (pthread_create(&th[w], NULL, worker, &j) != 0)
-                mk_die("cannot start worker thread");
-        worker(&j);
-        for (unsigned w = 1; w < workers; w++)
-            pthread_join(th[w], NULL);
+        worker *wk = mk_xcalloc(workers, sizeof *wk);
+        void *ctx[256];
+        for (unsigned w = 0; w < workers; w++) {
+            wk[w].j = &j;
+            wk[w].f = mk_xmalloc(MAX_FIELDS * sizeof *wk[w].f);
+            wk[w].tmp = dump ? mk_xmalloc(max_line + 1) : NULL;
+            ctx[w] = &wk[w];
+        }
+        int rc = mk_work_run(blocks, workers, parse_block, ctx, &pr);
         mk_progress_end(&pr);
-        mk_blocks_close(j.blocks);
-        if (j.err_seq != UINT64_MAX)
-            mk_die("%s", j.err);
-        if (j.total.bad && !cli.quiet)
-            mk_warn("%s: skipped %llu malformed records", j.name, (unsigned long long)j.total.bad);
+        mk_blocks_close(blocks);
+        if (rc < 0)
+            mk_die_err();
+        counts total = { 0, 0, 0 };
+        for (unsigned w = 0; w < workers; w++) {
+            total.records += wk[w].c.records;
+            total.fields += wk[w].c.fields;
+            total.bad += wk[w].c.bad;
+            free(wk[w].f);
+            free(wk[w].tmp);
+        }
+        free(wk);
+        if (total.bad && !cli.quiet)
+            mk_warn("%s: skipped %llu malformed records", j.name, (unsigned long long)total.bad);
         mk_table_row(t);
         mk_table_cstr(t, c_file, j.name);
         mk_table_cstr(t, c_codec, mk_codec_name(mk_source_codec(src)));
-        mk_table_uint(t, c_rec, j.total.records);
-        mk_table_uint(t, c_fld, j.total.fields);
-        mk_table_uint(t, c_bad, j.total.bad);
+        mk_table_uint(t, c_rec, total.records);
+        mk_table_uint(t, c_fld, total.fields);
+        mk_table_uint(t, c_bad, total.bad);
         mk_table_uint(t, c_bytes, mk_source_out_pos(src));
         st.bytes_in += mk_source_in_pos(src);
-        st.records += j.total.records;
-        st.bad_records += j.total.bad;
-        pthread_mutex_destroy(&j.mu);
+        st.records += total.records;
+        st.bad_records += total.bad;
         if (mk_source_close(src) < 0)
             mk_die_err();
     }
