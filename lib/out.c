@@ -24,6 +24,8 @@ struct mk_out {
     size_t len;
     uint64_t total;
     int err;                /* first errno seen, sticky */
+    char *mem;              /* memory writer (fd -1): what has been drained */
+    size_t mem_len, mem_cap;
 };
 
 /* ---- temporary files are removed on every way out ----------------------- */
@@ -127,6 +129,16 @@ mk_out *mk_out_open(const char *path)
 
 static void drain(mk_out *o)
 {
+    if (o->fd < 0) {
+        if (o->mem_len + o->len > o->mem_cap) {
+            o->mem_cap = (o->mem_len + o->len) * 2;
+            o->mem = mk_xrealloc(o->mem, o->mem_cap);
+        }
+        memcpy(o->mem + o->mem_len, o->buf, o->len);
+        o->mem_len += o->len;
+        o->len = 0;
+        return;
+    }
     size_t off = 0;
     while (off < o->len && !o->err) {
         ssize_t w = write(o->fd, o->buf + off, o->len - off);
@@ -148,7 +160,7 @@ void mk_out_write(mk_out *o, const void *p, size_t n)
     o->total += n;
     if (o->len + n > OUT_BUF) {
         drain(o);
-        if (n > OUT_BUF / 2) {
+        if (n > OUT_BUF / 2 && o->fd >= 0) {
             /* Big writes skip the buffer. */
             const char *c = p;
             while (n && !o->err) {
@@ -167,8 +179,35 @@ void mk_out_write(mk_out *o, const void *p, size_t n)
             return;
         }
     }
+    while (n > OUT_BUF - o->len) {   /* memory writer: big pieces in parts */
+        size_t k = OUT_BUF - o->len;
+        memcpy(o->buf + o->len, p, k);
+        o->len += k;
+        p = (const char *)p + k;
+        n -= k;
+        drain(o);
+    }
     memcpy(o->buf + o->len, p, n);
     o->len += n;
+}
+
+mk_out *mk_out_open_mem(void)
+{
+    mk_out *o = mk_xcalloc(1, sizeof *o);
+    o->fd = -1;
+    return o;
+}
+
+const char *mk_out_mem(mk_out *o, size_t *len)
+{
+    drain(o);
+    *len = o->mem_len;
+    return o->mem ? o->mem : "";
+}
+
+void mk_out_mem_reset(mk_out *o)
+{
+    o->len = o->mem_len = 0;
 }
 
 void mk_out_str(mk_out *o, const char *s) { mk_out_write(o, s, strlen(s)); }
@@ -338,12 +377,14 @@ int mk_out_close(mk_out *o)
     }
     free(o->tmp);
     free(o->path);
+    free(o->mem);
     free(o);
     return rc;
 }
 
 void mk_out_discard(mk_out *o)
 {
+    free(o->mem);
     if (o->tmp) {
         close(o->fd);
         unlink(o->tmp);
@@ -536,7 +577,7 @@ static void write_text(const mk_table *t, mk_out *o)
 }
 
 /* TSV cannot quote: tab, newline, CR and backslash are escaped as \t \n \r \\. */
-static void tsv_field(mk_out *o, const char *p, size_t n)
+void mk_out_tsv_field(mk_out *o, const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         char c = p[i];
@@ -566,7 +607,7 @@ static void write_sep(const mk_table *t, mk_out *o, char sep)
                 n = c->set ? raw(t, j, c, b, sizeof b, &s) : 0;
             }
             if (sep == '\t')
-                tsv_field(o, s, n);
+                mk_out_tsv_field(o, s, n);
             else
                 mk_out_csv_field(o, s, n, sep);
         }

@@ -32,6 +32,11 @@ const char *mk_format_name(mk_format f);
 typedef struct mk_out mk_out;
 
 mk_out *mk_out_open(const char *path);          /* NULL or "-" = stdout */
+/* A writer into memory, for workers that render output to be written later
+ * in order: mk_out_mem() gives everything written so far; reset empties it. */
+mk_out *mk_out_open_mem(void);
+const char *mk_out_mem(mk_out *o, size_t *len);
+void mk_out_mem_reset(mk_out *o);
 void mk_out_write(mk_out *o, const void *p, size_t n);
 void mk_out_str(mk_out *o, const char *s);
 void mk_out_char(mk_out *o, char c);
@@ -41,6 +46,8 @@ void mk_out_i64(mk_out *o, int64_t v);
 void mk_out_double(mk_out *o, double v);        /* shortest exact form */
 void mk_out_csv_field(mk_out *o, const char *p, size_t n, char sep);  /* quoted if needed */
 void mk_out_json_str(mk_out *o, const char *p, size_t n);             /* with quotes */
+/* TSV cannot quote: tab, LF, CR and backslash are written as \t \n \r \\. */
+void mk_out_tsv_field(mk_out *o, const char *p, size_t n);
 int mk_out_flush(mk_out *o);
 uint64_t mk_out_bytes(const mk_out *o);
 int mk_out_close(mk_out *o);                    /* commit; -1 on any write error */

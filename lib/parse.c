@@ -191,7 +191,10 @@ static const double pow10_exact[23] = {
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
-int mk_parse_double(const char *s, size_t n, double *out)
+enum { DBL_OK, DBL_BAD, DBL_RANGE, DBL_LONG };
+
+/* The double parser without messages: one of DBL_*, *out set on DBL_OK. */
+static int double_core(const char *s, size_t n, double *out)
 {
     size_t i = 0;
     int neg = 0, dropped = 0, plain = 1;
@@ -257,11 +260,8 @@ int mk_parse_double(const char *s, size_t n, double *out)
     if (i != n)
         goto bad;
 
-    if (n > DOUBLE_COPY_MAX && !plain) {
-        quoted q;
-        return mk_err_set("expected a number of at most %d characters, found %s",
-                          (int)DOUBLE_COPY_MAX, quote(&q, s, n));
-    }
+    if (n > DOUBLE_COPY_MAX && !plain)
+        return DBL_LONG;
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
     /* Clinger: w and 10^|e10| are exact doubles, so one IEEE multiply or
      * divide gives the correctly rounded result. */
@@ -269,7 +269,7 @@ int mk_parse_double(const char *s, size_t n, double *out)
         double v = (double)w;
         v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
         *out = neg ? -v : v;
-        return 0;
+        return DBL_OK;
     }
 #endif
 
@@ -281,11 +281,69 @@ int mk_parse_double(const char *s, size_t n, double *out)
     if (buf != stackbuf)
         free(buf);
     if (v > DBL_MAX || v < -DBL_MAX)
-        return fail_range("number", s, n);
+        return DBL_RANGE;
     *out = v;
-    return 0;
+    return DBL_OK;
 bad:
-    return fail(DOUBLE_WHAT, s, n);
+    return DBL_BAD;
+}
+
+int mk_parse_double(const char *s, size_t n, double *out)
+{
+    switch (double_core(s, n, out)) {
+    case DBL_OK:
+        return 0;
+    case DBL_RANGE:
+        return fail_range("number", s, n);
+    case DBL_LONG: {
+        quoted q;
+        return mk_err_set("expected a number of at most %d characters, found %s",
+                          (int)DOUBLE_COPY_MAX, quote(&q, s, n));
+    }
+    default:
+        return fail(DOUBLE_WHAT, s, n);
+    }
+}
+
+int mk_parse_num(const char *s, size_t n, int64_t *i, double *d)
+{
+    /* One pass for the common shapes: [-+]digits and [-+]digits.digits with
+     * at most 19 significant digits; anything else goes the long way. */
+    size_t k = 0;
+    int neg = 0;
+    if (n && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        k = 1;
+    }
+    size_t start = k;
+    uint64_t w = 0;
+    while (k < n && k - start < 19) {
+        unsigned dg = digit(s[k]);
+        if (dg > 9)
+            break;
+        w = w * 10 + dg;
+        k++;
+    }
+    if (k == n && k > start) {
+        if (w <= (uint64_t)INT64_MAX + (uint64_t)neg) {
+            *i = !neg ? (int64_t)w : w == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)w;
+            *d = (double)*i;
+            return MK_NUM_INT;
+        }
+    } else if (k < n && s[k] == '.' && k > start && n - start <= 20) {
+        size_t f = ++k;
+        while (k < n && digit(s[k]) <= 9)
+            w = w * 10 + digit(s[k++]);
+        if (k == n && k > f && w <= (UINT64_C(1) << 53) && k - f <= 22) {
+            double v = (double)w / pow10_exact[k - f];
+            *d = neg ? -v : v;
+            return MK_NUM_REAL;
+        }
+    }
+    if (double_core(s, n, d) != DBL_OK)
+        return 0;
+    /* An integer beyond 19 digits, or written with an exponent, is real. */
+    return MK_NUM_REAL;
 }
 
 /* ---- sizes and durations ------------------------------------------------- */

@@ -61,6 +61,11 @@ int mk_parse_hex(const char *s, size_t n, uint64_t *out);
  * strtod); underflow gives 0 or a subnormal, overflow is an error. Slices
  * over 64 bytes are rejected unless they are a plain [+-]?[0-9]+ integer. */
 int mk_parse_double(const char *s, size_t n, double *out);
+/* For hot loops over data: classify and convert without building a message.
+ * MK_NUM_INT: an integer that fits int64 (*i and *d set); MK_NUM_REAL: any
+ * other number mk_parse_double accepts (*d set); 0: not a number. */
+enum { MK_NUM_INT = 1, MK_NUM_REAL = 2 };
+int mk_parse_num(const char *s, size_t n, int64_t *i, double *d);
 
 /* Size in bytes: [0-9]+(\.[0-9]+)? followed by nothing, B, or one of
  * K M G T P E (powers of 1024) optionally followed by B or iB; all letters

@@ -24,6 +24,7 @@ struct mk_work {
 typedef struct {
     mk_work *w;
     unsigned idx;
+    mk_block *first;           /* handled before taking more, or NULL */
 } arg;
 
 static void note_error(mk_work *w, uint64_t seq, const char *msg)
@@ -41,9 +42,9 @@ static void *loop(void *p)
 {
     arg *a = p;
     mk_work *w = a->w;
-    mk_block *b;
+    mk_block *b = a->first;
     int r = 0;
-    while (!mk_work_failed(w) && (r = mk_blocks_next(w->blocks, &b)) == 1) {
+    while (!mk_work_failed(w) && (b || (r = mk_blocks_next(w->blocks, &b)) == 1)) {
         uint64_t seq = b->seq, len = b->len;
         if (w->fn(w, w->ctx[a->idx], b) < 0) {
             note_error(w, seq, mk_err_msg());
@@ -56,12 +57,15 @@ static void *loop(void *p)
             pthread_mutex_unlock(&w->mu);
         }
         mk_blocks_release(w->blocks, b);
+        b = NULL;
         pthread_mutex_lock(&w->mu);
         uint64_t done = w->done_bytes += len;
         pthread_mutex_unlock(&w->mu);
         if (w->pr && pthread_equal(pthread_self(), w->main_thread))
             mk_progress_update(w->pr, done);
     }
+    if (b)
+        mk_blocks_release(w->blocks, b);   /* a first block never handled */
     if (!mk_work_failed(w) && r < 0)
         note_error(w, UINT64_MAX - 1, mk_err_msg());   /* source error: after every block */
     if (mk_work_failed(w)) {
@@ -75,6 +79,12 @@ static void *loop(void *p)
 
 int mk_work_run(mk_blocks *b, unsigned nthreads, mk_work_fn fn, void **ctx, mk_progress *pr)
 {
+    return mk_work_run_from(b, NULL, nthreads, fn, ctx, pr);
+}
+
+int mk_work_run_from(mk_blocks *b, mk_block *first, unsigned nthreads, mk_work_fn fn,
+                     void **ctx, mk_progress *pr)
+{
     mk_work w = { .blocks = b, .fn = fn, .ctx = ctx, .pr = pr, .err_seq = UINT64_MAX };
     if (nthreads < 1)
         nthreads = 1;
@@ -85,7 +95,7 @@ int mk_work_run(mk_blocks *b, unsigned nthreads, mk_work_fn fn, void **ctx, mk_p
     arg *args = mk_xcalloc(nthreads, sizeof *args);
     unsigned started = 1;
     for (unsigned i = 0; i < nthreads; i++)
-        args[i] = (arg){ &w, i };
+        args[i] = (arg){ &w, i, i == 0 ? first : NULL };
     for (unsigned i = 1; i < nthreads; i++, started++)
         if (pthread_create(&th[i], NULL, loop, &args[i]) != 0)
             break;   /* fewer threads is still correct */

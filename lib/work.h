@@ -25,6 +25,10 @@ typedef struct mk_work mk_work;
 typedef int (*mk_work_fn)(mk_work *w, void *ctx, const mk_block *b);
 
 int mk_work_run(mk_blocks *b, unsigned nthreads, mk_work_fn fn, void **ctx, mk_progress *pr);
+/* The same, for a caller that already took the first block (to sniff the
+ * input): the caller's thread handles `first` before taking more. */
+int mk_work_run_from(mk_blocks *b, mk_block *first, unsigned nthreads, mk_work_fn fn,
+                     void **ctx, mk_progress *pr);
 int mk_work_turn(mk_work *w, uint64_t seq);
 void mk_work_done(mk_work *w, uint64_t seq);
 /* 1 once any block has failed: long loops may stop early. */

@@ -753,6 +753,44 @@ static void test_fmt_cap(void)
     CHECK_STR(buf, "0.125");
 }
 
+static void test_parse_num(void)
+{
+    static const struct { const char *s; int kind; int64_t i; double d; } cases[] = {
+        { "0", MK_NUM_INT, 0, 0 }, { "-17", MK_NUM_INT, -17, -17 }, { "+5", MK_NUM_INT, 5, 5 },
+        { "9223372036854775807", MK_NUM_INT, INT64_MAX, 9223372036854775807.0 },
+        { "-9223372036854775808", MK_NUM_INT, INT64_MIN, -9223372036854775808.0 },
+        { "9223372036854775808", MK_NUM_REAL, 0, 9223372036854775808.0 },
+        { "1000.123", MK_NUM_REAL, 0, 1000.123 }, { "-2.5e3", MK_NUM_REAL, 0, -2500 },
+        { "1e400", 0, 0, 0 }, { "", 0, 0, 0 }, { "-", 0, 0, 0 }, { "12a", 0, 0, 0 },
+        { "abc", 0, 0, 0 }, { "1.", 0, 0, 0 }, { " 1", 0, 0, 0 },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        int64_t i = 42;
+        double d = 42;
+        int r = mk_parse_num(cases[k].s, strlen(cases[k].s), &i, &d);
+        CHECK_INT(r, cases[k].kind);
+        if (r == MK_NUM_INT)
+            CHECK_INT(i, cases[k].i);
+        if (r)
+            CHECK(d == cases[k].d);
+    }
+    /* The one-pass fast path must agree with strtod bit for bit. */
+    uint64_t x = 88172645463325252ull;
+    int bad = 0;
+    for (int k = 0; k < 200000; k++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        char b[64];
+        int len = snprintf(b, sizeof b, "%s%llu.%0*llu", (x & 1) ? "-" : "",
+                           (unsigned long long)(x >> 20) % 100000000000ull, (int)(x % 9) + 1,
+                           (unsigned long long)((x >> 8) % 1000000000ull) % 1000000000ull);
+        int64_t i;
+        double d;
+        if (mk_parse_num(b, (size_t)len, &i, &d) != MK_NUM_REAL || d != strtod(b, NULL))
+            bad++;
+    }
+    CHECK_INT(bad, 0);
+}
+
 int main(void)
 {
     RUN(test_i64_ok);
@@ -776,5 +814,6 @@ int main(void)
     RUN(test_fmt_double);
     RUN(test_fmt_double_roundtrip);
     RUN(test_fmt_cap);
+    RUN(test_parse_num);
     return DONE();
 }
