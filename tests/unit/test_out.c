@@ -355,10 +355,10 @@ static void test_table_empty_string(void)
     mk_table_cstr(t, 0, "");
     mk_table_row(t);
     mk_table_str(t, 0, NULL, 0);
-    char *s = render(t, MK_FMT_JSON);
+    char *s = NULL;
+    CAPTURE(s, mk_table_write(t, MK_FMT_JSON, o));
     CHECK_STR(s, "[\n{\"a\":\"\",\"b\":null},\n{\"a\":\"\",\"b\":null}\n]\n");
-    free(s);
-    s = render(t, MK_FMT_CSV);
+    CAPTURE(s, mk_table_write(t, MK_FMT_CSV, o));
     CHECK_STR(s, "a,b\n,\n,\n");
     free(s);
     mk_table_free(t);
@@ -993,7 +993,7 @@ int main(void)
     RUN(test_write_error);
     RUN(test_big_writes);
     RUN(test_interrupted);
-    RUN(test_table_empty_string);
     rmdir(tmpdir);
+    RUN(test_table_empty_string);   /* needs no files: may abort under UBSan */
     return DONE();
 }
