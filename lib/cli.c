@@ -258,7 +258,7 @@ int mk_cli_parse(mk_cli *cli, const mk_cli_spec *spec, int argc, char **argv)
     pending *pend = mk_xcalloc((size_t)argc + 1, sizeof *pend);
     size_t np = 0;
     opterr = 0;
-    optind = 1;
+    optind = 0;     /* glibc: 0 re-initialises getopt fully, so parsing twice works */
     int c;
     while ((c = getopt_long(argc, argv, so, lo, NULL)) != -1) {
         if (c == 'h') {

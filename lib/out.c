@@ -481,7 +481,8 @@ void mk_table_str(mk_table *t, size_t col, const char *p, size_t n)
             t->strs_cap = t->strs_cap ? 2 * t->strs_cap : 4096;
         t->strs = mk_xrealloc(t->strs, t->strs_cap);
     }
-    memcpy(t->strs + t->strs_len, p, n);
+    if (n)
+        memcpy(t->strs + t->strs_len, p, n);
     cell *c = cur(t, col);
     c->v.s.off = t->strs_len;
     c->v.s.len = n;
@@ -537,18 +538,27 @@ static size_t human(const mk_table *t, size_t col, const cell *c, char *b, size_
 
 static int numeric(mk_coltype ty) { return ty != MK_COL_STR; }
 
+/* Display width: code points, not bytes (continuation bytes take no column). */
+static size_t width(const char *s, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return w;
+}
+
 static void write_text(const mk_table *t, mk_out *o)
 {
     size_t *w = mk_xcalloc(t->ncols ? t->ncols : 1, sizeof *w);
     char b[64];
     const char *s;
     for (size_t j = 0; j < t->ncols; j++)
-        w[j] = strlen(t->cols[j].name);
+        w[j] = width(t->cols[j].name, strlen(t->cols[j].name));
     for (size_t i = 0; i < t->nrows; i++)
         for (size_t j = 0; j < t->ncols; j++) {
             size_t n = human(t, j, &t->cells[i * t->ncols + j], b, sizeof b, &s);
-            if (n > w[j])
-                w[j] = n;
+            if (width(s, n) > w[j])
+                w[j] = width(s, n);
         }
     for (size_t i = 0; i <= t->nrows; i++) {
         for (size_t j = 0; j < t->ncols; j++) {
@@ -559,7 +569,7 @@ static void write_text(const mk_table *t, mk_out *o)
             } else {
                 n = human(t, j, &t->cells[(i - 1) * t->ncols + j], b, sizeof b, &s);
             }
-            size_t pad = w[j] - n;
+            size_t pad = w[j] - width(s, n);
             int right = numeric(t->cols[j].type);
             if (j)
                 mk_out_write(o, "  ", 2);
@@ -608,6 +618,8 @@ static void write_sep(const mk_table *t, mk_out *o, char sep)
             }
             if (sep == '\t')
                 mk_out_tsv_field(o, s, n);
+            else if (n == 0 && t->ncols == 1)
+                mk_out_write(o, "\"\"", 2);   /* not a blank line, which readers skip */
             else
                 mk_out_csv_field(o, s, n, sep);
         }
@@ -615,17 +627,31 @@ static void write_sep(const mk_table *t, mk_out *o, char sep)
     }
 }
 
-/* Whether s is a JSON number (so NUM cells such as "nan" become null). */
-static int json_number(const char *s, size_t n)
+int mk_json_number(const char *s, size_t n)
 {
     size_t i = 0;
     if (i < n && s[i] == '-')
         i++;
     if (i == n || !isdigit((unsigned char)s[i]))
         return 0;
-    while (i < n && (isdigit((unsigned char)s[i]) || s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
-                     s[i] == '+' || s[i] == '-'))
+    if (s[i] == '0' && i + 1 < n && isdigit((unsigned char)s[i + 1]))
+        return 0;   /* no leading zeros */
+    while (i < n && isdigit((unsigned char)s[i]))
         i++;
+    if (i < n && s[i] == '.') {
+        if (++i == n || !isdigit((unsigned char)s[i]))
+            return 0;
+        while (i < n && isdigit((unsigned char)s[i]))
+            i++;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        if (++i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i == n || !isdigit((unsigned char)s[i]))
+            return 0;
+        while (i < n && isdigit((unsigned char)s[i]))
+            i++;
+    }
     return i == n;
 }
 
@@ -647,7 +673,7 @@ static void write_json_row(const mk_table *t, size_t i, mk_out *o)
         size_t n = raw(t, j, c, b, sizeof b, &s);
         if (t->cols[j].type == MK_COL_STR)
             mk_out_json_str(o, s, n);
-        else if (t->cols[j].type == MK_COL_NUM && !json_number(s, n))
+        else if (t->cols[j].type == MK_COL_NUM && !mk_json_number(s, n))
             mk_out_write(o, "null", 4);    /* nan, inf: JSON has none */
         else if ((t->cols[j].type == MK_COL_FLOAT || t->cols[j].type == MK_COL_RATIO) && !isfinite(c->v.d))
             mk_out_write(o, "null", 4);    /* JSON has no NaN or infinity */

@@ -46,6 +46,8 @@ void mk_out_i64(mk_out *o, int64_t v);
 void mk_out_double(mk_out *o, double v);        /* shortest exact form */
 void mk_out_csv_field(mk_out *o, const char *p, size_t n, char sep);  /* quoted if needed */
 void mk_out_json_str(mk_out *o, const char *p, size_t n);             /* with quotes */
+/* Whether s is a valid JSON number (RFC 8259 grammar). */
+int mk_json_number(const char *s, size_t n);
 /* TSV cannot quote: tab, LF, CR and backslash are written as \t \n \r \\. */
 void mk_out_tsv_field(mk_out *o, const char *p, size_t n);
 int mk_out_flush(mk_out *o);

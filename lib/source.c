@@ -41,8 +41,10 @@ static ssize_t pull(mk_source *s, unsigned char *dst, size_t cap)
     if (s->fd < 0) {
         size_t left = s->mem_len - s->mem_pos;
         n = (ssize_t)(left < cap ? left : cap);
-        memcpy(dst, s->mem + s->mem_pos, (size_t)n);
-        s->mem_pos += (size_t)n;
+        if (n > 0) {            /* mem may be NULL for an empty source */
+            memcpy(dst, s->mem + s->mem_pos, (size_t)n);
+            s->mem_pos += (size_t)n;
+        }
     } else {
         do
             n = read(s->fd, dst, cap);

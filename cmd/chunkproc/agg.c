@@ -1,0 +1,788 @@
+/* agg — group tables and aggregates for chunkproc (see agg.h). */
+#include "agg.h"
+#include "arena.h"
+#include "err.h"
+#include "map.h"
+#include "parse.h"
+#include "sketch.h"
+#include "text.h"
+#include "vec.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- specs ------------------------------------------------------------------ */
+
+static const struct {
+    const char *name;
+    cp_agg_kind kind;
+    double q;                   /* fixed quantile for p50/p90/p99 */
+} kinds[] = {
+    { "count", A_COUNT, 0 }, { "sum", A_SUM, 0 }, { "mean", A_MEAN, 0 }, { "min", A_MIN, 0 },
+    { "max", A_MAX, 0 }, { "var", A_VAR, 0 }, { "stddev", A_STDDEV, 0 }, { "first", A_FIRST, 0 },
+    { "last", A_LAST, 0 }, { "distinct", A_DISTINCT, 0 },
+    { "approx-distinct", A_APPROX_DISTINCT, 0 }, { "p50", A_QUANTILE, 0.5 },
+    { "p90", A_QUANTILE, 0.9 }, { "p99", A_QUANTILE, 0.99 }, { "quantile", A_QUANTILE, -1 },
+};
+
+static int parse_one(cp_agg *a, const char *spec)
+{
+    const char *c1 = strchr(spec, ':');
+    size_t kl = c1 ? (size_t)(c1 - spec) : strlen(spec);
+    int k = -1;
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        if (strlen(kinds[i].name) == kl && strncmp(kinds[i].name, spec, kl) == 0)
+            k = (int)i;
+    if (k < 0) {
+        const char *names[sizeof kinds / sizeof *kinds];
+        for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+            names[i] = kinds[i].name;
+        int s = mk_nearest(spec, kl, names, sizeof kinds / sizeof *kinds);
+        if (s >= 0)
+            return mk_err_set("unknown aggregate '%.*s' (did you mean '%s'?)", (int)kl, spec, names[s]);
+        return mk_err_set("unknown aggregate '%.*s' (expected count, sum, mean, min, max, var, "
+                          "stddev, first, last, distinct, approx-distinct, p50, p90, p99 or "
+                          "quantile)", (int)kl, spec);
+    }
+    memset(a, 0, sizeof *a);
+    a->kind = kinds[k].kind;
+    a->col = -1;
+    a->q = kinds[k].q;
+    if (a->kind == A_COUNT) {
+        if (c1)
+            return mk_err_set("'count' takes no column (found '%s')", spec);
+        a->out_name = mk_xstrdup("count");
+        return 0;
+    }
+    if (!c1 || !c1[1])
+        return mk_err_set("'%s' needs a column: %s:COLUMN", kinds[k].name, kinds[k].name);
+    const char *col = c1 + 1, *c2 = a->kind == A_QUANTILE && a->q < 0 ? strrchr(col, ':') : NULL;
+    size_t cl = c2 ? (size_t)(c2 - col) : strlen(col);
+    if (a->kind == A_QUANTILE && a->q < 0) {
+        if (!c2 || mk_parse_double(c2 + 1, strlen(c2 + 1), &a->q) < 0 || !(a->q >= 0 && a->q <= 1))
+            return mk_err_set("'%s': expected quantile:COLUMN:Q with Q from 0 to 1", spec);
+    }
+    a->col_name = mk_xstrndup(col, cl);
+    size_t n = strlen(spec) + 2;
+    a->out_name = mk_xmalloc(n);
+    if (c2)
+        snprintf(a->out_name, n, "quantile_%s_%s", a->col_name, c2 + 1);
+    else
+        snprintf(a->out_name, n, "%s_%s", a->kind == A_APPROX_DISTINCT ? "approx_distinct"
+                 : kinds[k].name, a->col_name);
+    return 0;
+}
+
+int cp_plan_parse(cp_plan *p, const mk_list *aggs, const mk_list *keys)
+{
+    memset(p, 0, sizeof *p);
+    p->alpha = 0.01;
+    size_t n = aggs->n ? aggs->n : 1;
+    p->aggs = mk_xcalloc(n, sizeof *p->aggs);
+    for (size_t i = 0; i < n; i++) {
+        if (parse_one(&p->aggs[i], aggs->n ? aggs->v[i] : "count") < 0)
+            return -1;
+        p->naggs++;
+    }
+    p->nkeys = keys->n;
+    p->keys = mk_xcalloc(keys->n ? keys->n : 1, sizeof *p->keys);
+    p->key_names = mk_xcalloc(keys->n ? keys->n : 1, sizeof *p->key_names);
+    for (size_t i = 0; i < keys->n; i++)
+        p->key_names[i] = mk_xstrdup(keys->v[i]);
+    return 0;
+}
+
+static int bind_col(const mk_header *h, const char *name, int *col)
+{
+    *col = mk_header_find(h, name, strlen(name));
+    if (*col >= 0)
+        return 0;
+    const char *s = mk_header_suggest(h, name, strlen(name));
+    if (s)
+        return mk_err_set("unknown column '%s' (did you mean '%s'?)", name, s);
+    return mk_err_set("unknown column '%s'", name);
+}
+
+int cp_plan_bind(cp_plan *p, const mk_header *h)
+{
+    for (size_t i = 0; i < p->nkeys; i++)
+        if (bind_col(h, p->key_names[i], &p->keys[i]) < 0)
+            return -1;
+    for (size_t i = 0; i < p->naggs; i++)
+        if (p->aggs[i].col_name && bind_col(h, p->aggs[i].col_name, &p->aggs[i].col) < 0)
+            return -1;
+    /* Quantiles of one column share a store; the first adds the values. */
+    p->nq = 0;
+    for (size_t i = 0; i < p->naggs; i++) {
+        cp_agg *a = &p->aggs[i];
+        if (a->kind != A_QUANTILE)
+            continue;
+        a->qowner = 1;
+        a->qstore = p->nq;
+        for (size_t k = 0; k < i; k++)
+            if (p->aggs[k].kind == A_QUANTILE && p->aggs[k].col == a->col) {
+                a->qowner = 0;
+                a->qstore = p->aggs[k].qstore;
+                break;
+            }
+        if (a->qowner)
+            p->nq++;
+    }
+    return 0;
+}
+
+void cp_plan_free(cp_plan *p)
+{
+    for (size_t i = 0; i < p->naggs; i++) {
+        free(p->aggs[i].col_name);
+        free(p->aggs[i].out_name);
+    }
+    for (size_t i = 0; i < p->nkeys; i++)
+        free(p->key_names[i]);
+    free(p->aggs);
+    free(p->keys);
+    free(p->key_names);
+}
+
+/* ---- state ---------------------------------------------------------------- */
+
+/* One aggregate's state for one group. n counts the non-missing values (for
+ * distinct: the distinct values). */
+typedef struct {
+    uint64_t n;
+    union {
+        struct { __int128 isum; double dsum, dcomp; int has_dec; } s;    /* sum, mean */
+        struct { double d; int64_t i; int all_int; } m;                   /* min, max */
+        mk_moments v;                                                     /* var, stddev */
+        struct { size_t idx; } h;                                         /* approx-distinct */
+        struct { uint64_t pos; char *p; uint32_t len, cap; } str;         /* first, last */
+        struct { size_t idx; } q;                                         /* quantile */
+    } u;
+} slot;
+
+typedef struct {
+    int is_int;
+    int64_t i;
+    double d;
+} number;
+
+/* Values of one column in one group, for quantiles: kept exactly up to
+ * QEXACT values (or always, with --exact), then folded into a DDSketch, so
+ * small groups get exact answers and big ones bounded memory. */
+enum { QEXACT = 4096 };
+
+typedef struct {
+    mk_vec vals;               /* doubles while exact */
+    mk_qsketch sk;
+    int sketched, sorted;
+} qstore;
+
+static void q_init(qstore *q, double alpha)
+{
+    mk_vec_init(&q->vals, sizeof(double));
+    mk_qsketch_init(&q->sk, alpha, 0);
+    q->sketched = q->sorted = 0;
+}
+
+static void q_fold(qstore *q)
+{
+    const double *v = mk_vec_data(&q->vals);
+    for (size_t i = 0; i < mk_vec_len(&q->vals); i++)
+        mk_qsketch_add(&q->sk, v[i]);
+    mk_vec_free(&q->vals);
+    q->sketched = 1;
+}
+
+static void q_add(qstore *q, double x, int exact)
+{
+    if (q->sketched) {
+        mk_qsketch_add(&q->sk, x);
+        return;
+    }
+    *(double *)mk_vec_push(&q->vals) = x;
+    q->sorted = 0;
+    if (!exact && mk_vec_len(&q->vals) > QEXACT)
+        q_fold(q);
+}
+
+static void q_merge(qstore *d, qstore *s, int exact)
+{
+    if (!d->sketched && !s->sketched &&
+        (exact || mk_vec_len(&d->vals) + mk_vec_len(&s->vals) <= QEXACT)) {
+        mk_vec_append(&d->vals, mk_vec_data(&s->vals), mk_vec_len(&s->vals));
+        d->sorted = 0;
+        return;
+    }
+    if (!d->sketched)
+        q_fold(d);
+    if (!s->sketched)
+        q_fold(s);
+    if (mk_qsketch_merge(&d->sk, &s->sk) < 0)
+        mk_die_err();   /* same alpha on both sides: cannot happen */
+}
+
+static void q_free(qstore *q)
+{
+    mk_vec_free(&q->vals);
+    mk_qsketch_free(&q->sk);
+}
+
+static size_t q_bytes(const qstore *q)
+{
+    return mk_vec_bytes(&q->vals) + mk_qsketch_bytes(&q->sk);
+}
+
+struct cp_groups {
+    const cp_plan *p;
+    mk_map index;              /* encoded key → group number */
+    mk_vec keys;               /* group → {ptr, len} of the map's key copy */
+    mk_vec rows;               /* group → rows (count) */
+    mk_vec slots;              /* group × naggs */
+    mk_map distinct;           /* [agg u16][group u32][value] → present */
+    mk_vec qs;                 /* group × nq: qstore */
+    mk_vec hlls;               /* of mk_hll, for approx-distinct */
+    mk_arena strs;             /* first/last values */
+    char *kbuf;                /* key being built */
+    size_t kcap;
+    /* Per-row number cache: a column parsed once however many aggregates use it. */
+    uint64_t gen;
+    uint64_t *cgen;
+    number *cval;
+    int ncols;
+};
+
+typedef struct {
+    const char *p;
+    size_t len;
+} keyref;
+
+cp_groups *cp_groups_new(const cp_plan *p)
+{
+    cp_groups *g = mk_xcalloc(1, sizeof *g);
+    g->p = p;
+    mk_map_init(&g->index, 0);
+    mk_vec_init(&g->keys, sizeof(keyref));
+    mk_vec_init(&g->rows, sizeof(uint64_t));
+    mk_vec_init(&g->slots, sizeof(slot));
+    mk_map_init(&g->distinct, 0);
+    mk_vec_init(&g->qs, sizeof(qstore));
+    mk_vec_init(&g->hlls, sizeof(mk_hll));
+    mk_arena_init(&g->strs, 0);
+    return g;
+}
+
+static uint64_t new_group(cp_groups *g, const char *kp, size_t kl)
+{
+    uint64_t id = mk_vec_len(&g->rows);
+    *(keyref *)mk_vec_push(&g->keys) = (keyref){ kp, kl };
+    *(uint64_t *)mk_vec_push(&g->rows) = 0;
+    slot *s = mk_vec_push_n(&g->slots, g->p->naggs);
+    memset(s, 0, g->p->naggs * sizeof *s);
+    for (size_t i = 0; i < g->p->naggs; i++) {
+        const cp_agg *a = &g->p->aggs[i];
+        if (a->kind == A_MIN || a->kind == A_MAX)
+            s[i].u.m.all_int = 1;
+        if (a->kind == A_VAR || a->kind == A_STDDEV)
+            mk_moments_init(&s[i].u.v);
+        if (a->kind == A_QUANTILE)
+            s[i].u.q.idx = (size_t)id * (size_t)g->p->nq + (size_t)a->qstore;
+        if (a->kind == A_APPROX_DISTINCT) {
+            s[i].u.h.idx = mk_vec_len(&g->hlls);
+            mk_hll_init(mk_vec_push(&g->hlls), MK_HLL_P_DEFAULT);
+        }
+    }
+    for (int q = 0; q < g->p->nq; q++)
+        q_init(mk_vec_push(&g->qs), g->p->alpha);
+    return id;
+}
+
+/* Group of the row: key fields unquoted and length-prefixed, so ("a,b") and
+ * ("a","b") differ. */
+static uint64_t group_of(cp_groups *g, const mk_field *f, size_t nf)
+{
+    const cp_plan *p = g->p;
+    if (p->nkeys == 0) {
+        if (mk_vec_len(&g->rows) == 0)
+            new_group(g, "", 0);
+        return 0;
+    }
+    size_t need = 0;
+    for (size_t i = 0; i < p->nkeys; i++)
+        need += 4 + ((size_t)p->keys[i] < nf ? f[p->keys[i]].len : 0);
+    if (need > g->kcap) {
+        g->kcap = need * 2;
+        g->kbuf = mk_xrealloc(g->kbuf, g->kcap);
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < p->nkeys; i++) {
+        uint32_t len = 0;
+        if ((size_t)p->keys[i] < nf)
+            len = (uint32_t)mk_field_unquote(&f[p->keys[i]], g->kbuf + n + 4);
+        memcpy(g->kbuf + n, &len, 4);
+        n += 4 + len;
+    }
+    int ins;
+    uint64_t *v = mk_map_put(&g->index, g->kbuf, n, &ins);
+    if (ins) {
+        size_t kl;
+        const char *kp = mk_map_key_of(v, &kl);
+        *v = new_group(g, kp, kl);
+    }
+    return *v;
+}
+
+static int parse_number(const mk_field *f, char *tmp, number *out)
+{
+    const char *p = f->ptr;
+    size_t n = f->len;
+    if (f->flags & MK_FIELD_ESCAPED) {
+        n = mk_field_unquote(f, tmp);
+        p = tmp;
+    }
+    int k = mk_parse_num(p, n, &out->i, &out->d);
+    out->is_int = k == MK_NUM_INT;
+    if (k)
+        return 0;
+    char shown[48];
+    size_t sn = n < 40 ? n : 40;
+    memcpy(shown, p, sn);
+    shown[sn] = 0;
+    return mk_err_set("expected a number, found '%s%s'", shown, n > 40 ? "..." : "");
+}
+
+static void set_str(cp_groups *g, slot *s, const char *p, size_t n, uint64_t pos)
+{
+    if (n > s->u.str.cap) {
+        s->u.str.cap = (uint32_t)(n < 16 ? 16 : n);
+        s->u.str.p = mk_arena_alloc_unaligned(&g->strs, s->u.str.cap);
+    }
+    memcpy(s->u.str.p, p, n);
+    s->u.str.len = (uint32_t)n;
+    s->u.str.pos = pos;
+    s->n = 1;
+}
+
+static void add_distinct(cp_groups *g, size_t ai, uint64_t grp, slot *s, const mk_field *f, char *tmp)
+{
+    size_t need = 6 + f->len;
+    if (need > g->kcap) {
+        g->kcap = need * 2;
+        g->kbuf = mk_xrealloc(g->kbuf, g->kcap);
+    }
+    uint16_t a16 = (uint16_t)ai;
+    uint32_t g32 = (uint32_t)grp;
+    memcpy(g->kbuf, &a16, 2);
+    memcpy(g->kbuf + 2, &g32, 4);
+    size_t n = mk_field_unquote(f, g->kbuf + 6);
+    int ins;
+    mk_map_put(&g->distinct, g->kbuf, 6 + n, &ins);
+    s->n += (uint64_t)ins;
+    (void)tmp;
+}
+
+int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char *tmp)
+{
+    const cp_plan *p = g->p;
+    if (!g->cgen) {
+        /* Sized here, not at creation: columns are bound after the header. */
+        for (size_t i = 0; i < p->naggs; i++)
+            if (p->aggs[i].col + 1 > g->ncols)
+                g->ncols = p->aggs[i].col + 1;
+        g->cgen = mk_xcalloc((size_t)g->ncols + 1, sizeof *g->cgen);
+        g->cval = mk_xcalloc((size_t)g->ncols + 1, sizeof *g->cval);
+    }
+    uint64_t grp = group_of(g, f, nf);
+    ((uint64_t *)mk_vec_data(&g->rows))[grp]++;
+    slot *s = (slot *)mk_vec_data(&g->slots) + grp * p->naggs;
+    g->gen++;
+    for (size_t i = 0; i < p->naggs; i++, s++) {
+        const cp_agg *a = &p->aggs[i];
+        if (a->kind == A_COUNT)
+            continue;
+        if ((size_t)a->col >= nf || f[a->col].len == 0)
+            continue;   /* missing */
+        const mk_field *fld = &f[a->col];
+        switch (a->kind) {
+        case A_FIRST:
+            if (!s->n || pos < s->u.str.pos) {
+                size_t n = mk_field_unquote(fld, tmp);
+                set_str(g, s, tmp, n, pos);
+            }
+            continue;
+        case A_LAST:
+            if (!s->n || pos > s->u.str.pos) {
+                size_t n = mk_field_unquote(fld, tmp);
+                set_str(g, s, tmp, n, pos);
+            }
+            continue;
+        case A_DISTINCT:
+            add_distinct(g, i, grp, s, fld, tmp);
+            continue;
+        case A_APPROX_DISTINCT: {
+            size_t n = mk_field_unquote(fld, tmp);
+            mk_hll_add(mk_vec_get(&g->hlls, s->u.h.idx), mk_map_hash(tmp, n));
+            s->n = 1;
+            continue;
+        }
+        default:
+            break;
+        }
+        number *v = &g->cval[a->col];
+        if (g->cgen[a->col] != g->gen) {
+            if (parse_number(fld, tmp, v) < 0) {
+                const char *cn = a->col_name;
+                return mk_err_prefix("column '%s': ", cn);
+            }
+            g->cgen[a->col] = g->gen;
+        }
+        s->n++;
+        switch (a->kind) {
+        case A_SUM: case A_MEAN:
+            if (v->is_int) {
+                s->u.s.isum += v->i;
+            } else {
+                /* Neumaier: the compensation keeps what each addition rounds off. */
+                double t = s->u.s.dsum + v->d;
+                if (fabs(s->u.s.dsum) >= fabs(v->d))
+                    s->u.s.dcomp += (s->u.s.dsum - t) + v->d;
+                else
+                    s->u.s.dcomp += (v->d - t) + s->u.s.dsum;
+                s->u.s.dsum = t;
+                s->u.s.has_dec = 1;
+            }
+            break;
+        case A_MIN: case A_MAX: {
+            int lt = a->kind == A_MIN;
+            if (s->n == 1 || (lt ? v->d < s->u.m.d : v->d > s->u.m.d))
+                s->u.m.d = v->d;
+            if (v->is_int) {
+                if (s->n == 1 || (lt ? v->i < s->u.m.i : v->i > s->u.m.i))
+                    s->u.m.i = v->i;
+            } else {
+                s->u.m.all_int = 0;
+            }
+            if (s->n == 1 && !v->is_int)
+                s->u.m.all_int = 0;
+            break;
+        }
+        case A_VAR: case A_STDDEV:
+            mk_moments_add(&s->u.v, v->d);
+            break;
+        case A_QUANTILE:
+            if (!a->qowner)
+                break;
+            q_add(mk_vec_get(&g->qs, s->u.q.idx), v->d, p->exact);
+            break;
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+size_t cp_groups_count(const cp_groups *g) { return mk_vec_len(&g->rows); }
+
+size_t cp_groups_bytes(const cp_groups *g)
+{
+    size_t b = mk_map_bytes(&g->index) + mk_vec_bytes(&g->keys) + mk_vec_bytes(&g->rows) +
+               mk_vec_bytes(&g->slots) + mk_map_bytes(&g->distinct) + mk_arena_reserved(&g->strs) +
+               mk_vec_bytes(&g->qs) + mk_vec_bytes(&g->hlls);
+    for (size_t i = 0; i < mk_vec_len(&g->qs); i++)
+        b += q_bytes(mk_vec_get(&g->qs, i));
+    for (size_t i = 0; i < mk_vec_len(&g->hlls); i++)
+        b += mk_hll_bytes(mk_vec_get(&g->hlls, i));
+    return b;
+}
+
+/* ---- merging --------------------------------------------------------------- */
+
+static void merge_slot(cp_groups *dst, const cp_agg *a, slot *d, slot *s, cp_groups *src)
+{
+    switch (a->kind) {
+    case A_SUM: case A_MEAN:
+        d->n += s->n;
+        d->u.s.isum += s->u.s.isum;
+        if (s->u.s.has_dec) {
+            double t = d->u.s.dsum + s->u.s.dsum;
+            if (fabs(d->u.s.dsum) >= fabs(s->u.s.dsum))
+                d->u.s.dcomp += (d->u.s.dsum - t) + s->u.s.dsum;
+            else
+                d->u.s.dcomp += (s->u.s.dsum - t) + d->u.s.dsum;
+            d->u.s.dsum = t;
+            d->u.s.dcomp += s->u.s.dcomp;
+            d->u.s.has_dec = 1;
+        }
+        break;
+    case A_MIN: case A_MAX: {
+        if (!s->n)
+            break;
+        int lt = a->kind == A_MIN;
+        if (!d->n) {
+            d->u.m = s->u.m;
+        } else {
+            if (lt ? s->u.m.d < d->u.m.d : s->u.m.d > d->u.m.d)
+                d->u.m.d = s->u.m.d;
+            if (d->u.m.all_int && s->u.m.all_int) {
+                if (lt ? s->u.m.i < d->u.m.i : s->u.m.i > d->u.m.i)
+                    d->u.m.i = s->u.m.i;
+            } else {
+                d->u.m.all_int = 0;
+            }
+        }
+        d->n += s->n;
+        break;
+    }
+    case A_VAR: case A_STDDEV:
+        mk_moments_merge(&d->u.v, &s->u.v);
+        d->n += s->n;
+        break;
+    case A_APPROX_DISTINCT:
+        if (mk_hll_merge(mk_vec_get(&dst->hlls, d->u.h.idx), mk_vec_get(&src->hlls, s->u.h.idx)) < 0)
+            mk_die_err();   /* same precision on both sides: cannot happen */
+        d->n |= s->n;
+        break;
+    case A_FIRST: case A_LAST:
+        if (s->n && (!d->n || (a->kind == A_FIRST ? s->u.str.pos < d->u.str.pos
+                                                  : s->u.str.pos > d->u.str.pos)))
+            set_str(dst, d, s->u.str.p, s->u.str.len, s->u.str.pos);
+        break;
+    case A_QUANTILE:
+        if (a->qowner)
+            q_merge(mk_vec_get(&dst->qs, d->u.q.idx), mk_vec_get(&src->qs, s->u.q.idx),
+                    dst->p->exact);
+        d->n += s->n;
+        break;
+    default:
+        break;   /* count: rows; distinct: merged from the set below */
+    }
+}
+
+void cp_groups_merge(cp_groups *dst, cp_groups *src)
+{
+    const cp_plan *p = dst->p;
+    size_t ng = mk_vec_len(&src->rows);
+    uint64_t *map = mk_xmalloc((ng ? ng : 1) * sizeof *map);
+    for (size_t gi = 0; gi < ng; gi++) {
+        const keyref *k = mk_vec_get(&src->keys, gi);
+        uint64_t di;
+        if (p->nkeys == 0) {
+            if (mk_vec_len(&dst->rows) == 0)
+                new_group(dst, "", 0);
+            di = 0;
+        } else {
+            int ins;
+            uint64_t *v = mk_map_put(&dst->index, k->p, k->len, &ins);
+            if (ins) {
+                size_t kl;
+                const char *kp = mk_map_key_of(v, &kl);
+                *v = new_group(dst, kp, kl);
+            }
+            di = *v;
+        }
+        map[gi] = di;
+        ((uint64_t *)mk_vec_data(&dst->rows))[di] += ((uint64_t *)mk_vec_data(&src->rows))[gi];
+        slot *d = (slot *)mk_vec_data(&dst->slots) + di * p->naggs;
+        slot *s = (slot *)mk_vec_data(&src->slots) + gi * p->naggs;
+        for (size_t i = 0; i < p->naggs; i++)
+            merge_slot(dst, &p->aggs[i], &d[i], &s[i], src);
+    }
+    const char *key;
+    size_t klen;
+    uint64_t *val;
+    for (size_t it = 0; mk_map_next(&src->distinct, &it, &key, &klen, &val);) {
+        uint16_t ai;
+        uint32_t gi;
+        memcpy(&ai, key, 2);
+        memcpy(&gi, key + 2, 4);
+        uint32_t di = (uint32_t)map[gi];
+        if (klen > dst->kcap) {
+            dst->kcap = klen * 2;
+            dst->kbuf = mk_xrealloc(dst->kbuf, dst->kcap);
+        }
+        memcpy(dst->kbuf, key, klen);
+        memcpy(dst->kbuf + 2, &di, 4);
+        int ins;
+        mk_map_put(&dst->distinct, dst->kbuf, klen, &ins);
+        ((slot *)mk_vec_data(&dst->slots) + (size_t)di * p->naggs)[ai].n += (uint64_t)ins;
+    }
+    free(map);
+}
+
+/* ---- results --------------------------------------------------------------- */
+
+static int key_cmp(const void *a, const void *b, void *ctx)
+{
+    const keyref *x = (const keyref *)ctx + *(const uint64_t *)a;
+    const keyref *y = (const keyref *)ctx + *(const uint64_t *)b;
+    /* Field by field: compare each length-prefixed part's bytes. */
+    size_t i = 0, j = 0;
+    while (i < x->len && j < y->len) {
+        uint32_t lx, ly;
+        memcpy(&lx, x->p + i, 4);
+        memcpy(&ly, y->p + j, 4);
+        int c = memcmp(x->p + i + 4, y->p + j + 4, lx < ly ? lx : ly);
+        if (c)
+            return c;
+        if (lx != ly)
+            return lx < ly ? -1 : 1;
+        i += 4 + lx;
+        j += 4 + ly;
+    }
+    return 0;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Type 7 (R's default, numpy, DuckDB quantile_cont): linear between the
+ * values at ranks floor(h) and ceil(h), h = (n-1)q. Nearest rank: x at ceil(qn). */
+static double quantile(qstore *st, double q, int nearest)
+{
+    if (st->sketched)
+        return mk_qsketch_quantile(&st->sk, q);
+    double *v = mk_vec_data(&st->vals);
+    size_t n = mk_vec_len(&st->vals);
+    if (!st->sorted) {
+        qsort(v, n, sizeof *v, dbl_cmp);
+        st->sorted = 1;
+    }
+    if (nearest) {
+        size_t r = (size_t)ceil(q * (double)n);
+        return v[r ? r - 1 : 0];
+    }
+    double h = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(h), hi = (size_t)ceil(h);
+    return v[lo] + (h - (double)lo) * (v[hi] - v[lo]);
+}
+
+/* Numbers go into the table as exact text: full precision in every format. */
+static void put_d(mk_table *t, size_t col, double v)
+{
+    char b[40];
+    mk_table_str(t, col, b, mk_fmt_double(b, sizeof b, v));
+}
+
+static void put_i128(mk_table *t, size_t col, __int128 v)
+{
+    char b[48];
+    int i = 48, neg = v < 0;
+    unsigned __int128 u = neg ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
+    do
+        b[--i] = (char)('0' + (int)(u % 10));
+    while (u /= 10);
+    if (neg)
+        b[--i] = '-';
+    mk_table_str(t, col, b + i, (size_t)(48 - i));
+}
+
+void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t)
+{
+    const cp_plan *p = g->p;
+    if (p->nkeys == 0 && mk_vec_len(&g->rows) == 0)
+        new_group(g, "", 0);    /* no rows: still one result, count 0 */
+    size_t ng = mk_vec_len(&g->rows);
+    size_t *kc = mk_xcalloc(p->nkeys + 1, sizeof *kc), *ac = mk_xcalloc(p->naggs + 1, sizeof *ac);
+    for (size_t i = 0; i < p->nkeys; i++)
+        kc[i] = mk_table_col(t, h ? h->names[p->keys[i]] : p->key_names[i], MK_COL_STR);
+    for (size_t i = 0; i < p->naggs; i++) {
+        cp_agg_kind k = p->aggs[i].kind;
+        mk_coltype ty = k == A_COUNT || k == A_DISTINCT || k == A_APPROX_DISTINCT ? MK_COL_UINT
+                      : k == A_FIRST || k == A_LAST ? MK_COL_STR : MK_COL_NUM;
+        ac[i] = mk_table_col(t, p->aggs[i].out_name, ty);
+    }
+    uint64_t *order = mk_xmalloc((ng ? ng : 1) * sizeof *order);
+    for (size_t i = 0; i < ng; i++)
+        order[i] = i;
+    qsort_r(order, ng, sizeof *order, key_cmp, mk_vec_data(&g->keys));
+    for (size_t oi = 0; oi < ng; oi++) {
+        uint64_t gi = order[oi];
+        mk_table_row(t);
+        const keyref *k = mk_vec_get(&g->keys, gi);
+        size_t off = 0;
+        for (size_t i = 0; i < p->nkeys; i++) {
+            uint32_t len;
+            memcpy(&len, k->p + off, 4);
+            mk_table_str(t, kc[i], k->p + off + 4, len);
+            off += 4 + len;
+        }
+        slot *s = (slot *)mk_vec_data(&g->slots) + gi * p->naggs;
+        uint64_t rows = ((uint64_t *)mk_vec_data(&g->rows))[gi];
+        for (size_t i = 0; i < p->naggs; i++) {
+            const cp_agg *a = &p->aggs[i];
+            if (a->kind == A_COUNT) {
+                mk_table_uint(t, ac[i], rows);
+                continue;
+            }
+            if (a->kind == A_DISTINCT) {
+                mk_table_uint(t, ac[i], s[i].n);
+                continue;
+            }
+            if (!s[i].n)
+                continue;   /* all missing: empty cell */
+            switch (a->kind) {
+            case A_SUM:
+                if (s[i].u.s.has_dec)
+                    put_d(t, ac[i], (double)s[i].u.s.isum + s[i].u.s.dsum + s[i].u.s.dcomp);
+                else
+                    put_i128(t, ac[i], s[i].u.s.isum);
+                break;
+            case A_MEAN:
+                put_d(t, ac[i], ((double)s[i].u.s.isum + s[i].u.s.dsum + s[i].u.s.dcomp) /
+                      (double)s[i].n);
+                break;
+            case A_MIN: case A_MAX:
+                if (s[i].u.m.all_int)
+                    put_i128(t, ac[i], s[i].u.m.i);
+                else
+                    put_d(t, ac[i], s[i].u.m.d);
+                break;
+            case A_VAR: case A_STDDEV:
+                if (s[i].n > 1)
+                    put_d(t, ac[i], a->kind == A_VAR ? mk_moments_variance(&s[i].u.v)
+                                                     : mk_moments_stddev(&s[i].u.v));
+                break;
+            case A_FIRST: case A_LAST:
+                mk_table_str(t, ac[i], s[i].u.str.p, s[i].u.str.len);
+                break;
+            case A_QUANTILE:
+                put_d(t, ac[i], quantile(mk_vec_get(&g->qs, s[i].u.q.idx), a->q, p->nearest));
+                break;
+            case A_APPROX_DISTINCT:
+                mk_table_uint(t, ac[i], (uint64_t)llround(mk_hll_estimate(mk_vec_get(&g->hlls, s[i].u.h.idx))));
+                break;
+            default:
+                break;
+            }
+        }
+    }
+    free(order);
+    free(kc);
+    free(ac);
+}
+
+void cp_groups_free(cp_groups *g)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; i < mk_vec_len(&g->qs); i++)
+        q_free(mk_vec_get(&g->qs, i));
+    for (size_t i = 0; i < mk_vec_len(&g->hlls); i++)
+        mk_hll_free(mk_vec_get(&g->hlls, i));
+    mk_vec_free(&g->hlls);
+    mk_map_free(&g->index);
+    mk_vec_free(&g->keys);
+    mk_vec_free(&g->rows);
+    mk_vec_free(&g->slots);
+    mk_map_free(&g->distinct);
+    mk_vec_free(&g->qs);
+    mk_arena_free(&g->strs);
+    free(g->kbuf);
+    free(g->cgen);
+    free(g->cval);
+    free(g);
+}

@@ -1,0 +1,76 @@
+/* agg — chunkproc's aggregates: specs, per-thread group tables, merging, and
+ * the final table.
+ *
+ * A spec is `count`, `KIND:COLUMN` or `quantile:COLUMN:Q` / `top:COLUMN:K`;
+ * its output column is named `count`, `KIND_COLUMN` or `quantile_COLUMN_Q`.
+ * Each worker thread owns one cp_groups (no locking on the hot path); at the
+ * end the tables are merged into the first, which then renders one row per
+ * group, ordered by the group key (bytewise, column by column).
+ *
+ * Values: an empty field is missing and only `count` sees the row; numbers
+ * are strict (a non-number in a numeric aggregate is an error the caller
+ * reports with file:line). Sums of integers are exact (128-bit); sums with
+ * decimals use compensated summation. A group whose values are all missing
+ * gets an empty cell. Quantiles are exact (values kept) up to 4096 values
+ * per group and column, then come from a DDSketch (1 % relative error);
+ * `exact` keeps every value. The quantiles of one column share one store. approx-distinct is a HyperLogLog (p=14,
+ * 0.81 % standard error); distinct is exact. */
+#ifndef CP_AGG_H
+#define CP_AGG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "fields.h"
+#include "out.h"
+
+typedef enum {
+    A_COUNT, A_SUM, A_MEAN, A_MIN, A_MAX, A_VAR, A_STDDEV, A_FIRST, A_LAST,
+    A_DISTINCT, A_APPROX_DISTINCT, A_QUANTILE,
+} cp_agg_kind;
+
+typedef struct {
+    cp_agg_kind kind;
+    char *col_name;            /* as written; NULL for count */
+    int col;                   /* bound column index, -1 for count */
+    double q;                  /* A_QUANTILE */
+    char *out_name;
+    int qstore;                /* A_QUANTILE: which per-group value store */
+    int qowner;                /* the first quantile on its column adds the values */
+} cp_agg;
+
+typedef struct {
+    cp_agg *aggs;
+    size_t naggs;
+    int *keys;                 /* group-by column indexes */
+    char **key_names;          /* as written */
+    size_t nkeys;
+    int nq;                    /* value stores per group (one per quantile column) */
+    int exact;                 /* exact quantiles (else the sketch) */
+    int nearest;               /* --quantile-method nearest */
+    double alpha;              /* sketch relative accuracy */
+} cp_plan;
+
+/* Parse -a and -g lists into a plan (columns unbound); -1 with mk_err. */
+int cp_plan_parse(cp_plan *p, const mk_list *aggs, const mk_list *keys);
+/* Bind column names; -1 with mk_err (unknown column, with a suggestion). */
+int cp_plan_bind(cp_plan *p, const mk_header *h);
+void cp_plan_free(cp_plan *p);
+
+typedef struct cp_groups cp_groups;
+
+cp_groups *cp_groups_new(const cp_plan *p);
+/* Add one row; pos orders rows across threads (for first/last). Returns 0, or
+ * -1 with mk_err "column 'C': expected a number, found 'x'" (no location). */
+int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char *tmp);
+size_t cp_groups_count(const cp_groups *g);
+size_t cp_groups_bytes(const cp_groups *g);
+/* Merge src into dst; src is left empty. */
+void cp_groups_merge(cp_groups *dst, cp_groups *src);
+/* Fill a table: key columns (named as the header names them, or as written
+ * when h is NULL because there was no input), then one column per aggregate. */
+void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t);
+void cp_groups_free(cp_groups *g);
+
+#endif

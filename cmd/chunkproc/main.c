@@ -1,0 +1,475 @@
+/* chunkproc — aggregate, filter and project big CSV/TSV streams in bounded
+ * memory, in parallel, at the speed the disk and decompressor allow.
+ *
+ * Flow: options → for each file: blocks (CSV-record aligned, read ahead and
+ * decompressed in a producer thread) → worker threads parse records, apply
+ * --where, and either render --select rows (written in input order) or add
+ * them to their own group table → tables merged → one result table. */
+#include "agg.h"
+#include "blocks.h"
+#include "cli.h"
+#include "err.h"
+#include "expr.h"
+#include "fields.h"
+#include "out.h"
+#include "parse.h"
+#include "progress.h"
+#include "source.h"
+#include "work.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { MAX_FIELDS = 4096 };
+
+/* ---- options ---------------------------------------------------------------- */
+
+static mk_list group_by, aggregates, select_cols;
+static char *where, *input_format = "auto", *quantile_method = "type7";
+static uint64_t memory = 64ull << 20, max_line = 1 << 20;
+static int exact, no_header;
+static mk_cli cli;
+
+static const mk_opt opts[] = {
+    { "group-by", 'g', MK_ARG_LIST, &group_by, "COLS", "group rows by these columns (comma-separated)" },
+    { "aggregates", 'a', MK_ARG_LIST, &aggregates, "AGGS",
+      "aggregates: count, sum:C, mean:C, min:C, max:C, var:C, stddev:C, first:C, last:C, "
+      "distinct:C, p50:C, p90:C, p99:C, quantile:C:Q", NULL, "count" },
+    { "where", 0, MK_ARG_STR, &where, "EXPR", "keep rows where EXPR holds (see EXPRESSIONS)" },
+    { "select", 0, MK_ARG_LIST, &select_cols, "COLS", "write these columns of the kept rows, in this order" },
+    { "input-format", 'i', MK_ARG_CHOICE, &input_format, "FORMAT", "input format", "auto|csv|tsv", "auto" },
+    { "no-header", 0, MK_ARG_FLAG, &no_header, NULL, "the first row is data; columns are named 1..N" },
+    { "exact", 0, MK_ARG_FLAG, &exact, NULL, "exact quantiles (values kept in memory)" },
+    { "quantile-method", 0, MK_ARG_CHOICE, &quantile_method, "METHOD",
+      "exact quantile definition", "type7|nearest", "type7" },
+    { "memory", 0, MK_ARG_SIZE, &memory, "SIZE", "budget for group state", NULL, "64M" },
+    { "max-line", 0, MK_ARG_SIZE, &max_line, "SIZE", "longest line accepted", NULL, "1M" },
+    { 0 },
+};
+
+static const mk_cli_spec spec = {
+    "chunkproc", "[OPTIONS] [FILE...]",
+    "Aggregate, filter and project CSV/TSV streams (plain, zstd, gzip) in bounded memory.",
+    "EXPRESSIONS (--where)\n"
+    "  COLUMN OP VALUE joined with and, or, not and parentheses; OP is one of\n"
+    "  = != < <= > >= ~ !~ (~ matches a POSIX extended regex). Columns by name,\n"
+    "  `quoted name` or $N; strings in 'single' or \"double\" quotes; numbers\n"
+    "  compare numerically. A missing (empty) value never matches.\n"
+    "\n"
+    "Examples:\n"
+    "  chunkproc -g region -a count,sum:bytes,p99:latency_ms log.csv.zst\n"
+    "  chunkproc --where 'status >= 500' --select ts,path,status log.csv > errors.csv",
+    opts, MK_STD_ALL, NULL,
+};
+
+/* ---- the run ------------------------------------------------------------------ */
+
+typedef enum { IN_CSV, IN_TSV } in_fmt;
+
+/* Read-only for workers once the header is bound (header_ready). */
+typedef struct {
+    const char *name;
+    in_fmt fmt;
+    int first_file;
+    int aggregate;
+    cp_plan *plan;
+    cp_expr *expr;
+    int *sel;                  /* selected column indexes */
+    size_t nsel;
+    mk_header *header;         /* of the first file */
+    size_t ncols;
+    mk_out *out;               /* filter output (written in turns) */
+    int *any_row;              /* json: a row was written (touched only in turns) */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int header_state;          /* 0 waiting, 1 ready, -1 failed */
+} job;
+
+typedef struct {
+    job *j;
+    mk_field *f;
+    char *tmp;
+    cp_groups *groups;
+    mk_out *buf;               /* this block's filter output */
+    uint64_t rows, bad;
+} worker;
+
+static in_fmt detect(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *e = nl ? nl : end;
+    return memchr(p, '\t', (size_t)(e - p)) && !memchr(p, ',', (size_t)(e - p)) ? IN_TSV : IN_CSV;
+}
+
+/* One record at p: fields, the next record, newlines consumed. */
+static int record(in_fmt fmt, const char *p, const char *end, mk_field *f, mk_csv_result *r)
+{
+    if (fmt == IN_CSV)
+        return mk_csv_record(p, end, ',', f, MAX_FIELDS, r);
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *e = nl ? nl : end;
+    size_t len = (size_t)(e - p);
+    if (len && p[len - 1] == '\r')
+        len--;
+    r->nf = mk_split_tsv(p, len, f, MAX_FIELDS);
+    r->next = nl ? nl + 1 : end;
+    r->newlines = nl != NULL;
+    return 0;
+}
+
+static int sel_index(const mk_header *h, const char *name, int *out)
+{
+    *out = mk_header_find(h, name, strlen(name));
+    if (*out >= 0)
+        return 0;
+    const char *s = mk_header_suggest(h, name, strlen(name));
+    return s ? mk_err_set("unknown column '%s' (did you mean '%s'?)", name, s)
+             : mk_err_set("unknown column '%s'", name);
+}
+
+/* The header line of filter output. */
+static void write_header(const job *j, mk_out *o)
+{
+    switch (cli.format) {
+    case MK_FMT_JSON:
+        mk_out_char(o, '[');
+        return;
+    case MK_FMT_NDJSON:
+        return;
+    default:
+        for (size_t i = 0; i < j->nsel; i++) {
+            const char *n = j->header->names[j->sel[i]];
+            if (i)
+                mk_out_char(o, j->fmt == IN_TSV && cli.format != MK_FMT_CSV ? '\t' : ',');
+            if (cli.format == MK_FMT_TSV || (cli.format == MK_FMT_TEXT && j->fmt == IN_TSV))
+                mk_out_tsv_field(o, n, strlen(n));
+            else
+                mk_out_csv_field(o, n, strlen(n), ',');
+        }
+        mk_out_char(o, '\n');
+    }
+}
+
+static void write_row(const job *j, mk_out *o, const mk_field *f, char *tmp)
+{
+    int tsv = cli.format == MK_FMT_TSV || (cli.format == MK_FMT_TEXT && j->fmt == IN_TSV);
+    int json = cli.format == MK_FMT_JSON || cli.format == MK_FMT_NDJSON;
+    if (json)
+        mk_out_write(o, cli.format == MK_FMT_JSON ? ",\n{" : "{", cli.format == MK_FMT_JSON ? 3 : 1);
+    for (size_t i = 0; i < j->nsel; i++) {
+        const mk_field *fld = &f[j->sel[i]];
+        size_t n = mk_field_unquote(fld, tmp);
+        if (json) {
+            const char *name = j->header->names[j->sel[i]];
+            if (i)
+                mk_out_char(o, ',');
+            mk_out_json_str(o, name, strlen(name));
+            mk_out_char(o, ':');
+            if (n == 0)
+                mk_out_write(o, "null", 4);
+            else if (mk_json_number(tmp, n))
+                mk_out_write(o, tmp, n);
+            else
+                mk_out_json_str(o, tmp, n);
+        } else {
+            if (i)
+                mk_out_char(o, tsv ? '\t' : ',');
+            if (tsv)
+                mk_out_tsv_field(o, tmp, n);
+            else
+                mk_out_csv_field(o, tmp, n, ',');
+        }
+    }
+    mk_out_write(o, json ? "}\n" : "\n", json ? 2 - (cli.format == MK_FMT_JSON) : 1);
+}
+
+/* The first file's header binds every column name; later files must match. */
+static int take_header(job *j, const mk_field *f, size_t nf)
+{
+    mk_header h;
+    if (no_header) {
+        char **names = mk_xcalloc(nf ? nf : 1, sizeof *names);
+        mk_field *nm = mk_xcalloc(nf ? nf : 1, sizeof *nm);
+        for (size_t i = 0; i < nf; i++) {
+            names[i] = mk_xmalloc(24);
+            nm[i] = (mk_field){ names[i], (uint32_t)snprintf(names[i], 24, "%zu", i + 1), 0 };
+        }
+        mk_header_init(&h, nm, nf);
+        for (size_t i = 0; i < nf; i++)
+            free(names[i]);
+        free(names);
+        free(nm);
+    } else {
+        mk_header_init(&h, f, nf);
+    }
+    if (!j->first_file) {
+        int same = h.n == j->header->n;
+        for (size_t i = 0; same && i < h.n; i++)
+            same = strcmp(h.names[i], j->header->names[i]) == 0;
+        mk_header_free(&h);
+        if (!same)
+            return mk_err_set("%s:1: %s differs from the first file's", j->name,
+                              no_header ? "the number of columns" : "the header");
+        return 0;
+    }
+    *j->header = h;
+    j->ncols = h.n;
+    if (j->plan && cp_plan_bind(j->plan, &h) < 0)
+        return mk_err_prefix("%s: ", "-a/-g");
+    if (j->expr && cp_expr_bind(j->expr, &h) < 0)
+        return mk_err_prefix("--where: ");
+    j->nsel = select_cols.n ? select_cols.n : h.n;
+    j->sel = mk_xcalloc(j->nsel, sizeof *j->sel);
+    for (size_t i = 0; i < j->nsel; i++)
+        if (select_cols.n ? sel_index(&h, select_cols.v[i], &j->sel[i]) < 0 : ((j->sel[i] = (int)i), 0))
+            return mk_err_prefix("--select: ");
+    if (!j->aggregate)
+        write_header(j, j->out);
+    return 0;
+}
+
+static int wait_header(job *j)
+{
+    pthread_mutex_lock(&j->mu);
+    while (j->header_state == 0)
+        pthread_cond_wait(&j->cv, &j->mu);
+    int st = j->header_state;
+    pthread_mutex_unlock(&j->mu);
+    return st > 0 ? 0 : mk_err_set("%s: header failed", j->name);
+}
+
+static void set_header_state(job *j, int st)
+{
+    pthread_mutex_lock(&j->mu);
+    j->header_state = st;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+static int bad_record(worker *w, uint64_t line, const char *why)
+{
+    if (!cli.lenient)
+        return mk_err_set("%s:%llu: %s", w->j->name, (unsigned long long)line, why);
+    w->bad++;
+    return 0;
+}
+
+static int do_block(mk_work *wk, void *ctx, const mk_block *b)
+{
+    worker *w = ctx;
+    job *j = w->j;
+    const char *p = b->data, *end = b->data + b->len;
+    uint64_t line = b->first_line, idx = 0;
+    mk_csv_result r;
+    char why[160];
+
+    if (b->seq == 0) {
+        if (p < end && record(j->fmt, p, end, w->f, &r) == 0 && r.nf <= MAX_FIELDS) {
+            int rc = take_header(j, w->f, r.nf);
+            set_header_state(j, rc < 0 ? -1 : 1);
+            if (rc < 0)
+                return -1;
+            if (!no_header) {
+                line += r.newlines;
+                p = r.next;
+            }
+        } else {
+            set_header_state(j, -1);
+            if (p < end && r.nf > MAX_FIELDS)
+                return mk_err_set("%s:1: more than %d fields", j->name, MAX_FIELDS);
+            return mk_err_set("%s:%llu: %s", j->name,
+                              (unsigned long long)(line + mk_count_byte(p, (size_t)(r.err_at - p), '\n')), r.why);
+        }
+    } else if (wait_header(j) < 0) {
+        return -1;
+    }
+
+    if (!j->aggregate)
+        mk_out_mem_reset(w->buf);
+    while (p < end) {
+        if (record(j->fmt, p, end, w->f, &r) < 0) {
+            uint64_t at = line + mk_count_byte(p, (size_t)(r.err_at - p), '\n');
+            if (bad_record(w, at, r.why) < 0)
+                return -1;
+            const char *nl = memchr(r.err_at, '\n', (size_t)(end - r.err_at));
+            const char *next = nl ? nl + 1 : end;
+            line += mk_count_byte(p, (size_t)(next - p), '\n');
+            p = next;
+            continue;
+        }
+        uint64_t at = line;
+        line += r.newlines;
+        p = r.next;
+        idx++;
+        if (r.nf != j->ncols) {
+            snprintf(why, sizeof why, "expected %zu fields, found %zu", j->ncols, r.nf);
+            if (bad_record(w, at, why) < 0)
+                return -1;
+            continue;
+        }
+        w->rows++;
+        if (j->expr && !cp_expr_eval(j->expr, w->f, r.nf, w->tmp))
+            continue;
+        if (j->aggregate) {
+            if (cp_groups_add(w->groups, w->f, r.nf, b->seq << 24 | idx, w->tmp) < 0) {
+                snprintf(why, sizeof why, "%s", mk_err_msg());
+                if (bad_record(w, at, why) < 0)
+                    return -1;
+            }
+        } else {
+            write_row(j, w->buf, w->f, w->tmp);
+        }
+    }
+    if (j->aggregate) {
+        size_t bytes = cp_groups_bytes(w->groups);
+        if (bytes > memory / cli.threads) {
+            char m[32];
+            mk_fmt_bytes(m, sizeof m, memory);
+            return mk_err_set("%s:%llu: group state (%zu groups) exceeds --memory %s; raise "
+                              "--memory (spilling to disk is not available yet)", j->name,
+                              (unsigned long long)line, cp_groups_count(w->groups), m);
+        }
+        return 0;
+    }
+    size_t n;
+    const char *out = mk_out_mem(w->buf, &n);
+    if (mk_work_turn(wk, b->seq) == 0) {
+        if (cli.format == MK_FMT_JSON && n && !*j->any_row) {
+            out++;      /* the first row has no comma before it */
+            n--;
+        }
+        if (n)
+            *j->any_row = 1;
+        mk_out_write(j->out, out, n);
+        mk_work_done(wk, b->seq);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int first = mk_cli_parse(&cli, &spec, argc, argv);
+    char *stdin_only[] = { "-", NULL };
+    char **files = first < argc ? argv + first : stdin_only;
+    int nfiles = first < argc ? argc - first : 1;
+    if (max_line < 16 || max_line > UINT32_MAX)
+        mk_cli_usage_error(&cli, "option --max-line: expected 16 to 4G bytes");
+
+    int aggregate = aggregates.n || group_by.n || (!where && !select_cols.n);
+    if (aggregate && select_cols.n)
+        mk_cli_usage_error(&cli, "--select picks the columns of filtered rows; with -a or -g the "
+                                 "output columns are the groups and aggregates");
+    cp_plan plan;
+    if (aggregate) {
+        if (cp_plan_parse(&plan, &aggregates, &group_by) < 0)
+            mk_cli_usage_error(&cli, "option --aggregates: %s", mk_err_msg());
+        plan.exact = exact;
+        plan.nearest = strcmp(quantile_method, "nearest") == 0;
+    }
+    cp_expr *expr = NULL;
+    if (where && !(expr = cp_expr_parse(where)))
+        mk_cli_usage_error(&cli, "--where: %s", mk_err_msg());
+
+    mk_out *out = mk_out_open(cli.output);
+    if (!out)
+        mk_die_err();
+    unsigned nw = (unsigned)cli.threads;
+    mk_header header = { 0 };
+    int any_row = 0;
+    int *first_job_sel = NULL;
+    size_t first_job_nsel = 0;
+    worker *ws = mk_xcalloc(nw, sizeof *ws);
+    void *ctx[256];
+    mk_stats_counts st = { 0 };
+
+    for (int fi = 0; fi < nfiles; fi++) {
+        mk_source *src = mk_source_open(files[fi]);
+        if (!src)
+            mk_die_err();
+        mk_blocks_opts bo;
+        mk_blocks_defaults(&bo);
+        bo.max_record = max_line;
+        bo.nbufs = nw + 3;
+        /* CSV splitting is right for TSV too (TSV has no quotes to balance). */
+        bo.split = strcmp(input_format, "tsv") == 0 ? MK_SPLIT_LINES : MK_SPLIT_CSV;
+        mk_blocks *blocks = mk_blocks_open(src, &bo);
+        if (!blocks)
+            mk_die_err();
+        mk_block *b0;
+        int r = mk_blocks_next(blocks, &b0);
+        if (r < 0)
+            mk_die_err();
+        if (r > 0) {
+            job j = { .name = mk_source_name(src), .first_file = fi == 0, .aggregate = aggregate,
+                      .plan = aggregate ? &plan : NULL, .expr = expr, .header = &header,
+                      .out = out, .any_row = &any_row };
+            j.fmt = strcmp(input_format, "tsv") == 0 ? IN_TSV
+                  : strcmp(input_format, "csv") == 0 ? IN_CSV : detect(b0->data, b0->data + b0->len);
+            if (header.names) {       /* a later file: the first one bound the columns */
+                j.ncols = header.n;
+                j.sel = first_job_sel;
+                j.nsel = first_job_nsel;
+            }
+            pthread_mutex_init(&j.mu, NULL);
+            pthread_cond_init(&j.cv, NULL);
+            for (unsigned i = 0; i < nw; i++) {
+                if (!ws[i].f) {
+                    ws[i].f = mk_xmalloc(MAX_FIELDS * sizeof *ws[i].f);
+                    ws[i].tmp = mk_xmalloc(2 * (size_t)max_line + 2);
+                    ws[i].buf = mk_out_open_mem();
+                    if (aggregate)
+                        ws[i].groups = cp_groups_new(&plan);
+                }
+                ws[i].j = &j;
+                ctx[i] = &ws[i];
+            }
+            j.first_file = !header.names;
+            mk_progress pr;
+            mk_progress_init(&pr, mk_cli_progress_wanted(&cli), j.name, mk_source_size(src));
+            int rc = mk_work_run_from(blocks, b0, nw, do_block, ctx, &pr);
+            mk_progress_end(&pr);
+            if (rc < 0)
+                mk_die_err();
+            if (j.first_file) {
+                first_job_sel = j.sel;
+                first_job_nsel = j.nsel;
+            }
+            pthread_mutex_destroy(&j.mu);
+            pthread_cond_destroy(&j.cv);
+        }
+        mk_blocks_close(blocks);
+        st.bytes_in += mk_source_in_pos(src);
+        if (mk_source_close(src) < 0)
+            mk_die_err();
+    }
+
+    uint64_t bad = 0;
+    for (unsigned i = 0; i < nw; i++) {
+        st.records += ws[i].rows;
+        bad += ws[i].bad;
+    }
+    st.bad_records = bad;
+    if (bad && !cli.quiet)
+        mk_warn("skipped %llu malformed records", (unsigned long long)bad);
+    if (aggregate) {
+        if (!ws[0].groups)      /* no input at all: name columns as written */
+            for (unsigned i = 0; i < nw; i++)
+                ws[i].groups = cp_groups_new(&plan);
+        for (unsigned i = 1; i < nw; i++)
+            cp_groups_merge(ws[0].groups, ws[i].groups);
+        mk_table *t = mk_table_new();
+        cp_groups_table(ws[0].groups, header.names ? &header : NULL, t);
+        mk_table_write(t, cli.format, out);
+        mk_table_free(t);
+    } else if (!aggregate && cli.format == MK_FMT_JSON && header.names) {
+        mk_out_write(out, any_row ? "\n]\n" : "]\n", any_row ? 3 : 2);
+    }
+    st.bytes_out = mk_out_bytes(out);
+    if (mk_out_close(out) < 0)
+        mk_die_err();
+    if (cli.stats)
+        mk_stats_print(&st);
+    return 0;
+}
