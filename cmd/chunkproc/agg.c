@@ -94,6 +94,8 @@ int cp_plan_parse(cp_plan *p, const mk_list *aggs, const mk_list *keys)
     return 0;
 }
 
+static void assign_stores(cp_plan *p);
+
 static int bind_col(const mk_header *h, const char *name, int *col)
 {
     *col = mk_header_find(h, name, strlen(name));
@@ -113,7 +115,22 @@ int cp_plan_bind(cp_plan *p, const mk_header *h)
     for (size_t i = 0; i < p->naggs; i++)
         if (p->aggs[i].col_name && bind_col(h, p->aggs[i].col_name, &p->aggs[i].col) < 0)
             return -1;
-    /* Quantiles of one column share a store; the first adds the values. */
+    assign_stores(p);
+    return 0;
+}
+
+void cp_plan_bind_cols(cp_plan *p, const int *agg_cols)
+{
+    for (size_t i = 0; i < p->nkeys; i++)
+        p->keys[i] = (int)i;
+    for (size_t i = 0; i < p->naggs; i++)
+        p->aggs[i].col = agg_cols[i];
+    assign_stores(p);
+}
+
+/* Quantiles of one column share a store; the first adds the values. */
+static void assign_stores(cp_plan *p)
+{
     p->nq = 0;
     for (size_t i = 0; i < p->naggs; i++) {
         cp_agg *a = &p->aggs[i];
@@ -130,7 +147,6 @@ int cp_plan_bind(cp_plan *p, const mk_header *h)
         if (a->qowner)
             p->nq++;
     }
-    return 0;
 }
 
 void cp_plan_free(cp_plan *p)
@@ -785,4 +801,368 @@ void cp_groups_free(cp_groups *g)
     free(g->cgen);
     free(g->cval);
     free(g);
+}
+
+/* ---- partial state (--partial / --merge) ----------------------------------------
+ *
+ * Text, one record per line, fields separated by tabs and escaped as in TSV
+ * output (\t \n \r \\), so partials survive zstd, split and cat:
+ *   G  ROWS  KEY...  STATE...       one line per group, in table order
+ *   D  GROUP  AGG  VALUE            one line per distinct value
+ *   Q  GROUP  STORE  v  VALUE...    exact quantile values (%a), ≤ 256 a line
+ *   Q  GROUP  STORE  s  HEX         a folded DDSketch
+ * STATE is one field per aggregate, its parts joined by ':' (doubles as %a,
+ * exact to the bit). memkit-formats(5) documents the whole file. */
+
+static void hex_out(mk_out *o, const unsigned char *p, size_t n)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        mk_out_char(o, d[p[i] >> 4]);
+        mk_out_char(o, d[p[i] & 15]);
+    }
+}
+
+static void i128_out(mk_out *o, __int128 v)
+{
+    char b[48];
+    int i = 48, neg = v < 0;
+    unsigned __int128 u = neg ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
+    do
+        b[--i] = (char)('0' + (int)(u % 10));
+    while (u /= 10);
+    if (neg)
+        b[--i] = '-';
+    mk_out_write(o, b + i, (size_t)(48 - i));
+}
+
+void cp_groups_save(cp_groups *g, mk_out *o)
+{
+    const cp_plan *p = g->p;
+    size_t ng = mk_vec_len(&g->rows);
+    for (size_t gi = 0; gi < ng; gi++) {
+        mk_out_printf(o, "G\t%llu", (unsigned long long)((uint64_t *)mk_vec_data(&g->rows))[gi]);
+        const keyref *k = mk_vec_get(&g->keys, gi);
+        size_t off = 0;
+        for (size_t i = 0; i < p->nkeys; i++) {
+            uint32_t len;
+            memcpy(&len, k->p + off, 4);
+            mk_out_char(o, '\t');
+            mk_out_tsv_field(o, k->p + off + 4, len);
+            off += 4 + len;
+        }
+        slot *s = (slot *)mk_vec_data(&g->slots) + gi * p->naggs;
+        for (size_t i = 0; i < p->naggs; i++) {
+            const cp_agg *a = &p->aggs[i];
+            mk_out_printf(o, "\t%llu", (unsigned long long)s[i].n);
+            switch (a->kind) {
+            case A_SUM: case A_MEAN:
+                mk_out_char(o, ':');
+                i128_out(o, s[i].u.s.isum);
+                mk_out_printf(o, ":%a:%a:%d", s[i].u.s.dsum, s[i].u.s.dcomp, s[i].u.s.has_dec);
+                break;
+            case A_MIN: case A_MAX:
+                mk_out_printf(o, ":%a:%lld:%d", s[i].u.m.d, (long long)s[i].u.m.i, s[i].u.m.all_int);
+                break;
+            case A_VAR: case A_STDDEV: {
+                const mk_moments *m = &s[i].u.v;
+                mk_out_printf(o, ":%llu:%a:%a:%a:%a", (unsigned long long)m->n, m->mean, m->m2,
+                              m->sum, m->sum_c);
+                break;
+            }
+            case A_FIRST: case A_LAST:
+                if (s[i].n) {
+                    mk_out_printf(o, ":%llu:", (unsigned long long)s[i].u.str.pos);
+                    mk_out_tsv_field(o, s[i].u.str.p, s[i].u.str.len);
+                }
+                break;
+            case A_APPROX_DISTINCT: {
+                const mk_hll *h = mk_vec_get(&g->hlls, s[i].u.h.idx);
+                size_t n = mk_hll_serialize(h, NULL, 0);
+                unsigned char *b = mk_xmalloc(n);
+                mk_hll_serialize(h, b, n);
+                mk_out_char(o, ':');
+                hex_out(o, b, n);
+                free(b);
+                break;
+            }
+            default:
+                break;
+            }
+        }
+        mk_out_char(o, '\n');
+        for (int q = 0; q < p->nq; q++) {
+            qstore *st = mk_vec_get(&g->qs, gi * (size_t)p->nq + (size_t)q);
+            if (st->sketched) {
+                size_t n = mk_qsketch_serialize(&st->sk, NULL, 0);
+                unsigned char *b = mk_xmalloc(n);
+                mk_qsketch_serialize(&st->sk, b, n);
+                mk_out_printf(o, "Q\t%zu\t%d\ts\t", gi, q);
+                hex_out(o, b, n);
+                mk_out_char(o, '\n');
+                free(b);
+                continue;
+            }
+            const double *v = mk_vec_data(&st->vals);
+            for (size_t i = 0; i < mk_vec_len(&st->vals); i += 256) {
+                mk_out_printf(o, "Q\t%zu\t%d\tv", gi, q);
+                for (size_t k2 = i; k2 < i + 256 && k2 < mk_vec_len(&st->vals); k2++)
+                    mk_out_printf(o, "\t%a", v[k2]);
+                mk_out_char(o, '\n');
+            }
+        }
+    }
+    const char *key;
+    size_t klen;
+    uint64_t *val;
+    for (size_t it = 0; mk_map_next(&g->distinct, &it, &key, &klen, &val);) {
+        uint16_t ai;
+        uint32_t gi;
+        memcpy(&ai, key, 2);
+        memcpy(&gi, key + 2, 4);
+        mk_out_printf(o, "D\t%u\t%u\t", (unsigned)gi, (unsigned)ai);
+        mk_out_tsv_field(o, key + 6, klen - 6);
+        mk_out_char(o, '\n');
+    }
+}
+
+/* ---- reading a partial ---------------------------------------------------------- */
+
+/* Undo mk_out_tsv_field in place; returns the new length. */
+static size_t tsv_unescape(char *p, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\\' && i + 1 < n) {
+            char c = p[++i];
+            p[o++] = c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c;
+        } else {
+            p[o++] = p[i];
+        }
+    }
+    return o;
+}
+
+static int bad(const char *what)
+{
+    return mk_err_set("malformed partial state (%s)", what);
+}
+
+/* Cursor over "a:b:c" parts of one state field. */
+typedef struct {
+    const char *p, *end;
+} parts;
+
+static int part(parts *c, const char **s, size_t *n)
+{
+    if (c->p > c->end)
+        return -1;
+    const char *colon = memchr(c->p, ':', (size_t)(c->end - c->p));
+    const char *e = colon ? colon : c->end;
+    *s = c->p;
+    *n = (size_t)(e - c->p);
+    c->p = e + 1;
+    return 0;
+}
+
+static int part_u64(parts *c, uint64_t *v)
+{
+    const char *s;
+    size_t n;
+    return part(c, &s, &n) < 0 || mk_parse_u64(s, n, v) < 0 ? -1 : 0;
+}
+
+static int part_i64(parts *c, int64_t *v)
+{
+    const char *s;
+    size_t n;
+    return part(c, &s, &n) < 0 || mk_parse_i64(s, n, v) < 0 ? -1 : 0;
+}
+
+/* Hex floats (%a) are what the writer uses; strtod reads them exactly. */
+static int part_dbl(parts *c, double *v)
+{
+    const char *s;
+    size_t n;
+    char b[64];
+    if (part(c, &s, &n) < 0 || n == 0 || n >= sizeof b)
+        return -1;
+    memcpy(b, s, n);
+    b[n] = 0;
+    char *e;
+    *v = strtod(b, &e);
+    return *e ? -1 : 0;
+}
+
+static int part_i128(parts *c, __int128 *v)
+{
+    const char *s;
+    size_t n;
+    if (part(c, &s, &n) < 0 || n == 0 || n > 41)
+        return -1;
+    int neg = *s == '-';
+    unsigned __int128 u = 0;
+    for (size_t i = (size_t)neg; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        u = u * 10 + (unsigned)(s[i] - '0');
+    }
+    *v = neg ? -(__int128)u : (__int128)u;
+    return 0;
+}
+
+static int unhex(const char *s, size_t n, unsigned char **out, size_t *len)
+{
+    if (n % 2)
+        return -1;
+    unsigned char *b = mk_xmalloc(n / 2 + 1);
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = s[i] >= 'a' ? s[i] - 'a' + 10 : s[i] - '0', lo = s[i + 1] >= 'a' ? s[i + 1] - 'a' + 10 : s[i + 1] - '0';
+        if (hi < 0 || hi > 15 || lo < 0 || lo > 15) {
+            free(b);
+            return -1;
+        }
+        b[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    *out = b;
+    *len = n / 2;
+    return 0;
+}
+
+static int load_state(cp_groups *g, const cp_agg *a, slot *s, const char *f, size_t n,
+                      uint64_t pos_base)
+{
+    parts c = { f, f + n };
+    if (part_u64(&c, &s->n) < 0)
+        return bad("count");
+    switch (a->kind) {
+    case A_SUM: case A_MEAN: {
+        int64_t hd;
+        if (part_i128(&c, &s->u.s.isum) < 0 || part_dbl(&c, &s->u.s.dsum) < 0 ||
+            part_dbl(&c, &s->u.s.dcomp) < 0 || part_i64(&c, &hd) < 0)
+            return bad("sum");
+        s->u.s.has_dec = hd != 0;
+        return 0;
+    }
+    case A_MIN: case A_MAX: {
+        int64_t ai;
+        if (part_dbl(&c, &s->u.m.d) < 0 || part_i64(&c, &s->u.m.i) < 0 || part_i64(&c, &ai) < 0)
+            return bad("min/max");
+        s->u.m.all_int = ai != 0;
+        return 0;
+    }
+    case A_VAR: case A_STDDEV: {
+        mk_moments *m = &s->u.v;
+        if (part_u64(&c, &m->n) < 0 || part_dbl(&c, &m->mean) < 0 || part_dbl(&c, &m->m2) < 0 ||
+            part_dbl(&c, &m->sum) < 0 || part_dbl(&c, &m->sum_c) < 0)
+            return bad("var");
+        return 0;
+    }
+    case A_FIRST: case A_LAST: {
+        if (!s->n)
+            return 0;
+        uint64_t pos;
+        if (part_u64(&c, &pos) < 0 || c.p > c.end)
+            return bad("first/last");
+        char *v = mk_xstrndup(c.p, (size_t)(c.end - c.p));
+        size_t vl = tsv_unescape(v, (size_t)(c.end - c.p));
+        s->u.str.cap = 0;
+        set_str(g, s, v, vl, pos_base + pos);
+        free(v);
+        return 0;
+    }
+    case A_APPROX_DISTINCT: {
+        const char *h;
+        size_t hn, len, used;
+        unsigned char *b;
+        if (part(&c, &h, &hn) < 0 || unhex(h, hn, &b, &len) < 0)
+            return bad("approx-distinct");
+        mk_hll *hll = mk_vec_get(&g->hlls, s->u.h.idx);
+        mk_hll_free(hll);
+        int rc = mk_hll_deserialize(hll, b, len, &used);
+        free(b);
+        return rc < 0 ? -1 : 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t pos_base)
+{
+    const cp_plan *p = g->p;
+    mk_field f[512];
+    size_t nf = mk_split_tsv(line, len, f, 512);
+    if (nf > 512)
+        return bad("too many fields");
+    for (size_t i = 0; i < nf; i++)
+        f[i].len = (uint32_t)tsv_unescape((char *)f[i].ptr, f[i].len);
+    if (nf == 0 || f[0].len != 1)
+        return bad("record type");
+    if (f[0].ptr[0] == 'G') {
+        if (nf != 2 + p->nkeys + p->naggs)
+            return bad("field count");
+        /* Keys become their own fields so group_of() builds the same key. */
+        uint64_t rows;
+        if (mk_parse_u64(f[1].ptr, f[1].len, &rows) < 0)
+            return bad("rows");
+        mk_field kf[512];
+        for (size_t i = 0; i < p->nkeys; i++)
+            kf[p->keys[i]] = f[2 + i];
+        size_t before = mk_vec_len(&g->rows);
+        uint64_t gi = p->nkeys ? group_of(g, kf, 512) : (new_group(g, "", 0), before);
+        if (mk_vec_len(&g->rows) == before)
+            return bad("duplicate group");
+        ((uint64_t *)mk_vec_data(&g->rows))[gi] = rows;
+        slot *s = (slot *)mk_vec_data(&g->slots) + gi * p->naggs;
+        for (size_t i = 0; i < p->naggs; i++)
+            if (load_state(g, &p->aggs[i], &s[i], f[2 + p->nkeys + i].ptr, f[2 + p->nkeys + i].len,
+                           pos_base) < 0)
+                return -1;
+        return 0;
+    }
+    uint64_t gi, x;
+    if (nf < 4 || mk_parse_u64(f[1].ptr, f[1].len, &gi) < 0 || gi >= mk_vec_len(&g->rows) ||
+        mk_parse_u64(f[2].ptr, f[2].len, &x) < 0)
+        return bad("group reference");
+    if (f[0].ptr[0] == 'D') {
+        if (x >= p->naggs || p->aggs[x].kind != A_DISTINCT || nf != 4)
+            return bad("distinct");
+        slot *s = (slot *)mk_vec_data(&g->slots) + gi * p->naggs + x;
+        uint64_t n = s->n;   /* the G line already counted them */
+        mk_field v = f[3];
+        add_distinct(g, (size_t)x, gi, s, &v, NULL);
+        s->n = n;
+        return 0;
+    }
+    if (f[0].ptr[0] == 'Q') {
+        if (x >= (uint64_t)p->nq)
+            return bad("quantile store");
+        qstore *st = mk_vec_get(&g->qs, gi * (size_t)p->nq + x);
+        if (f[3].len == 1 && f[3].ptr[0] == 's' && nf == 5) {
+            unsigned char *b;
+            size_t bl, used;
+            if (unhex(f[4].ptr, f[4].len, &b, &bl) < 0)
+                return bad("sketch");
+            mk_qsketch_free(&st->sk);
+            int rc = mk_qsketch_deserialize(&st->sk, b, bl, &used);
+            free(b);
+            if (rc < 0)
+                return -1;
+            mk_vec_free(&st->vals);
+            st->sketched = 1;
+            return 0;
+        }
+        if (f[3].len != 1 || f[3].ptr[0] != 'v')
+            return bad("quantile values");
+        for (size_t i = 4; i < nf; i++) {
+            parts c = { f[i].ptr, f[i].ptr + f[i].len };
+            double d;
+            if (part_dbl(&c, &d) < 0)
+                return bad("quantile value");
+            q_add(st, d, 1);
+        }
+        return 0;
+    }
+    return bad("record type");
 }

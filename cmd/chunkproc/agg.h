@@ -56,12 +56,14 @@ typedef struct {
 int cp_plan_parse(cp_plan *p, const mk_list *aggs, const mk_list *keys);
 /* Bind column names; -1 with mk_err (unknown column, with a suggestion). */
 int cp_plan_bind(cp_plan *p, const mk_header *h);
+/* Bind from a partial file: key i is column i, aggregates read agg_cols. */
+void cp_plan_bind_cols(cp_plan *p, const int *agg_cols);
 void cp_plan_free(cp_plan *p);
 
 typedef struct cp_groups cp_groups;
 
 cp_groups *cp_groups_new(const cp_plan *p);
-/* Add one row; pos orders rows across threads (for first/last). Returns 0, or
+/* Add one row; pos orders rows across threads and files (for first/last). Returns 0, or
  * -1 with mk_err "column 'C': expected a number, found 'x'" (no location). */
 int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char *tmp);
 size_t cp_groups_count(const cp_groups *g);
@@ -71,6 +73,13 @@ void cp_groups_merge(cp_groups *dst, cp_groups *src);
 /* Fill a table: key columns (named as the header names them, or as written
  * when h is NULL because there was no input), then one column per aggregate. */
 void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t);
+/* --partial: write the whole state as text (see agg.c and memkit-formats(5)). */
+void cp_groups_save(cp_groups *g, mk_out *o);
+/* --merge: read one record line of a partial into g (the line is modified);
+ * first/last positions are offset by pos_base, so partials given in input
+ * order keep the single run's first and last. -1 with mk_err
+ * "malformed partial state (...)". */
+int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t pos_base);
 void cp_groups_free(cp_groups *g);
 
 #endif

@@ -15,6 +15,7 @@
 #include "parse.h"
 #include "progress.h"
 #include "source.h"
+#include "lines.h"
 #include "work.h"
 
 #include <pthread.h>
@@ -29,7 +30,7 @@ enum { MAX_FIELDS = 4096 };
 static mk_list group_by, aggregates, select_cols;
 static char *where, *input_format = "auto", *quantile_method = "type7";
 static uint64_t memory = 64ull << 20, max_line = 1 << 20;
-static int exact, no_header;
+static int exact, no_header, partial, merge;
 static mk_cli cli;
 
 static const mk_opt opts[] = {
@@ -44,6 +45,8 @@ static const mk_opt opts[] = {
     { "exact", 0, MK_ARG_FLAG, &exact, NULL, "exact quantiles (values kept in memory)" },
     { "quantile-method", 0, MK_ARG_CHOICE, &quantile_method, "METHOD",
       "exact quantile definition", "type7|nearest", "type7" },
+    { "partial", 0, MK_ARG_FLAG, &partial, NULL, "write the mergeable aggregate state, not the result" },
+    { "merge", 0, MK_ARG_FLAG, &merge, NULL, "read --partial outputs and combine them into the result" },
     { "memory", 0, MK_ARG_SIZE, &memory, "SIZE", "budget for group state", NULL, "64M" },
     { "max-line", 0, MK_ARG_SIZE, &max_line, "SIZE", "longest line accepted", NULL, "1M" },
     { 0 },
@@ -85,6 +88,7 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int header_state;          /* 0 waiting, 1 ready, -1 failed */
+    uint64_t pos_base;         /* file number << 48: rows order across files */
 } job;
 
 typedef struct {
@@ -313,7 +317,7 @@ static int do_block(mk_work *wk, void *ctx, const mk_block *b)
         if (j->expr && !cp_expr_eval(j->expr, w->f, r.nf, w->tmp))
             continue;
         if (j->aggregate) {
-            if (cp_groups_add(w->groups, w->f, r.nf, b->seq << 24 | idx, w->tmp) < 0) {
+            if (cp_groups_add(w->groups, w->f, r.nf, j->pos_base | b->seq << 24 | idx, w->tmp) < 0) {
                 snprintf(why, sizeof why, "%s", mk_err_msg());
                 if (bad_record(w, at, why) < 0)
                     return -1;
@@ -348,6 +352,195 @@ static int do_block(mk_work *wk, void *ctx, const mk_block *b)
     return 0;
 }
 
+/* ---- --partial and --merge ------------------------------------------------------ */
+
+static const char PARTIAL_MAGIC[] = "#memkit chunkproc-partial v1";
+
+static void put_list(mk_out *o, const char *what, char **v, size_t n)
+{
+    mk_out_printf(o, "P\t%s", what);
+    for (size_t i = 0; i < n; i++) {
+        mk_out_char(o, '\t');
+        mk_out_tsv_field(o, v[i], strlen(v[i]));
+    }
+    mk_out_char(o, '\n');
+}
+
+static void write_partial(const cp_plan *p, const mk_header *h, cp_groups *g, mk_out *o)
+{
+    mk_out_printf(o, "%s\n", PARTIAL_MAGIC);
+    char **names = mk_xcalloc(p->nkeys + p->naggs + 1, sizeof *names);
+    for (size_t i = 0; i < p->nkeys; i++)
+        names[i] = h ? h->names[p->keys[i]] : p->key_names[i];
+    put_list(o, "key-names", names, p->nkeys);
+    put_list(o, "group-by", p->key_names, p->nkeys);
+    for (size_t i = 0; i < p->naggs; i++)
+        names[i] = aggregates.n ? aggregates.v[i] : "count";
+    put_list(o, "aggregates", names, p->naggs);
+    mk_out_printf(o, "P\tagg-columns");
+    for (size_t i = 0; i < p->naggs; i++)
+        mk_out_printf(o, "\t%d", p->aggs[i].col);
+    mk_out_printf(o, "\nP\texact\t%d\n", p->exact);
+    free(names);
+    cp_groups_save(g, o);
+}
+
+/* Header lines of a partial: sets up the plan from the first file and checks
+ * that later ones were made by the same command. */
+typedef struct {
+    mk_list keys, aggs, key_names;
+    char *cols;
+    int exact;
+} partial_head;
+
+static void take_list(mk_list *l, mk_field *f, size_t nf)
+{
+    for (size_t i = 2; i < nf; i++) {
+        l->v = mk_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+        l->v[l->n++] = mk_xstrndup(f[i].ptr, f[i].len);
+    }
+}
+
+static void free_list(mk_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static int same_list(const mk_list *a, const mk_list *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->v[i], b->v[i]) != 0)
+            return 0;
+    return 1;
+}
+
+static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *header,
+                           cp_groups **total, mk_stats_counts *st)
+{
+    partial_head first = { 0 };
+    int have_plan = 0;
+    for (int fi = 0; fi < nfiles; fi++) {
+        mk_lines *l = mk_lines_open(files[fi], NULL);
+        if (!l)
+            mk_die_err();
+        const char *name = mk_lines_name(l);
+        partial_head ph = { 0 };
+        cp_groups *g = NULL;
+        mk_line ln;
+        int r;
+        char *buf = NULL;
+        size_t cap = 0;
+        while ((r = mk_lines_next(l, &ln)) == 1) {
+            if (ln.no == 1) {
+                if (ln.len != strlen(PARTIAL_MAGIC) || memcmp(ln.ptr, PARTIAL_MAGIC, ln.len) != 0)
+                    mk_die("%s:1: not a chunkproc --partial file (expected '%s')", name, PARTIAL_MAGIC);
+                continue;
+            }
+            if (ln.len + 1 > cap) {
+                cap = ln.len * 2 + 1;
+                buf = mk_xrealloc(buf, cap);
+            }
+            memcpy(buf, ln.ptr, ln.len);
+            buf[ln.len] = 0;
+            if (ln.len > 2 && buf[0] == 'P' && buf[1] == '\t') {
+                mk_field f[512];
+                size_t nf = mk_split_tsv(buf, ln.len, f, 512);
+                if (nf < 2 || nf > 512)
+                    mk_die("%s:%llu: malformed partial header", name, (unsigned long long)ln.no);
+                for (size_t i = 0; i < nf; i++) {
+                    char *fp = (char *)f[i].ptr;
+                    fp[f[i].len] = 0;   /* fields end at a tab we may overwrite */
+                }
+                const char *what = f[1].ptr;
+                if (strcmp(what, "group-by") == 0)
+                    take_list(&ph.keys, f, nf);
+                else if (strcmp(what, "key-names") == 0)
+                    take_list(&ph.key_names, f, nf);
+                else if (strcmp(what, "aggregates") == 0)
+                    take_list(&ph.aggs, f, nf);
+                else if (strcmp(what, "exact") == 0 && nf == 3)
+                    ph.exact = strcmp(f[2].ptr, "1") == 0;
+                else if (strcmp(what, "agg-columns") == 0) {
+                    size_t n = 0;
+                    for (size_t i = 2; i < nf; i++)
+                        n += f[i].len + 1;
+                    ph.cols = mk_xcalloc(n + 1, 1);
+                    for (size_t i = 2; i < nf; i++) {
+                        strcat(ph.cols, f[i].ptr);
+                        strcat(ph.cols, ",");
+                    }
+                }
+                continue;
+            }
+            if (!g) {
+                /* The header is complete: set up or check the plan. */
+                if (!have_plan) {
+                    if ((aggregates.n && !same_list(&aggregates, &ph.aggs)) ||
+                        (group_by.n && !same_list(&group_by, &ph.keys)))
+                        mk_die("%s: made with different -g/-a than given (group-by %s, aggregates %s)",
+                               name, ph.keys.n ? ph.keys.v[0] : "(none)", ph.aggs.n ? ph.aggs.v[0] : "count");
+                    if (cp_plan_parse(plan, &ph.aggs, &ph.keys) < 0)
+                        mk_die("%s: %s", name, mk_err_msg());
+                    plan->exact = ph.exact;
+                    plan->nearest = strcmp(quantile_method, "nearest") == 0;
+                    int *cols = mk_xcalloc(plan->naggs + 1, sizeof *cols);
+                    const char *c = ph.cols ? ph.cols : "";
+                    for (size_t i = 0; i < plan->naggs; i++) {
+                        cols[i] = atoi(c);
+                        c = strchr(c, ',');
+                        c = c ? c + 1 : "";
+                    }
+                    cp_plan_bind_cols(plan, cols);
+                    free(cols);
+                    mk_field *kf = mk_xcalloc(ph.key_names.n + 1, sizeof *kf);
+                    for (size_t i = 0; i < ph.key_names.n; i++)
+                        kf[i] = (mk_field){ ph.key_names.v[i], (uint32_t)strlen(ph.key_names.v[i]), 0 };
+                    mk_header_init(header, kf, ph.key_names.n);
+                    free(kf);
+                    *total = cp_groups_new(plan);
+                    first = ph;
+                    ph = (partial_head){ 0 };
+                    have_plan = 1;
+                } else if (!same_list(&first.keys, &ph.keys) || !same_list(&first.aggs, &ph.aggs) ||
+                           first.exact != ph.exact) {
+                    mk_die("%s: made with different -g/-a/--exact than %s", name, files[0]);
+                }
+                g = cp_groups_new(plan);
+            }
+            if (cp_groups_load(g, buf, ln.len, (uint64_t)fi << 56) < 0)
+                mk_die("%s:%llu: %s", name, (unsigned long long)ln.no, mk_err_msg());
+            st->records++;
+        }
+        if (r < 0)
+            mk_die_err();
+        if (!have_plan && ln.no == 0)
+            mk_die("%s: empty input, not a chunkproc --partial file", name);
+        if (g) {
+            cp_groups_merge(*total, g);
+            cp_groups_free(g);
+        }
+        st->bytes_in += mk_source_in_pos(mk_lines_source(l));
+        free(buf);
+        free_list(&ph.keys);
+        free_list(&ph.aggs);
+        free_list(&ph.key_names);
+        free(ph.cols);
+        mk_lines_close(l);
+    }
+    if (!have_plan)
+        mk_die("no groups in the partial files: nothing to merge");
+    free_list(&first.keys);
+    free_list(&first.aggs);
+    free_list(&first.key_names);
+    free(first.cols);
+}
+
 int main(int argc, char **argv)
 {
     int first = mk_cli_parse(&cli, &spec, argc, argv);
@@ -357,11 +550,35 @@ int main(int argc, char **argv)
     if (max_line < 16 || max_line > UINT32_MAX)
         mk_cli_usage_error(&cli, "option --max-line: expected 16 to 4G bytes");
 
-    int aggregate = aggregates.n || group_by.n || (!where && !select_cols.n);
+    if (partial && merge)
+        mk_cli_usage_error(&cli, "--partial and --merge exclude each other (merge partials with --merge alone)");
+    if (merge && (where || select_cols.n))
+        mk_cli_usage_error(&cli, "--where and --select apply when reading rows, not when merging partials");
+    int aggregate = aggregates.n || group_by.n || partial || (!where && !select_cols.n);
     if (aggregate && select_cols.n)
         mk_cli_usage_error(&cli, "--select picks the columns of filtered rows; with -a or -g the "
                                  "output columns are the groups and aggregates");
     cp_plan plan;
+    if (merge) {
+        mk_out *mo = mk_out_open(cli.output);
+        if (!mo)
+            mk_die_err();
+        mk_header mh = { 0 };
+        cp_groups *total = NULL;
+        mk_stats_counts mst = { 0 };
+        merge_partials(first < argc ? argv + first : (char *[]){ "-", NULL },
+                       first < argc ? argc - first : 1, &plan, &mh, &total, &mst);
+        mk_table *t = mk_table_new();
+        cp_groups_table(total, &mh, t);
+        mk_table_write(t, cli.format, mo);
+        mk_table_free(t);
+        mst.bytes_out = mk_out_bytes(mo);
+        if (mk_out_close(mo) < 0)
+            mk_die_err();
+        if (cli.stats)
+            mk_stats_print(&mst);
+        return 0;
+    }
     if (aggregate) {
         if (cp_plan_parse(&plan, &aggregates, &group_by) < 0)
             mk_cli_usage_error(&cli, "option --aggregates: %s", mk_err_msg());
@@ -404,7 +621,7 @@ int main(int argc, char **argv)
         if (r > 0) {
             job j = { .name = mk_source_name(src), .first_file = fi == 0, .aggregate = aggregate,
                       .plan = aggregate ? &plan : NULL, .expr = expr, .header = &header,
-                      .out = out, .any_row = &any_row };
+                      .out = out, .any_row = &any_row, .pos_base = (uint64_t)fi << 48 };
             j.fmt = strcmp(input_format, "tsv") == 0 ? IN_TSV
                   : strcmp(input_format, "csv") == 0 ? IN_CSV : detect(b0->data, b0->data + b0->len);
             if (header.names) {       /* a later file: the first one bound the columns */
@@ -459,10 +676,14 @@ int main(int argc, char **argv)
                 ws[i].groups = cp_groups_new(&plan);
         for (unsigned i = 1; i < nw; i++)
             cp_groups_merge(ws[0].groups, ws[i].groups);
-        mk_table *t = mk_table_new();
-        cp_groups_table(ws[0].groups, header.names ? &header : NULL, t);
-        mk_table_write(t, cli.format, out);
-        mk_table_free(t);
+        if (partial) {
+            write_partial(&plan, header.names ? &header : NULL, ws[0].groups, out);
+        } else {
+            mk_table *t = mk_table_new();
+            cp_groups_table(ws[0].groups, header.names ? &header : NULL, t);
+            mk_table_write(t, cli.format, out);
+            mk_table_free(t);
+        }
     } else if (!aggregate && cli.format == MK_FMT_JSON && header.names) {
         mk_out_write(out, any_row ? "\n]\n" : "]\n", any_row ? 3 : 2);
     }
