@@ -262,6 +262,9 @@ struct cp_groups {
     mk_arena strs;             /* first/last values */
     char *kbuf;                /* key being built */
     size_t kcap;
+    /* Most group-bys have few keys: a small direct-mapped cache in front of
+     * the hash map saves the full hash and probe on most rows. */
+    struct { uint64_t h; const char *key; size_t len; uint64_t id; } cache[64];
     /* Per-row number cache: a column parsed once however many aggregates use it. */
     uint64_t gen;
     uint64_t *cgen;
@@ -339,13 +342,28 @@ static uint64_t group_of(cp_groups *g, const mk_field *f, size_t nf)
         memcpy(g->kbuf + n, &len, 4);
         n += 4 + len;
     }
+    uint64_t h = n, w = 0;
+    memcpy(&w, g->kbuf + 4, n - 4 < 8 ? n - 4 : 8);
+    h ^= w * 0x9E3779B97F4A7C15ull;
+    if (n > 12) {
+        memcpy(&w, g->kbuf + n - 8, 8);
+        h ^= (w + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full;
+    }
+    h ^= h >> 29;
+    size_t ci = (size_t)((h * 0xFF51AFD7ED558CCDull) >> 58);
+    if (g->cache[ci].key && g->cache[ci].h == h && g->cache[ci].len == n &&
+        memcmp(g->cache[ci].key, g->kbuf, n) == 0)
+        return g->cache[ci].id;
     int ins;
     uint64_t *v = mk_map_put(&g->index, g->kbuf, n, &ins);
-    if (ins) {
-        size_t kl;
-        const char *kp = mk_map_key_of(v, &kl);
+    size_t kl;
+    const char *kp = mk_map_key_of(v, &kl);
+    if (ins)
         *v = new_group(g, kp, kl);
-    }
+    g->cache[ci].h = h;
+    g->cache[ci].key = kp;
+    g->cache[ci].len = kl;
+    g->cache[ci].id = *v;
     return *v;
 }
 
