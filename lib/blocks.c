@@ -1,6 +1,7 @@
 /* blocks — record-aligned blocks with a read-ahead producer (see blocks.h). */
 #include "blocks.h"
 #include "err.h"
+#include "pool.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -37,8 +38,10 @@ struct mk_blocks {
     char errmsg[1024];
 
     pthread_mutex_t mu;
-    pthread_cond_t cv_free, cv_ready;
-    struct buf *bufs, *free_list, *ready_head, *ready_tail;
+    pthread_cond_t cv_ready;
+    mk_pool *pool;             /* the buffers: grown on demand up to nbufs */
+    size_t cap;                /* bytes per buffer (0 when mapped) */
+    struct buf *ready_head, *ready_tail;
     pthread_t th;
     int has_thread, stop;
 };
@@ -298,19 +301,55 @@ static void push_ready(mk_blocks *b, struct buf *bf)
     b->ready_tail = bf;
 }
 
+/* ---- the buffer pool ------------------------------------------------------
+ * Buffers come from an mk_pool: created when every one is in use (up to
+ * nbufs), destroyed after a second idle, and checked on every acquire: a
+ * canary after the data area catches a reader or writer that ran past it. */
+
+static const uint64_t CANARY = 0x6d656d6b69742121ull;   /* "memkit!!" */
+
+static void *buf_create(void *ctx)
+{
+    mk_blocks *b = ctx;
+    struct buf *bf = mk_xcalloc(1, sizeof *bf);
+    bf->cap = b->cap;
+    bf->mem = mk_xmalloc(b->cap + PAD);
+    memcpy(bf->mem + b->cap + PAD - sizeof CANARY, &CANARY, sizeof CANARY);
+    return bf;
+}
+
+static void buf_destroy(void *obj, void *ctx)
+{
+    struct buf *bf = obj;
+    (void)ctx;
+    free(bf->mem);
+    free(bf);
+}
+
+static int buf_check(void *obj, void *ctx)
+{
+    struct buf *bf = obj;
+    (void)ctx;
+    return memcmp(bf->mem + bf->cap + PAD - sizeof CANARY, &CANARY, sizeof CANARY) == 0;
+}
+
 static void *producer(void *arg)
 {
     mk_blocks *b = arg;
     for (;;) {
+        struct buf *bf = mk_pool_acquire(b->pool);
         pthread_mutex_lock(&b->mu);
-        while (!b->free_list && !b->stop)
-            pthread_cond_wait(&b->cv_free, &b->mu);
-        if (b->stop) {
+        if (b->stop || !bf) {
+            if (!bf && !b->stop) {
+                fail(b, mk_err_msg());
+                b->finished = 1;
+                pthread_cond_broadcast(&b->cv_ready);
+            }
             pthread_mutex_unlock(&b->mu);
+            if (bf)
+                mk_pool_release(b->pool, bf);
             return NULL;
         }
-        struct buf *bf = b->free_list;
-        b->free_list = bf->next;
         pthread_mutex_unlock(&b->mu);
 
         int r = produce(b, bf);
@@ -319,8 +358,7 @@ static void *producer(void *arg)
         if (r == 1) {
             push_ready(b, bf);
         } else {
-            bf->next = b->free_list;
-            b->free_list = bf;
+            mk_pool_release(b->pool, bf);
             b->finished = 1;
         }
         pthread_cond_broadcast(&b->cv_ready);
@@ -358,7 +396,6 @@ mk_blocks *mk_blocks_open(mk_source *src, const mk_blocks_opts *opts)
     b->name = mk_source_name(src);
     b->next_line = 1;
     pthread_mutex_init(&b->mu, NULL);
-    pthread_cond_init(&b->cv_free, NULL);
     pthread_cond_init(&b->cv_ready, NULL);
 
     const char *data;
@@ -376,16 +413,13 @@ mk_blocks *mk_blocks_open(mk_source *src, const mk_blocks_opts *opts)
     }
     /* Large buffers come from mmap inside malloc: pages never touched (the
      * room kept for one over-long record) cost no resident memory. */
-    size_t cap = b->map ? 0 : b->o.block_size + b->o.max_record;
-    b->bufs = mk_xcalloc(b->o.nbufs, sizeof *b->bufs);
-    for (unsigned i = 0; i < b->o.nbufs; i++) {
-        struct buf *bf = &b->bufs[i];
-        if (cap) {
-            bf->mem = mk_xmalloc(cap + PAD);
-            bf->cap = cap;
-        }
-        bf->next = b->free_list;
-        b->free_list = bf;
+    b->cap = b->map ? 0 : b->o.block_size + b->o.max_record;
+    mk_pool_opts po = { buf_create, buf_destroy, buf_check, NULL, 1, b->o.nbufs,
+                        1000000000u, b };
+    if (!(b->pool = mk_pool_new(&po))) {
+        free(b->carry);
+        free(b);
+        return NULL;
     }
     if (b->o.threaded) {
         if (pthread_create(&b->th, NULL, producer, b) != 0) {
@@ -411,21 +445,19 @@ int mk_blocks_next(mk_blocks *b, mk_block **out)
     pthread_mutex_lock(&b->mu);
     if (!b->has_thread) {
         /* Synchronous: produce in the caller, one consumer at a time. */
-        struct buf *bf = b->free_list;
         int r = -1;
-        if (!bf) {
+        struct buf *bf = b->finished ? NULL : mk_pool_try_acquire(b->pool);
+        if (b->finished) {
+            r = deliver_end(b);
+        } else if (!bf) {
             r = mk_err_set("%s: all %u blocks are held; release blocks before taking more",
                            b->name, b->o.nbufs);
-        } else if (b->finished) {
-            r = deliver_end(b);
         } else {
-            b->free_list = bf->next;
             r = produce(b, bf);
             if (r == 1) {
                 *out = &bf->blk;
             } else {
-                bf->next = b->free_list;
-                b->free_list = bf;
+                mk_pool_release(b->pool, bf);
                 b->finished = 1;
                 r = deliver_end(b);
             }
@@ -455,11 +487,12 @@ void mk_blocks_release(mk_blocks *b, mk_block *blk)
     struct buf *bf = (struct buf *)((char *)blk - offsetof(struct buf, blk));
     if (b->map)
         mk_source_unmap_hint(b->src, (size_t)(blk->data - b->map), blk->len);
-    pthread_mutex_lock(&b->mu);
-    bf->next = b->free_list;
-    b->free_list = bf;
-    pthread_cond_signal(&b->cv_free);
-    pthread_mutex_unlock(&b->mu);
+    mk_pool_release(b->pool, bf);
+}
+
+void mk_blocks_pool_stats(mk_blocks *b, struct mk_pool_stats *st)
+{
+    mk_pool_stats(b->pool, st);
 }
 
 void mk_blocks_close(mk_blocks *b)
@@ -467,18 +500,32 @@ void mk_blocks_close(mk_blocks *b)
     if (!b)
         return;
     if (b->has_thread) {
+        /* Stop the producer: hand back the blocks nobody took, which also
+         * wakes it if it waits for a buffer. */
         pthread_mutex_lock(&b->mu);
         b->stop = 1;
-        pthread_cond_broadcast(&b->cv_free);
+        struct buf *bf = b->ready_head;
+        b->ready_head = b->ready_tail = NULL;
         pthread_mutex_unlock(&b->mu);
+        while (bf) {
+            struct buf *next = bf->next;
+            mk_pool_release(b->pool, bf);
+            bf = next;
+        }
         pthread_join(b->th, NULL);
+        pthread_mutex_lock(&b->mu);
+        bf = b->ready_head;   /* what it produced after we emptied the queue */
+        b->ready_head = b->ready_tail = NULL;
+        pthread_mutex_unlock(&b->mu);
+        while (bf) {
+            struct buf *next = bf->next;
+            mk_pool_release(b->pool, bf);
+            bf = next;
+        }
     }
-    for (unsigned i = 0; i < b->o.nbufs; i++)
-        free(b->bufs[i].mem);
-    free(b->bufs);
+    mk_pool_free(b->pool);
     free(b->carry);
     pthread_mutex_destroy(&b->mu);
-    pthread_cond_destroy(&b->cv_free);
     pthread_cond_destroy(&b->cv_ready);
     free(b);
 }

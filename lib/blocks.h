@@ -8,7 +8,9 @@
  * that take blocks in any order still report exact file:line positions and
  * can restore input order.
  *
- * Input is read into nbufs fixed buffers (large reads for plain files,
+ * Input is read into at most nbufs buffers from an mk_pool (created as
+ * needed, dropped after a second idle, checked by a canary on every reuse;
+ * large reads for plain files,
  * decompression for zstd/gzip); with `threaded`, a producer thread reads and
  * decompresses ahead while consumers parse, which is how decompression
  * overlaps parsing. With `map`, a plain regular file is mapped instead and
@@ -59,7 +61,11 @@ void mk_blocks_defaults(mk_blocks_opts *o);
 mk_blocks *mk_blocks_open(mk_source *src, const mk_blocks_opts *o);
 int mk_blocks_next(mk_blocks *b, mk_block **out);   /* 1 block, 0 end, -1 error */
 void mk_blocks_release(mk_blocks *b, mk_block *blk);
+/* Every block taken must be released before closing. */
 void mk_blocks_close(mk_blocks *b);
+/* Figures of the buffer pool (created, reused, shrunk, waits, ...). */
+struct mk_pool_stats;
+void mk_blocks_pool_stats(mk_blocks *b, struct mk_pool_stats *st);
 
 /* Counting helpers the splitter uses, exported because record parsers need
  * the same answers at the same speed. */

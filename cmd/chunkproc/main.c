@@ -13,6 +13,7 @@
 #include "fields.h"
 #include "out.h"
 #include "parse.h"
+#include "pool.h"
 #include "progress.h"
 #include "source.h"
 #include "lines.h"
@@ -602,6 +603,7 @@ int main(int argc, char **argv)
     worker *ws = mk_xcalloc(nw, sizeof *ws);
     void *ctx[256];
     mk_stats_counts st = { 0 };
+    struct mk_pool_stats pool = { 0 };
 
     for (int fi = 0; fi < nfiles; fi++) {
         mk_source *src = mk_source_open(files[fi]);
@@ -658,6 +660,15 @@ int main(int argc, char **argv)
             pthread_mutex_destroy(&j.mu);
             pthread_cond_destroy(&j.cv);
         }
+        struct mk_pool_stats ps;
+        mk_blocks_pool_stats(blocks, &ps);
+        pool.created += ps.created;
+        pool.reused += ps.reused;
+        pool.discarded += ps.discarded;
+        pool.shrunk += ps.shrunk;
+        pool.waits += ps.waits;
+        if (ps.peak_in_use > pool.peak_in_use)
+            pool.peak_in_use = ps.peak_in_use;
         mk_blocks_close(blocks);
         st.bytes_in += mk_source_in_pos(src);
         if (mk_source_close(src) < 0)
@@ -692,7 +703,13 @@ int main(int argc, char **argv)
     st.bytes_out = mk_out_bytes(out);
     if (mk_out_close(out) < 0)
         mk_die_err();
-    if (cli.stats)
+    if (cli.stats) {
         mk_stats_print(&st);
+        fprintf(stderr, "chunkproc: stats: block pool: created %llu, reused %llu, discarded %llu, "
+                "shrunk %llu, waits %llu, peak in use %llu\n", (unsigned long long)pool.created,
+                (unsigned long long)pool.reused, (unsigned long long)pool.discarded,
+                (unsigned long long)pool.shrunk, (unsigned long long)pool.waits,
+                (unsigned long long)pool.peak_in_use);
+    }
     return 0;
 }
