@@ -1,6 +1,7 @@
 /* agg — group tables and aggregates for chunkproc (see agg.h). */
 #include "agg.h"
 #include "arena.h"
+#include "dset.h"
 #include "err.h"
 #include "map.h"
 #include "parse.h"
@@ -128,9 +129,13 @@ void cp_plan_bind_cols(cp_plan *p, const int *agg_cols)
     assign_stores(p);
 }
 
-/* Quantiles of one column share a store; the first adds the values. */
+/* Quantiles of one column share a store; the first adds the values. The
+ * distinct set is made here too, once the plan is bound. */
 static void assign_stores(cp_plan *p)
 {
+    for (size_t i = 0; i < p->naggs; i++)
+        if (p->aggs[i].kind == A_DISTINCT && !p->dset)
+            p->dset = cp_dset_new();
     p->nq = 0;
     for (size_t i = 0; i < p->naggs; i++) {
         cp_agg *a = &p->aggs[i];
@@ -160,6 +165,12 @@ void cp_plan_free(cp_plan *p)
     free(p->aggs);
     free(p->keys);
     free(p->key_names);
+    cp_dset_free(p->dset);
+}
+
+size_t cp_plan_bytes(const cp_plan *p)
+{
+    return p->dset ? cp_dset_bytes(p->dset) : 0;
 }
 
 /* ---- state ---------------------------------------------------------------- */
@@ -256,7 +267,9 @@ struct cp_groups {
     mk_vec keys;               /* group → {ptr, len} of the map's key copy */
     mk_vec rows;               /* group → rows (count) */
     mk_vec slots;              /* group × naggs */
-    mk_map distinct;           /* [agg u16][group u32][value] → present */
+    size_t klen;               /* length of the last row's key in kbuf */
+    char *dbuf;                /* distinct entry being built */
+    size_t dcap;
     mk_vec qs;                 /* group × nq: qstore */
     mk_vec hlls;               /* of mk_hll, for approx-distinct */
     mk_arena strs;             /* first/last values */
@@ -285,7 +298,6 @@ cp_groups *cp_groups_new(const cp_plan *p)
     mk_vec_init(&g->keys, sizeof(keyref));
     mk_vec_init(&g->rows, sizeof(uint64_t));
     mk_vec_init(&g->slots, sizeof(slot));
-    mk_map_init(&g->distinct, 0);
     mk_vec_init(&g->qs, sizeof(qstore));
     mk_vec_init(&g->hlls, sizeof(mk_hll));
     mk_arena_init(&g->strs, 0);
@@ -322,6 +334,7 @@ static uint64_t new_group(cp_groups *g, const char *kp, size_t kl)
 static uint64_t group_of(cp_groups *g, const mk_field *f, size_t nf)
 {
     const cp_plan *p = g->p;
+    g->klen = 0;
     if (p->nkeys == 0) {
         if (mk_vec_len(&g->rows) == 0)
             new_group(g, "", 0);
@@ -342,6 +355,7 @@ static uint64_t group_of(cp_groups *g, const mk_field *f, size_t nf)
         memcpy(g->kbuf + n, &len, 4);
         n += 4 + len;
     }
+    g->klen = n;
     uint64_t h = n, w = 0;
     memcpy(&w, g->kbuf + 4, n - 4 < 8 ? n - 4 : 8);
     h ^= w * 0x9E3779B97F4A7C15ull;
@@ -398,22 +412,21 @@ static void set_str(cp_groups *g, slot *s, const char *p, size_t n, uint64_t pos
     s->n = 1;
 }
 
-static void add_distinct(cp_groups *g, size_t ai, uint64_t grp, slot *s, const mk_field *f, char *tmp)
+/* A distinct entry: [agg u16][group key][value], so one shared set serves
+ * every aggregate and group. */
+static void add_distinct(cp_groups *g, size_t ai, const char *key, size_t klen, const char *v,
+                         size_t vn)
 {
-    size_t need = 6 + f->len;
-    if (need > g->kcap) {
-        g->kcap = need * 2;
-        g->kbuf = mk_xrealloc(g->kbuf, g->kcap);
+    size_t need = 2 + klen + vn;
+    if (need > g->dcap) {
+        g->dcap = need * 2;
+        g->dbuf = mk_xrealloc(g->dbuf, g->dcap);
     }
     uint16_t a16 = (uint16_t)ai;
-    uint32_t g32 = (uint32_t)grp;
-    memcpy(g->kbuf, &a16, 2);
-    memcpy(g->kbuf + 2, &g32, 4);
-    size_t n = mk_field_unquote(f, g->kbuf + 6);
-    int ins;
-    mk_map_put(&g->distinct, g->kbuf, 6 + n, &ins);
-    s->n += (uint64_t)ins;
-    (void)tmp;
+    memcpy(g->dbuf, &a16, 2);
+    memcpy(g->dbuf + 2, key, klen);
+    memcpy(g->dbuf + 2 + klen, v, vn);
+    cp_dset_add(g->p->dset, g->dbuf, need);
 }
 
 int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char *tmp)
@@ -451,9 +464,12 @@ int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char
                 set_str(g, s, tmp, n, pos);
             }
             continue;
-        case A_DISTINCT:
-            add_distinct(g, i, grp, s, fld, tmp);
+        case A_DISTINCT: {
+            size_t n = mk_field_unquote(fld, tmp);
+            add_distinct(g, i, g->kbuf, g->klen, tmp, n);
+            s->n = 1;
             continue;
+        }
         case A_APPROX_DISTINCT: {
             size_t n = mk_field_unquote(fld, tmp);
             mk_hll_add(mk_vec_get(&g->hlls, s->u.h.idx), mk_map_hash(tmp, n));
@@ -521,7 +537,7 @@ size_t cp_groups_count(const cp_groups *g) { return mk_vec_len(&g->rows); }
 size_t cp_groups_bytes(const cp_groups *g)
 {
     size_t b = mk_map_bytes(&g->index) + mk_vec_bytes(&g->keys) + mk_vec_bytes(&g->rows) +
-               mk_vec_bytes(&g->slots) + mk_map_bytes(&g->distinct) + mk_arena_reserved(&g->strs) +
+               mk_vec_bytes(&g->slots) + mk_arena_reserved(&g->strs) +
                mk_vec_bytes(&g->qs) + mk_vec_bytes(&g->hlls);
     for (size_t i = 0; i < mk_vec_len(&g->qs); i++)
         b += q_bytes(mk_vec_get(&g->qs, i));
@@ -589,7 +605,7 @@ static void merge_slot(cp_groups *dst, const cp_agg *a, slot *d, slot *s, cp_gro
         d->n += s->n;
         break;
     default:
-        break;   /* count: rows; distinct: merged from the set below */
+        break;   /* count: rows; distinct: counted from the shared set at the end */
     }
 }
 
@@ -621,25 +637,6 @@ void cp_groups_merge(cp_groups *dst, cp_groups *src)
         slot *s = (slot *)mk_vec_data(&src->slots) + gi * p->naggs;
         for (size_t i = 0; i < p->naggs; i++)
             merge_slot(dst, &p->aggs[i], &d[i], &s[i], src);
-    }
-    const char *key;
-    size_t klen;
-    uint64_t *val;
-    for (size_t it = 0; mk_map_next(&src->distinct, &it, &key, &klen, &val);) {
-        uint16_t ai;
-        uint32_t gi;
-        memcpy(&ai, key, 2);
-        memcpy(&gi, key + 2, 4);
-        uint32_t di = (uint32_t)map[gi];
-        if (klen > dst->kcap) {
-            dst->kcap = klen * 2;
-            dst->kbuf = mk_xrealloc(dst->kbuf, dst->kcap);
-        }
-        memcpy(dst->kbuf, key, klen);
-        memcpy(dst->kbuf + 2, &di, 4);
-        int ins;
-        mk_map_put(&dst->distinct, dst->kbuf, klen, &ins);
-        ((slot *)mk_vec_data(&dst->slots) + (size_t)di * p->naggs)[ai].n += (uint64_t)ins;
     }
     free(map);
 }
@@ -714,9 +711,56 @@ static void put_i128(mk_table *t, size_t col, __int128 v)
     mk_table_str(t, col, b + i, (size_t)(48 - i));
 }
 
+/* Distinct counts are taken from the shared set once the tables are merged:
+ * each entry names its aggregate and group key. */
+static uint64_t group_of_key(const cp_groups *g, const char *key, size_t klen)
+{
+    if (g->p->nkeys == 0)
+        return 0;
+    uint64_t *v = mk_map_get(&g->index, key, klen);
+    return v ? *v : UINT64_MAX;
+}
+
+static size_t key_len(const cp_plan *p, const char *e, size_t n)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < p->nkeys && off + 4 <= n; i++) {
+        uint32_t len;
+        memcpy(&len, e + off, 4);
+        off += 4 + len;
+    }
+    return off;
+}
+
+static int count_one(void *ctx, const char *e, size_t n)
+{
+    cp_groups *g = ctx;
+    uint16_t ai;
+    memcpy(&ai, e, 2);
+    size_t kl = key_len(g->p, e + 2, n - 2);
+    uint64_t gi = group_of_key(g, e + 2, kl);
+    if (gi != UINT64_MAX && ai < g->p->naggs)
+        ((slot *)mk_vec_data(&g->slots))[gi * g->p->naggs + ai].n++;
+    return 0;
+}
+
+static void count_distinct(cp_groups *g)
+{
+    const cp_plan *p = g->p;
+    if (!p->dset)
+        return;
+    slot *s = mk_vec_data(&g->slots);
+    for (size_t gi = 0; gi < mk_vec_len(&g->rows); gi++)
+        for (size_t i = 0; i < p->naggs; i++)
+            if (p->aggs[i].kind == A_DISTINCT)
+                s[gi * p->naggs + i].n = 0;
+    cp_dset_each(p->dset, count_one, g);
+}
+
 void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t)
 {
     const cp_plan *p = g->p;
+    count_distinct(g);
     if (p->nkeys == 0 && mk_vec_len(&g->rows) == 0)
         new_group(g, "", 0);    /* no rows: still one result, count 0 */
     size_t ng = mk_vec_len(&g->rows);
@@ -812,7 +856,7 @@ void cp_groups_free(cp_groups *g)
     mk_vec_free(&g->keys);
     mk_vec_free(&g->rows);
     mk_vec_free(&g->slots);
-    mk_map_free(&g->distinct);
+    free(g->dbuf);
     mk_vec_free(&g->qs);
     mk_arena_free(&g->strs);
     free(g->kbuf);
@@ -852,6 +896,21 @@ static void i128_out(mk_out *o, __int128 v)
     if (neg)
         b[--i] = '-';
     mk_out_write(o, b + i, (size_t)(48 - i));
+}
+
+static int save_distinct(void *ctx, const char *e, size_t n)
+{
+    struct { cp_groups *g; mk_out *o; } *c = ctx;
+    uint16_t ai;
+    memcpy(&ai, e, 2);
+    size_t kl = key_len(c->g->p, e + 2, n - 2);
+    uint64_t gi = group_of_key(c->g, e + 2, kl);
+    if (gi == UINT64_MAX)
+        return 0;
+    mk_out_printf(c->o, "D\t%llu\t%u\t", (unsigned long long)gi, (unsigned)ai);
+    mk_out_tsv_field(c->o, e + 2 + kl, n - 2 - kl);
+    mk_out_char(c->o, '\n');
+    return 0;
 }
 
 void cp_groups_save(cp_groups *g, mk_out *o)
@@ -930,17 +989,9 @@ void cp_groups_save(cp_groups *g, mk_out *o)
             }
         }
     }
-    const char *key;
-    size_t klen;
-    uint64_t *val;
-    for (size_t it = 0; mk_map_next(&g->distinct, &it, &key, &klen, &val);) {
-        uint16_t ai;
-        uint32_t gi;
-        memcpy(&ai, key, 2);
-        memcpy(&gi, key + 2, 4);
-        mk_out_printf(o, "D\t%u\t%u\t", (unsigned)gi, (unsigned)ai);
-        mk_out_tsv_field(o, key + 6, klen - 6);
-        mk_out_char(o, '\n');
+    if (p->dset) {
+        struct { cp_groups *g; mk_out *o; } c = { g, o };
+        cp_dset_each(p->dset, save_distinct, &c);
     }
 }
 
@@ -1146,11 +1197,8 @@ int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t pos_base)
     if (f[0].ptr[0] == 'D') {
         if (x >= p->naggs || p->aggs[x].kind != A_DISTINCT || nf != 4)
             return bad("distinct");
-        slot *s = (slot *)mk_vec_data(&g->slots) + gi * p->naggs + x;
-        uint64_t n = s->n;   /* the G line already counted them */
-        mk_field v = f[3];
-        add_distinct(g, (size_t)x, gi, s, &v, NULL);
-        s->n = n;
+        const keyref *k = mk_vec_get(&g->keys, gi);
+        add_distinct(g, (size_t)x, k->p, k->len, f[3].ptr, f[3].len);
         return 0;
     }
     if (f[0].ptr[0] == 'Q') {

@@ -50,6 +50,7 @@ typedef struct {
     int exact;                 /* exact quantiles (else the sketch) */
     int nearest;               /* --quantile-method nearest */
     double alpha;              /* sketch relative accuracy */
+    struct cp_dset *dset;      /* exact distinct values of every group, shared */
 } cp_plan;
 
 /* Parse -a and -g lists into a plan (columns unbound); -1 with mk_err. */
@@ -67,7 +68,9 @@ cp_groups *cp_groups_new(const cp_plan *p);
  * -1 with mk_err "column 'C': expected a number, found 'x'" (no location). */
 int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char *tmp);
 size_t cp_groups_count(const cp_groups *g);
+/* Bytes of this table's own state (the shared distinct set: cp_plan_bytes). */
 size_t cp_groups_bytes(const cp_groups *g);
+size_t cp_plan_bytes(const cp_plan *p);
 /* Merge src into dst; src is left empty. */
 void cp_groups_merge(cp_groups *dst, cp_groups *src);
 /* Fill a table: key columns (named as the header names them, or as written

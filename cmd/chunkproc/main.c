@@ -330,11 +330,12 @@ static int do_block(mk_work *wk, void *ctx, const mk_block *b)
     }
     w->rows += rows;
     if (j->aggregate) {
-        size_t bytes = cp_groups_bytes(w->groups);
-        if (bytes > memory / cli.threads) {
+        /* Every worker has a table like this one; the distinct set is shared. */
+        size_t bytes = cp_groups_bytes(w->groups) * (size_t)cli.threads + cp_plan_bytes(j->plan);
+        if (bytes > memory) {
             char m[32];
             mk_fmt_bytes(m, sizeof m, memory);
-            return mk_err_set("%s:%llu: group state (%zu groups) exceeds --memory %s; raise "
+            return mk_err_set("%s:%llu: aggregate state (%zu groups) exceeds --memory %s; raise "
                               "--memory (spilling to disk is not available yet)", j->name,
                               (unsigned long long)line, cp_groups_count(w->groups), m);
         }

@@ -1,0 +1,160 @@
+/* dset — striped exact set of byte strings (see dset.h). */
+#include "dset.h"
+#include "err.h"
+#include "map.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { STRIPES = 64, MIN_CAP = 1024, CHUNK_BITS = 18, CHUNK = 1 << CHUNK_BITS };
+
+/* Entry bytes live in 256 KiB chunks that never move (no realloc copies, no
+ * doubling reserve); a 32-bit reference is chunk << 18 | offset, and an
+ * entry is [LEB128 length][bytes]. Longer entries get a chunk of their own. */
+typedef struct {
+    pthread_mutex_t mu;
+    uint64_t *slots;            /* hash32 << 32 | (ref + 1); 0 = empty */
+    size_t cap, len;
+    char **chunks;
+    size_t nchunks, used;       /* bytes used in the last chunk */
+    size_t bytes;               /* bytes written to chunks (what is resident) */
+} stripe;
+
+static const char *entry(const stripe *st, uint32_t ref, size_t *n)
+{
+    const unsigned char *e = (const unsigned char *)st->chunks[ref >> CHUNK_BITS] + (ref & (CHUNK - 1));
+    size_t len = 0;
+    int shift = 0;
+    do
+        len |= (size_t)(*e & 0x7f) << shift, shift += 7;
+    while (*e++ & 0x80);
+    *n = len;
+    return (const char *)e;
+}
+
+struct cp_dset {
+    stripe s[STRIPES];
+};
+
+cp_dset *cp_dset_new(void)
+{
+    cp_dset *d = mk_xcalloc(1, sizeof *d);
+    for (int i = 0; i < STRIPES; i++)
+        pthread_mutex_init(&d->s[i].mu, NULL);
+    return d;
+}
+
+static void grow(stripe *st)
+{
+    size_t ncap = st->cap ? st->cap * 2 : MIN_CAP;
+    uint64_t *ns = mk_xcalloc(ncap, sizeof *ns);
+    for (size_t i = 0; i < st->cap; i++) {
+        uint64_t v = st->slots[i];
+        if (!v)
+            continue;
+        size_t j = (size_t)(v >> 32) & (ncap - 1);
+        while (ns[j])
+            j = (j + 1) & (ncap - 1);
+        ns[j] = v;
+    }
+    free(st->slots);
+    st->slots = ns;
+    st->cap = ncap;
+}
+
+int cp_dset_add(cp_dset *d, const void *p, size_t n)
+{
+    uint64_t h = mk_map_hash(p, n);
+    stripe *st = &d->s[h >> 58];
+    uint32_t h32 = (uint32_t)h;
+    pthread_mutex_lock(&st->mu);
+    if (st->len + 1 > st->cap / 4 * 3)
+        grow(st);
+    size_t j = h32 & (st->cap - 1);
+    for (;; j = (j + 1) & (st->cap - 1)) {
+        uint64_t v = st->slots[j];
+        if (!v)
+            break;
+        if ((uint32_t)(v >> 32) != h32)
+            continue;
+        size_t el;
+        const char *e = entry(st, (uint32_t)v - 1, &el);
+        if (el == n && memcmp(e, p, n) == 0) {
+            pthread_mutex_unlock(&st->mu);
+            return 0;
+        }
+    }
+    size_t need = n + 5;
+    if (!st->nchunks || st->used + need > CHUNK) {
+        if (st->nchunks == (1u << (32 - CHUNK_BITS)) - 1)
+            mk_die("distinct: more than 4 GiB of values in one stripe");
+        size_t sz = need > CHUNK ? need : CHUNK;
+        st->chunks = mk_xrealloc(st->chunks, (st->nchunks + 1) * sizeof *st->chunks);
+        st->chunks[st->nchunks++] = mk_xmalloc(sz);
+        st->used = 0;
+    }
+    if (need > CHUNK && st->used)
+        mk_die("internal error: distinct chunk");
+    uint32_t ref = (uint32_t)((st->nchunks - 1) << CHUNK_BITS | (need > CHUNK ? 0 : st->used));
+    unsigned char *w = (unsigned char *)st->chunks[st->nchunks - 1] + st->used;
+    size_t len = n;
+    do {
+        *w = (unsigned char)(len & 0x7f);
+        len >>= 7;
+        *w++ |= len ? 0x80 : 0;
+    } while (len);
+    memcpy(w, p, n);
+    size_t before = st->used;
+    st->used = need > CHUNK ? CHUNK : (size_t)((char *)w + n - st->chunks[st->nchunks - 1]);
+    st->bytes += need > CHUNK ? need : st->used - before;
+    st->slots[j] = (uint64_t)h32 << 32 | (uint64_t)(ref + 1);
+    st->len++;
+    pthread_mutex_unlock(&st->mu);
+    return 1;
+}
+
+size_t cp_dset_len(const cp_dset *d)
+{
+    size_t n = 0;
+    for (int i = 0; i < STRIPES; i++)
+        n += d->s[i].len;
+    return n;
+}
+
+size_t cp_dset_bytes(const cp_dset *d)
+{
+    size_t n = sizeof *d;
+    for (int i = 0; i < STRIPES; i++)
+        n += d->s[i].cap * sizeof(uint64_t) + d->s[i].bytes;
+    return n;
+}
+
+void cp_dset_each(const cp_dset *d, int (*fn)(void *ctx, const char *p, size_t n), void *ctx)
+{
+    for (int i = 0; i < STRIPES; i++) {
+        const stripe *st = &d->s[i];
+        for (size_t j = 0; j < st->cap; j++) {
+            size_t n;
+            if (!st->slots[j])
+                continue;
+            const char *e = entry(st, (uint32_t)st->slots[j] - 1, &n);
+            if (fn(ctx, e, n))
+                return;
+        }
+    }
+}
+
+void cp_dset_free(cp_dset *d)
+{
+    if (!d)
+        return;
+    for (int i = 0; i < STRIPES; i++) {
+        free(d->s[i].slots);
+        for (size_t k = 0; k < d->s[i].nchunks; k++)
+            free(d->s[i].chunks[k]);
+        free(d->s[i].chunks);
+        pthread_mutex_destroy(&d->s[i].mu);
+    }
+    free(d);
+}

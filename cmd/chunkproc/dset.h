@@ -1,0 +1,33 @@
+/* dset — the exact distinct-value set behind `distinct:C`, shared by all
+ * worker threads.
+ *
+ * Entries are byte strings (chunkproc stores aggregate number, group key and
+ * value), kept exactly in per-stripe arenas: equal hashes are confirmed with
+ * memcmp, so counts are exact. One set serves every thread, so a value seen
+ * by several threads is stored once — per-thread sets would multiply the
+ * memory of high-cardinality columns by the thread count. 64 stripes, each
+ * with its own mutex, keep contention low; a slot is 8 bytes (32 bits of
+ * hash, 32-bit arena offset), about 20 bytes per value with the bytes
+ * themselves for short values.
+ *
+ * Thread-safe: cp_dset_add from any thread; iterate only when no thread adds. */
+#ifndef CP_DSET_H
+#define CP_DSET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cp_dset cp_dset;
+
+cp_dset *cp_dset_new(void);
+/* 1 if the entry was new, 0 if already present. */
+int cp_dset_add(cp_dset *d, const void *p, size_t n);
+size_t cp_dset_len(const cp_dset *d);
+/* Resident bytes: slots and the entry bytes written (chunks are large
+ * allocations whose untouched pages cost nothing). */
+size_t cp_dset_bytes(const cp_dset *d);
+/* Calls fn for every entry; stops early when fn returns non-zero. */
+void cp_dset_each(const cp_dset *d, int (*fn)(void *ctx, const char *p, size_t n), void *ctx);
+void cp_dset_free(cp_dset *d);
+
+#endif
