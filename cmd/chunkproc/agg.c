@@ -440,10 +440,22 @@ int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char
         g->cgen = mk_xcalloc((size_t)g->ncols + 1, sizeof *g->cgen);
         g->cval = mk_xcalloc((size_t)g->ncols + 1, sizeof *g->cval);
     }
+    /* Numbers first: a row with a bad number changes nothing (--lenient
+     * skips it whole, count included). */
+    g->gen++;
+    for (size_t i = 0; i < p->naggs; i++) {
+        const cp_agg *a = &p->aggs[i];
+        if (a->col < 0 || (size_t)a->col >= nf || f[a->col].len == 0 || a->kind == A_FIRST ||
+            a->kind == A_LAST || a->kind == A_DISTINCT || a->kind == A_APPROX_DISTINCT ||
+            g->cgen[a->col] == g->gen)
+            continue;
+        if (parse_number(&f[a->col], tmp, &g->cval[a->col]) < 0)
+            return mk_err_prefix("column '%s': ", a->col_name);
+        g->cgen[a->col] = g->gen;
+    }
     uint64_t grp = group_of(g, f, nf);
     ((uint64_t *)mk_vec_data(&g->rows))[grp]++;
     slot *s = (slot *)mk_vec_data(&g->slots) + grp * p->naggs;
-    g->gen++;
     for (size_t i = 0; i < p->naggs; i++, s++) {
         const cp_agg *a = &p->aggs[i];
         if (a->kind == A_COUNT)
@@ -479,14 +491,7 @@ int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char
         default:
             break;
         }
-        number *v = &g->cval[a->col];
-        if (g->cgen[a->col] != g->gen) {
-            if (parse_number(fld, tmp, v) < 0) {
-                const char *cn = a->col_name;
-                return mk_err_prefix("column '%s': ", cn);
-            }
-            g->cgen[a->col] = g->gen;
-        }
+        const number *v = &g->cval[a->col];
         s->n++;
         switch (a->kind) {
         case A_SUM: case A_MEAN:
@@ -798,6 +803,10 @@ void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t)
             }
             if (a->kind == A_DISTINCT) {
                 mk_table_uint(t, ac[i], s[i].n);
+                continue;
+            }
+            if (a->kind == A_APPROX_DISTINCT && !s[i].n) {
+                mk_table_uint(t, ac[i], 0);   /* like distinct: none seen is 0 */
                 continue;
             }
             if (!s[i].n)

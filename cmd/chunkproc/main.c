@@ -147,9 +147,10 @@ static void write_header(const job *j, mk_out *o)
     default:
         for (size_t i = 0; i < j->nsel; i++) {
             const char *n = j->header->names[j->sel[i]];
+            int tsv = cli.format == MK_FMT_TSV || (cli.format == MK_FMT_TEXT && j->fmt == IN_TSV);
             if (i)
-                mk_out_char(o, j->fmt == IN_TSV && cli.format != MK_FMT_CSV ? '\t' : ',');
-            if (cli.format == MK_FMT_TSV || (cli.format == MK_FMT_TEXT && j->fmt == IN_TSV))
+                mk_out_char(o, tsv ? '\t' : ',');
+            if (tsv)
                 mk_out_tsv_field(o, n, strlen(n));
             else
                 mk_out_csv_field(o, n, strlen(n), ',');
@@ -272,6 +273,8 @@ static int do_block(mk_work *wk, void *ctx, const mk_block *b)
     char why[160];
 
     if (b->seq == 0) {
+        if (end - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+            p += 3;     /* a UTF-8 BOM is not data, header or not */
         if (p < end && record(j->fmt, p, end, w->f, &r) == 0 && r.nf <= MAX_FIELDS) {
             int rc = take_header(j, w->f, r.nf);
             set_header_state(j, rc < 0 ? -1 : 1);
@@ -424,28 +427,103 @@ static int same_list(const mk_list *a, const mk_list *b)
     return 1;
 }
 
+/* One partial being read: its header, then its groups. */
+typedef struct {
+    partial_head ph;
+    cp_groups *g;
+    int active;                /* the header was taken: plan set or checked */
+} segment;
+
+static void free_head(partial_head *ph)
+{
+    free_list(&ph->keys);
+    free_list(&ph->aggs);
+    free_list(&ph->key_names);
+    free(ph->cols);
+    memset(ph, 0, sizeof *ph);
+}
+
+/* The first partial's header makes the plan; later ones must match it. */
+static void activate(segment *sg, const char *name, int *have_plan, partial_head *first,
+                     cp_plan *plan, mk_header *header, cp_groups **total)
+{
+    partial_head *ph = &sg->ph;
+    if (!*have_plan) {
+        if ((aggregates.n && !same_list(&aggregates, &ph->aggs)) ||
+            (group_by.n && !same_list(&group_by, &ph->keys)))
+            mk_die("%s: made with different -g/-a than given", name);
+        if (cp_plan_parse(plan, &ph->aggs, &ph->keys) < 0)
+            mk_die("%s: %s", name, mk_err_msg());
+        plan->exact = ph->exact;
+        plan->nearest = strcmp(quantile_method, "nearest") == 0;
+        int *cols = mk_xcalloc(plan->naggs + 1, sizeof *cols);
+        const char *c = ph->cols ? ph->cols : "";
+        for (size_t i = 0; i < plan->naggs; i++) {
+            cols[i] = atoi(c);
+            c = strchr(c, ',');
+            c = c ? c + 1 : "";
+        }
+        cp_plan_bind_cols(plan, cols);
+        free(cols);
+        mk_field *kf = mk_xcalloc(ph->key_names.n + 1, sizeof *kf);
+        for (size_t i = 0; i < ph->key_names.n; i++)
+            kf[i] = (mk_field){ ph->key_names.v[i], (uint32_t)strlen(ph->key_names.v[i]), 0 };
+        mk_header_init(header, kf, ph->key_names.n);
+        free(kf);
+        *total = cp_groups_new(plan);
+        *first = *ph;
+        memset(ph, 0, sizeof *ph);
+        *have_plan = 1;
+    } else if (!same_list(&first->keys, &ph->keys) || !same_list(&first->aggs, &ph->aggs) ||
+               first->exact != ph->exact) {
+        mk_die("%s: made with different -g/-a/--exact than the first partial", name);
+    }
+    sg->active = 1;
+}
+
+static void finish(segment *sg, const char *name, int *have_plan, partial_head *first,
+                   cp_plan *plan, mk_header *header, cp_groups **total)
+{
+    if (!sg->active)
+        activate(sg, name, have_plan, first, plan, header, total);
+    if (sg->g) {
+        cp_groups_merge(*total, sg->g);
+        cp_groups_free(sg->g);
+    }
+    free_head(&sg->ph);
+    memset(sg, 0, sizeof *sg);
+}
+
+/* Partials may be separate files or concatenated (`cat a b | chunkproc
+ * --merge`): every magic line starts a new one. */
 static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *header,
                            cp_groups **total, mk_stats_counts *st)
 {
     partial_head first = { 0 };
     int have_plan = 0;
+    uint64_t nseg = 0;
     for (int fi = 0; fi < nfiles; fi++) {
         mk_lines *l = mk_lines_open(files[fi], NULL);
         if (!l)
             mk_die_err();
         const char *name = mk_lines_name(l);
-        partial_head ph = { 0 };
-        cp_groups *g = NULL;
-        mk_line ln;
+        segment sg = { 0 };
+        int open = 0;
+        mk_line ln = { 0 };
         int r;
         char *buf = NULL;
         size_t cap = 0;
         while ((r = mk_lines_next(l, &ln)) == 1) {
-            if (ln.no == 1) {
-                if (ln.len != strlen(PARTIAL_MAGIC) || memcmp(ln.ptr, PARTIAL_MAGIC, ln.len) != 0)
-                    mk_die("%s:1: not a chunkproc --partial file (expected '%s')", name, PARTIAL_MAGIC);
+            if (ln.len == strlen(PARTIAL_MAGIC) && memcmp(ln.ptr, PARTIAL_MAGIC, ln.len) == 0) {
+                if (open)
+                    finish(&sg, name, &have_plan, &first, plan, header, total);
+                open = 1;
+                nseg++;
                 continue;
             }
+            if (!open)
+                mk_die("%s:%llu: not a chunkproc --partial file (expected '%s')", name,
+                       (unsigned long long)ln.no, PARTIAL_MAGIC);
             if (ln.len + 1 > cap) {
                 cap = ln.len * 2 + 1;
                 buf = mk_xrealloc(buf, cap);
@@ -453,96 +531,55 @@ static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *h
             memcpy(buf, ln.ptr, ln.len);
             buf[ln.len] = 0;
             if (ln.len > 2 && buf[0] == 'P' && buf[1] == '\t') {
+                if (sg.active)
+                    mk_die("%s:%llu: header record after group records", name, (unsigned long long)ln.no);
                 mk_field f[512];
                 size_t nf = mk_split_tsv(buf, ln.len, f, 512);
                 if (nf < 2 || nf > 512)
                     mk_die("%s:%llu: malformed partial header", name, (unsigned long long)ln.no);
-                for (size_t i = 0; i < nf; i++) {
-                    char *fp = (char *)f[i].ptr;
-                    fp[f[i].len] = 0;   /* fields end at a tab we may overwrite */
-                }
+                for (size_t i = 0; i < nf; i++)
+                    ((char *)f[i].ptr)[f[i].len] = 0;   /* fields end at a tab or the end */
+                partial_head *ph = &sg.ph;
                 const char *what = f[1].ptr;
                 if (strcmp(what, "group-by") == 0)
-                    take_list(&ph.keys, f, nf);
+                    take_list(&ph->keys, f, nf);
                 else if (strcmp(what, "key-names") == 0)
-                    take_list(&ph.key_names, f, nf);
+                    take_list(&ph->key_names, f, nf);
                 else if (strcmp(what, "aggregates") == 0)
-                    take_list(&ph.aggs, f, nf);
+                    take_list(&ph->aggs, f, nf);
                 else if (strcmp(what, "exact") == 0 && nf == 3)
-                    ph.exact = strcmp(f[2].ptr, "1") == 0;
+                    ph->exact = strcmp(f[2].ptr, "1") == 0;
                 else if (strcmp(what, "agg-columns") == 0) {
                     size_t n = 0;
                     for (size_t i = 2; i < nf; i++)
                         n += f[i].len + 1;
-                    ph.cols = mk_xcalloc(n + 1, 1);
+                    free(ph->cols);
+                    ph->cols = mk_xcalloc(n + 1, 1);
                     for (size_t i = 2; i < nf; i++) {
-                        strcat(ph.cols, f[i].ptr);
-                        strcat(ph.cols, ",");
+                        strcat(ph->cols, f[i].ptr);
+                        strcat(ph->cols, ",");
                     }
                 }
                 continue;
             }
-            if (!g) {
-                /* The header is complete: set up or check the plan. */
-                if (!have_plan) {
-                    if ((aggregates.n && !same_list(&aggregates, &ph.aggs)) ||
-                        (group_by.n && !same_list(&group_by, &ph.keys)))
-                        mk_die("%s: made with different -g/-a than given (group-by %s, aggregates %s)",
-                               name, ph.keys.n ? ph.keys.v[0] : "(none)", ph.aggs.n ? ph.aggs.v[0] : "count");
-                    if (cp_plan_parse(plan, &ph.aggs, &ph.keys) < 0)
-                        mk_die("%s: %s", name, mk_err_msg());
-                    plan->exact = ph.exact;
-                    plan->nearest = strcmp(quantile_method, "nearest") == 0;
-                    int *cols = mk_xcalloc(plan->naggs + 1, sizeof *cols);
-                    const char *c = ph.cols ? ph.cols : "";
-                    for (size_t i = 0; i < plan->naggs; i++) {
-                        cols[i] = atoi(c);
-                        c = strchr(c, ',');
-                        c = c ? c + 1 : "";
-                    }
-                    cp_plan_bind_cols(plan, cols);
-                    free(cols);
-                    mk_field *kf = mk_xcalloc(ph.key_names.n + 1, sizeof *kf);
-                    for (size_t i = 0; i < ph.key_names.n; i++)
-                        kf[i] = (mk_field){ ph.key_names.v[i], (uint32_t)strlen(ph.key_names.v[i]), 0 };
-                    mk_header_init(header, kf, ph.key_names.n);
-                    free(kf);
-                    *total = cp_groups_new(plan);
-                    first = ph;
-                    ph = (partial_head){ 0 };
-                    have_plan = 1;
-                } else if (!same_list(&first.keys, &ph.keys) || !same_list(&first.aggs, &ph.aggs) ||
-                           first.exact != ph.exact) {
-                    mk_die("%s: made with different -g/-a/--exact than %s", name, files[0]);
-                }
-                g = cp_groups_new(plan);
+            if (!sg.active) {
+                activate(&sg, name, &have_plan, &first, plan, header, total);
+                sg.g = cp_groups_new(plan);
             }
-            if (cp_groups_load(g, buf, ln.len, (uint64_t)fi << 56) < 0)
+            if (cp_groups_load(sg.g, buf, ln.len, (nseg - 1) << 56) < 0)
                 mk_die("%s:%llu: %s", name, (unsigned long long)ln.no, mk_err_msg());
             st->records++;
         }
         if (r < 0)
             mk_die_err();
-        if (!have_plan && ln.no == 0)
+        if (!open)
             mk_die("%s: empty input, not a chunkproc --partial file", name);
-        if (g) {
-            cp_groups_merge(*total, g);
-            cp_groups_free(g);
-        }
+        finish(&sg, name, &have_plan, &first, plan, header, total);
         st->bytes_in += mk_source_in_pos(mk_lines_source(l));
         free(buf);
-        free_list(&ph.keys);
-        free_list(&ph.aggs);
-        free_list(&ph.key_names);
-        free(ph.cols);
         mk_lines_close(l);
     }
-    if (!have_plan)
-        mk_die("no groups in the partial files: nothing to merge");
-    free_list(&first.keys);
-    free_list(&first.aggs);
-    free_list(&first.key_names);
-    free(first.cols);
+    free_head(&first);
 }
 
 int main(int argc, char **argv)
