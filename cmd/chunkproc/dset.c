@@ -12,9 +12,20 @@ enum { STRIPES = 64, MIN_CAP = 1024, CHUNK_BITS = 18, CHUNK = 1 << CHUNK_BITS };
 /* Entry bytes live in 256 KiB chunks that never move (no realloc copies, no
  * doubling reserve); a 32-bit reference is chunk << 18 | offset, and an
  * entry is [LEB128 length][bytes]. Longer entries get a chunk of their own. */
+/* A slot holds short entries itself, so a repeated value (the common case)
+ * is confirmed without touching a second cache line; longer ones point to
+ * their bytes in a chunk. len 0 = empty (entries are never empty). */
+enum { INLINE = 11, LONG = 0xff };
+
+typedef struct {
+    uint32_t h32;
+    uint8_t len;                /* 1..INLINE: bytes inline; LONG: ref in b */
+    char b[INLINE];
+} slot;
+
 typedef struct {
     pthread_mutex_t mu;
-    uint64_t *slots;            /* hash32 << 32 | (ref + 1); 0 = empty */
+    slot *slots;
     size_t cap, len;
     char **chunks;
     size_t nchunks, used;       /* bytes used in the last chunk */
@@ -45,18 +56,25 @@ cp_dset *cp_dset_new(void)
     return d;
 }
 
+/* Home slot by multiply-shift, so capacities need not be powers of two and
+ * tables grow by half: less memory left empty than doubling. */
+static inline size_t home(uint32_t h32, size_t cap)
+{
+    return (size_t)(((uint64_t)h32 * cap) >> 32);
+}
+
 static void grow(stripe *st)
 {
-    size_t ncap = st->cap ? st->cap * 2 : MIN_CAP;
-    uint64_t *ns = mk_xcalloc(ncap, sizeof *ns);
+    size_t ncap = st->cap ? st->cap + st->cap / 2 : MIN_CAP;
+    slot *ns = mk_xcalloc(ncap, sizeof *ns);
     for (size_t i = 0; i < st->cap; i++) {
-        uint64_t v = st->slots[i];
-        if (!v)
+        const slot *v = &st->slots[i];
+        if (!v->len)
             continue;
-        size_t j = (size_t)(v >> 32) & (ncap - 1);
-        while (ns[j])
-            j = (j + 1) & (ncap - 1);
-        ns[j] = v;
+        size_t j = home(v->h32, ncap);
+        while (ns[j].len)
+            j = j + 1 == ncap ? 0 : j + 1;
+        ns[j] = *v;
     }
     free(st->slots);
     st->slots = ns;
@@ -69,22 +87,41 @@ int cp_dset_add(cp_dset *d, const void *p, size_t n)
     stripe *st = &d->s[h >> 58];
     uint32_t h32 = (uint32_t)h;
     pthread_mutex_lock(&st->mu);
-    if (st->len + 1 > st->cap / 4 * 3)
+    if (st->len + 1 > st->cap / 8 * 7)   /* 7/8 full at most: probes stay short */
         grow(st);
-    size_t j = h32 & (st->cap - 1);
-    for (;; j = (j + 1) & (st->cap - 1)) {
-        uint64_t v = st->slots[j];
-        if (!v)
+    size_t j = home(h32, st->cap);
+    for (;; j = j + 1 == st->cap ? 0 : j + 1) {
+        const slot *v = &st->slots[j];
+        if (!v->len)
             break;
-        if ((uint32_t)(v >> 32) != h32)
+        if (v->h32 != h32)
             continue;
+        if (v->len != LONG) {
+            if (v->len == n && memcmp(v->b, p, n) == 0) {
+                pthread_mutex_unlock(&st->mu);
+                return 0;
+            }
+            continue;
+        }
+        uint32_t ref;
+        memcpy(&ref, v->b, 4);
         size_t el;
-        const char *e = entry(st, (uint32_t)v - 1, &el);
+        const char *e = entry(st, ref, &el);
         if (el == n && memcmp(e, p, n) == 0) {
             pthread_mutex_unlock(&st->mu);
             return 0;
         }
     }
+    slot *sl = &st->slots[j];
+    sl->h32 = h32;
+    st->len++;
+    if (n <= INLINE) {
+        sl->len = (uint8_t)n;
+        memcpy(sl->b, p, n);
+        pthread_mutex_unlock(&st->mu);
+        return 1;
+    }
+    sl->len = LONG;
     size_t need = n + 5;
     if (!st->nchunks || st->used + need > CHUNK) {
         if (st->nchunks == (1u << (32 - CHUNK_BITS)) - 1)
@@ -108,8 +145,7 @@ int cp_dset_add(cp_dset *d, const void *p, size_t n)
     size_t before = st->used;
     st->used = need > CHUNK ? CHUNK : (size_t)((char *)w + n - st->chunks[st->nchunks - 1]);
     st->bytes += need > CHUNK ? need : st->used - before;
-    st->slots[j] = (uint64_t)h32 << 32 | (uint64_t)(ref + 1);
-    st->len++;
+    memcpy(sl->b, &ref, 4);
     pthread_mutex_unlock(&st->mu);
     return 1;
 }
@@ -126,7 +162,7 @@ size_t cp_dset_bytes(const cp_dset *d)
 {
     size_t n = sizeof *d;
     for (int i = 0; i < STRIPES; i++)
-        n += d->s[i].cap * sizeof(uint64_t) + d->s[i].bytes;
+        n += d->s[i].cap * sizeof(slot) + d->s[i].bytes;
     return n;
 }
 
@@ -135,10 +171,16 @@ void cp_dset_each(const cp_dset *d, int (*fn)(void *ctx, const char *p, size_t n
     for (int i = 0; i < STRIPES; i++) {
         const stripe *st = &d->s[i];
         for (size_t j = 0; j < st->cap; j++) {
-            size_t n;
-            if (!st->slots[j])
+            const slot *v = &st->slots[j];
+            if (!v->len)
                 continue;
-            const char *e = entry(st, (uint32_t)st->slots[j] - 1, &n);
+            size_t n = v->len;
+            const char *e = v->b;
+            if (v->len == LONG) {
+                uint32_t ref;
+                memcpy(&ref, v->b, 4);
+                e = entry(st, ref, &n);
+            }
             if (fn(ctx, e, n))
                 return;
         }

@@ -6,9 +6,9 @@
  * memcmp, so counts are exact. One set serves every thread, so a value seen
  * by several threads is stored once — per-thread sets would multiply the
  * memory of high-cardinality columns by the thread count. 64 stripes, each
- * with its own mutex, keep contention low; a slot is 8 bytes (32 bits of
- * hash, 32-bit arena offset), about 20 bytes per value with the bytes
- * themselves for short values.
+ * with its own mutex, keep contention low. A slot is 16 bytes and holds
+ * entries up to 11 bytes itself (one cache miss per lookup); longer entries
+ * live in 256 KiB chunks. Tables fill to 7/8 and then grow by half.
  *
  * Thread-safe: cp_dset_add from any thread; iterate only when no thread adds. */
 #ifndef CP_DSET_H
