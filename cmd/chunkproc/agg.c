@@ -267,7 +267,8 @@ struct cp_groups {
     mk_vec keys;               /* group → {ptr, len} of the map's key copy */
     mk_vec rows;               /* group → rows (count) */
     mk_vec slots;              /* group × naggs */
-    size_t klen;               /* length of the last row's key in kbuf */
+    const char *kptr;          /* the last row's group key (stored copy) */
+    size_t klen;
     char *dbuf;                /* distinct entry being built */
     size_t dcap;
     mk_vec qs;                 /* group × nq: qstore */
@@ -331,14 +332,69 @@ static uint64_t new_group(cp_groups *g, const char *kp, size_t kl)
 
 /* Group of the row: key fields unquoted and length-prefixed, so ("a,b") and
  * ("a","b") differ. */
+/* Up to 8 bytes of p as an integer, for the cache hash (no read past n). */
+static inline uint64_t load8(const char *p, size_t n)
+{
+    uint64_t w = 0;
+    if (n >= 8)
+        memcpy(&w, p, 8);
+    else
+        for (size_t i = 0; i < n; i++)
+            w |= (uint64_t)(unsigned char)p[i] << (8 * i);
+    return w;
+}
+
+/* Whether the length-prefixed key k equals the row's key fields. */
+static int key_eq(const cp_plan *p, const char *k, size_t kl, const mk_field *f, size_t nf)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < p->nkeys; i++) {
+        uint32_t len;
+        if (off + 4 > kl)
+            return 0;
+        memcpy(&len, k + off, 4);
+        const mk_field *fld = (size_t)p->keys[i] < nf ? &f[p->keys[i]] : NULL;
+        uint32_t fl = fld ? fld->len : 0;
+        if (len != fl || off + 4 + len > kl || (fl && memcmp(k + off + 4, fld->ptr, fl) != 0))
+            return 0;
+        off += 4 + len;
+    }
+    return off == kl;
+}
+
+/* Group of the row: key fields unquoted and length-prefixed, so ("a,b") and
+ * ("a","b") differ. A small cache keyed by a cheap hash of the fields
+ * themselves answers most rows without building the key or probing the map.
+ * Sets g->kptr/klen to the group's stored key (for distinct entries). */
 static uint64_t group_of(cp_groups *g, const mk_field *f, size_t nf)
 {
     const cp_plan *p = g->p;
-    g->klen = 0;
     if (p->nkeys == 0) {
         if (mk_vec_len(&g->rows) == 0)
             new_group(g, "", 0);
+        g->kptr = "";
+        g->klen = 0;
         return 0;
+    }
+    uint64_t h = p->nkeys;
+    int escaped = 0;
+    for (size_t i = 0; i < p->nkeys; i++) {
+        const mk_field *fld = (size_t)p->keys[i] < nf ? &f[p->keys[i]] : NULL;
+        size_t fl = fld ? fld->len : 0;
+        if (fld && (fld->flags & MK_FIELD_ESCAPED))
+            escaped = 1;
+        uint64_t w = fl ? load8(fld->ptr, fl) : 0;
+        h = (h ^ (w + fl)) * 0x9E3779B97F4A7C15ull;
+        if (fl > 8)
+            h = (h ^ load8(fld->ptr + fl - 8, 8)) * 0xC2B2AE3D27D4EB4Full;
+    }
+    h ^= h >> 29;
+    size_t ci = (size_t)((h * 0xFF51AFD7ED558CCDull) >> 58);
+    if (!escaped && g->cache[ci].key && g->cache[ci].h == h &&
+        key_eq(p, g->cache[ci].key, g->cache[ci].len, f, nf)) {
+        g->kptr = g->cache[ci].key;
+        g->klen = g->cache[ci].len;
+        return g->cache[ci].id;
     }
     size_t need = 0;
     for (size_t i = 0; i < p->nkeys; i++)
@@ -355,29 +411,20 @@ static uint64_t group_of(cp_groups *g, const mk_field *f, size_t nf)
         memcpy(g->kbuf + n, &len, 4);
         n += 4 + len;
     }
-    g->klen = n;
-    uint64_t h = n, w = 0;
-    memcpy(&w, g->kbuf + 4, n - 4 < 8 ? n - 4 : 8);
-    h ^= w * 0x9E3779B97F4A7C15ull;
-    if (n > 12) {
-        memcpy(&w, g->kbuf + n - 8, 8);
-        h ^= (w + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full;
-    }
-    h ^= h >> 29;
-    size_t ci = (size_t)((h * 0xFF51AFD7ED558CCDull) >> 58);
-    if (g->cache[ci].key && g->cache[ci].h == h && g->cache[ci].len == n &&
-        memcmp(g->cache[ci].key, g->kbuf, n) == 0)
-        return g->cache[ci].id;
     int ins;
     uint64_t *v = mk_map_put(&g->index, g->kbuf, n, &ins);
     size_t kl;
     const char *kp = mk_map_key_of(v, &kl);
     if (ins)
         *v = new_group(g, kp, kl);
-    g->cache[ci].h = h;
-    g->cache[ci].key = kp;
-    g->cache[ci].len = kl;
-    g->cache[ci].id = *v;
+    if (!escaped) {
+        g->cache[ci].h = h;
+        g->cache[ci].key = kp;
+        g->cache[ci].len = kl;
+        g->cache[ci].id = *v;
+    }
+    g->kptr = kp;
+    g->klen = kl;
     return *v;
 }
 
@@ -478,7 +525,7 @@ int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char
             continue;
         case A_DISTINCT: {
             size_t n = mk_field_unquote(fld, tmp);
-            add_distinct(g, i, g->kbuf, g->klen, tmp, n);
+            add_distinct(g, i, g->kptr, g->klen, tmp, n);
             s->n = 1;
             continue;
         }
