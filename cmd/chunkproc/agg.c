@@ -716,6 +716,33 @@ static int key_cmp(const void *a, const void *b, void *ctx)
     return 0;
 }
 
+/* Sorting compares an 8-byte big-endian prefix of the first key field first
+ * (bytes are never NUL in text input, so zero padding orders a prefix before
+ * its extensions); only equal prefixes need the stored keys, which are
+ * scattered in memory. */
+typedef struct {
+    uint64_t prefix, id;
+} sortkey;
+
+static int sortkey_cmp(const void *a, const void *b, void *ctx)
+{
+    const sortkey *x = a, *y = b;
+    if (x->prefix != y->prefix)
+        return x->prefix < y->prefix ? -1 : 1;
+    return key_cmp(&x->id, &y->id, ctx);
+}
+
+static uint64_t key_prefix(const keyref *k)
+{
+    uint32_t len = 0;
+    if (k->len >= 4)
+        memcpy(&len, k->p, 4);
+    uint64_t v = 0;
+    for (uint32_t i = 0; i < 8; i++)
+        v = v << 8 | (i < len ? (unsigned char)k->p[4 + i] : 0);
+    return v;
+}
+
 static int dbl_cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -825,12 +852,12 @@ void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t)
                       : k == A_FIRST || k == A_LAST ? MK_COL_STR : MK_COL_NUM;
         ac[i] = mk_table_col(t, p->aggs[i].out_name, ty);
     }
-    uint64_t *order = mk_xmalloc((ng ? ng : 1) * sizeof *order);
+    sortkey *order = mk_xmalloc((ng ? ng : 1) * sizeof *order);
     for (size_t i = 0; i < ng; i++)
-        order[i] = i;
-    qsort_r(order, ng, sizeof *order, key_cmp, mk_vec_data(&g->keys));
+        order[i] = (sortkey){ key_prefix(mk_vec_get(&g->keys, i)), i };
+    qsort_r(order, ng, sizeof *order, sortkey_cmp, mk_vec_data(&g->keys));
     for (size_t oi = 0; oi < ng; oi++) {
-        uint64_t gi = order[oi];
+        uint64_t gi = order[oi].id;
         mk_table_row(t);
         const keyref *k = mk_vec_get(&g->keys, gi);
         size_t off = 0;
