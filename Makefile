@@ -9,6 +9,7 @@
 
 .SUFFIXES:
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 PREFIX  ?= /usr/local
 DESTDIR ?=

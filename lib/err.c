@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,20 @@ void *mk_xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
     return p ? p : oom();
+}
+
+void *mk_xcalloc_aligned(size_t align, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return oom();
+    size_t bytes = n * size;
+    if (bytes == 0)
+        bytes = 1;
+    void *p;
+    if (posix_memalign(&p, align, bytes) != 0)
+        return oom();
+    memset(p, 0, bytes);
+    return p;
 }
 
 void *mk_xrealloc(void *p, size_t n)

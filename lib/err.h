@@ -29,6 +29,8 @@ void mk_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 void *mk_xmalloc(size_t n);
 void *mk_xcalloc(size_t n, size_t size);
+/* Zeroed, aligned to `align` (a power of two ≥ sizeof(void *)); free() it. */
+void *mk_xcalloc_aligned(size_t align, size_t n, size_t size);
 void *mk_xrealloc(void *p, size_t n);
 char *mk_xstrdup(const char *s);
 char *mk_xstrndup(const char *s, size_t n);

@@ -187,7 +187,8 @@ void mk_out_write(mk_out *o, const void *p, size_t n)
         n -= k;
         drain(o);
     }
-    memcpy(o->buf + o->len, p, n);
+    if (n)                      /* p may be NULL when n is 0 */
+        memcpy(o->buf + o->len, p, n);
     o->len += n;
 }
 

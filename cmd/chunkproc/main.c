@@ -638,7 +638,7 @@ int main(int argc, char **argv)
     int any_row = 0;
     int *first_job_sel = NULL;
     size_t first_job_nsel = 0;
-    worker *ws = mk_xcalloc(nw, sizeof *ws);
+    worker *ws = mk_xcalloc_aligned(64, nw, sizeof *ws);
     void *ctx[256];
     mk_stats_counts st = { 0 };
     struct mk_pool_stats pool = { 0 };

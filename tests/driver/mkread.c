@@ -180,7 +180,7 @@ int main(int argc, char **argv)
             mk_die_err();
         mk_progress pr;
         mk_progress_init(&pr, mk_cli_progress_wanted(&cli), j.name, mk_source_size(src));
-        worker *wk = mk_xcalloc(workers, sizeof *wk);
+        worker *wk = mk_xcalloc_aligned(64, workers, sizeof *wk);
         void *ctx[256];
         for (unsigned w = 0; w < workers; w++) {
             wk[w].j = &j;
