@@ -109,7 +109,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE   ?= 0
 FUZZ_CC      ?= clang
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Ilib -DMK_VERSION='"$(VERSION)"' -D_FILE_OFFSET_BITS=64 \
-                -D_GNU_SOURCE $(PKG_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined
+                -D_GNU_SOURCE $(PKG_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+                -fno-sanitize-recover=all
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_LIB_OBJ := $(LIB_SRC:lib/%.c=$(B)/fuzz/obj/%.o)
 $(B)/fuzz/obj/%.o: lib/%.c | deps

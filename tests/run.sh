@@ -53,7 +53,7 @@ if [ -n "${FUZZ_DIR:-}" ] && [ -d "$FUZZ_DIR" ]; then
             inputs=$(ls tests/fuzz/corpus/"$name"/* tests/fixtures/fuzz/"$name"-* 2>/dev/null)
             n=$((n + 1))
             # shellcheck disable=SC2086
-            if out=$("$t" $inputs 2>&1); then echo "ok $n - replay $name ($(echo "$inputs" | grep -c .) inputs)"
+            if out=$(UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$t" $inputs 2>&1); then echo "ok $n - replay $name ($(echo "$inputs" | grep -c .) inputs)"
             else echo "not ok $n - replay $name"; echo "$out" | tail -20 | sed 's/^/# /'; fi
         done
     } | count "fuzz/replay"
