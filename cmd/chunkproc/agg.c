@@ -80,6 +80,7 @@ int cp_plan_parse(cp_plan *p, const mk_list *aggs, const mk_list *keys)
 {
     memset(p, 0, sizeof *p);
     p->alpha = 0.01;
+    p->sort_agg = -1;
     size_t n = aggs->n ? aggs->n : 1;
     p->aggs = mk_xcalloc(n, sizeof *p->aggs);
     for (size_t i = 0; i < n; i++) {
@@ -96,6 +97,25 @@ int cp_plan_parse(cp_plan *p, const mk_list *aggs, const mk_list *keys)
 }
 
 static void assign_stores(cp_plan *p);
+
+int cp_plan_sort(cp_plan *p, const char *name)
+{
+    const char **names = mk_xcalloc(p->naggs + 1, sizeof *names);
+    for (size_t i = 0; i < p->naggs; i++) {
+        names[i] = p->aggs[i].out_name;
+        if (strcmp(name, names[i]) == 0) {
+            p->sort_agg = (int)i;
+            free(names);
+            return 0;
+        }
+    }
+    int s = mk_nearest(name, strlen(name), names, p->naggs);
+    int rc = s >= 0 ? mk_err_set("no aggregate column '%s' (did you mean '%s'?)", name, names[s])
+                    : mk_err_set("no aggregate column '%s' (sort by an output column such as '%s')",
+                                 name, names[0]);
+    free(names);
+    return rc;
+}
 
 static int bind_col(const mk_header *h, const char *name, int *col)
 {
@@ -732,6 +752,57 @@ static int sortkey_cmp(const void *a, const void *b, void *ctx)
     return key_cmp(&x->id, &y->id, ctx);
 }
 
+/* The numeric value of aggregate ai for group gi, for --sort; NaN when the
+ * cell would be empty (those sort last). */
+static double quantile(qstore *st, double q, int nearest);
+
+static double agg_value(cp_groups *g, uint64_t gi, size_t ai)
+{
+    const cp_plan *p = g->p;
+    const cp_agg *a = &p->aggs[ai];
+    slot *s = (slot *)mk_vec_data(&g->slots) + gi * p->naggs + ai;
+    switch (a->kind) {
+    case A_COUNT: return (double)((uint64_t *)mk_vec_data(&g->rows))[gi];
+    case A_DISTINCT: return (double)s->n;
+    case A_APPROX_DISTINCT:
+        return s->n ? mk_hll_estimate(mk_vec_get(&g->hlls, s->u.h.idx)) : 0;
+    default: break;
+    }
+    if (!s->n)
+        return NAN;
+    switch (a->kind) {
+    case A_SUM: return (double)s->u.s.isum + s->u.s.dsum + s->u.s.dcomp;
+    case A_MEAN: return ((double)s->u.s.isum + s->u.s.dsum + s->u.s.dcomp) / (double)s->n;
+    case A_MIN: case A_MAX: return s->u.m.all_int ? (double)s->u.m.i : s->u.m.d;
+    case A_VAR: return s->n > 1 ? mk_moments_variance(&s->u.v) : NAN;
+    case A_STDDEV: return s->n > 1 ? mk_moments_stddev(&s->u.v) : NAN;
+    case A_QUANTILE: return quantile(mk_vec_get(&g->qs, s->u.q.idx), a->q, p->nearest);
+    default: {
+        double d;   /* first/last: numeric when the text is a number */
+        int64_t i;
+        return mk_parse_num(s->u.str.p, s->u.str.len, &i, &d) ? d : NAN;
+    }
+    }
+}
+
+typedef struct {
+    const keyref *keys;
+    const double *val;         /* NULL: by key only */
+} sortctx;
+
+static int by_value(const void *a, const void *b, void *ctx)
+{
+    const sortctx *c = ctx;
+    uint64_t x = ((const uint64_t *)a)[1], y = ((const uint64_t *)b)[1];
+    double vx = c->val[x], vy = c->val[y];
+    int nx = isnan(vx), ny = isnan(vy);
+    if (nx != ny)
+        return nx - ny;                 /* empty cells last */
+    if (!nx && vx != vy)
+        return vx > vy ? -1 : 1;        /* largest first */
+    return key_cmp(&x, &y, (void *)c->keys);
+}
+
 static uint64_t key_prefix(const keyref *k)
 {
     uint32_t len = 0;
@@ -855,7 +926,18 @@ void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t)
     sortkey *order = mk_xmalloc((ng ? ng : 1) * sizeof *order);
     for (size_t i = 0; i < ng; i++)
         order[i] = (sortkey){ key_prefix(mk_vec_get(&g->keys, i)), i };
-    qsort_r(order, ng, sizeof *order, sortkey_cmp, mk_vec_data(&g->keys));
+    if (p->sort_agg >= 0) {
+        double *val = mk_xmalloc((ng ? ng : 1) * sizeof *val);
+        for (size_t i = 0; i < ng; i++)
+            val[i] = agg_value(g, i, (size_t)p->sort_agg);
+        sortctx c = { mk_vec_data(&g->keys), val };
+        qsort_r(order, ng, sizeof *order, by_value, &c);
+        free(val);
+    } else {
+        qsort_r(order, ng, sizeof *order, sortkey_cmp, mk_vec_data(&g->keys));
+    }
+    if (p->top && p->top < ng)
+        ng = p->top;
     for (size_t oi = 0; oi < ng; oi++) {
         uint64_t gi = order[oi].id;
         mk_table_row(t);

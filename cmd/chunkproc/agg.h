@@ -49,12 +49,17 @@ typedef struct {
     int nq;                    /* value stores per group (one per quantile column) */
     int exact;                 /* exact quantiles (else the sketch) */
     int nearest;               /* --quantile-method nearest */
+    int sort_agg;              /* --sort: aggregate index, -1 = by key */
+    uint64_t top;              /* --top: at most this many rows, 0 = all */
     double alpha;              /* sketch relative accuracy */
     struct cp_dset *dset;      /* exact distinct values of every group, shared */
 } cp_plan;
 
 /* Parse -a and -g lists into a plan (columns unbound); -1 with mk_err. */
 int cp_plan_parse(cp_plan *p, const mk_list *aggs, const mk_list *keys);
+/* --sort NAME: order groups by this output column, largest first (ties by
+ * key); -1 with mk_err (and a suggestion) when no aggregate has that name. */
+int cp_plan_sort(cp_plan *p, const char *name);
 /* Bind column names; -1 with mk_err (unknown column, with a suggestion). */
 int cp_plan_bind(cp_plan *p, const mk_header *h);
 /* Bind from a partial file: key i is column i, aggregates read agg_cols. */

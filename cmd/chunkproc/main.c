@@ -29,7 +29,8 @@ enum { MAX_FIELDS = 4096 };
 /* ---- options ---------------------------------------------------------------- */
 
 static mk_list group_by, aggregates, select_cols;
-static char *where, *input_format = "auto", *quantile_method = "type7";
+static char *where, *input_format = "auto", *quantile_method = "type7", *sort_by;
+static uint64_t top;
 static uint64_t memory = 64ull << 20, max_line = 1 << 20;
 static int exact, no_header, partial, merge;
 static mk_cli cli;
@@ -46,6 +47,9 @@ static const mk_opt opts[] = {
     { "exact", 0, MK_ARG_FLAG, &exact, NULL, "exact quantiles (values kept in memory)" },
     { "quantile-method", 0, MK_ARG_CHOICE, &quantile_method, "METHOD",
       "exact quantile definition", "type7|nearest", "type7" },
+    { "sort", 0, MK_ARG_STR, &sort_by, "COLUMN",
+      "order groups by this aggregate column, largest first (default: by group key)" },
+    { "top", 0, MK_ARG_UINT, &top, "N", "keep only the first N groups (after --sort)" },
     { "partial", 0, MK_ARG_FLAG, &partial, NULL, "write the mergeable aggregate state, not the result" },
     { "merge", 0, MK_ARG_FLAG, &merge, NULL, "read --partial outputs and combine them into the result" },
     { "memory", 0, MK_ARG_SIZE, &memory, "SIZE", "budget for group state", NULL, "64M" },
@@ -359,6 +363,15 @@ static int do_block(mk_work *wk, void *ctx, const mk_block *b)
     return 0;
 }
 
+static void apply_order(cp_plan *p)
+{
+    if ((sort_by || top) && partial)
+        mk_cli_usage_error(&cli, "--sort and --top apply to the result; give them to --merge, not --partial");
+    if (sort_by && cp_plan_sort(p, sort_by) < 0)
+        mk_cli_usage_error(&cli, "option --sort: %s", mk_err_msg());
+    p->top = top;
+}
+
 /* ---- --partial and --merge ------------------------------------------------------ */
 
 static const char PARTIAL_MAGIC[] = "#memkit chunkproc-partial v1";
@@ -456,6 +469,7 @@ static void activate(segment *sg, const char *name, int *have_plan, partial_head
             mk_die("%s: %s", name, mk_err_msg());
         plan->exact = ph->exact;
         plan->nearest = strcmp(quantile_method, "nearest") == 0;
+        apply_order(plan);
         int *cols = mk_xcalloc(plan->naggs + 1, sizeof *cols);
         const char *c = ph->cols ? ph->cols : "";
         for (size_t i = 0; i < plan->naggs; i++) {
@@ -593,6 +607,8 @@ int main(int argc, char **argv)
 
     if (partial && merge)
         mk_cli_usage_error(&cli, "--partial and --merge exclude each other (merge partials with --merge alone)");
+    if ((sort_by || top) && !aggregates.n && !group_by.n && !merge && (where || select_cols.n))
+        mk_cli_usage_error(&cli, "--sort and --top order groups: use them with -g or -a");
     if (merge && (where || select_cols.n))
         mk_cli_usage_error(&cli, "--where and --select apply when reading rows, not when merging partials");
     int aggregate = aggregates.n || group_by.n || partial || (!where && !select_cols.n);
@@ -625,6 +641,7 @@ int main(int argc, char **argv)
             mk_cli_usage_error(&cli, "option --aggregates: %s", mk_err_msg());
         plan.exact = exact;
         plan.nearest = strcmp(quantile_method, "nearest") == 0;
+        apply_order(&plan);
     }
     cp_expr *expr = NULL;
     if (where && !(expr = cp_expr_parse(where)))

@@ -8,6 +8,8 @@ complete -c chunkproc -s i -l input-format -x -a 'auto csv tsv' -d 'input format
 complete -c chunkproc -l no-header -d 'the first row is data; columns are named 1..N'
 complete -c chunkproc -l exact -d 'exact quantiles (values kept in memory)'
 complete -c chunkproc -l quantile-method -x -a 'type7 nearest' -d 'exact quantile definition'
+complete -c chunkproc -l sort -x -d 'order groups by this aggregate column, largest first (default: by group key)'
+complete -c chunkproc -l top -x -d 'keep only the first N groups (after --sort)'
 complete -c chunkproc -l partial -d 'write the mergeable aggregate state, not the result'
 complete -c chunkproc -l merge -d 'read --partial outputs and combine them into the result'
 complete -c chunkproc -l memory -x -d 'budget for group state'
