@@ -134,7 +134,8 @@ static void drain(mk_out *o)
             o->mem_cap = (o->mem_len + o->len) * 2;
             o->mem = mk_xrealloc(o->mem, o->mem_cap);
         }
-        memcpy(o->mem + o->mem_len, o->buf, o->len);
+        if (o->len)             /* mem is NULL until something is written */
+            memcpy(o->mem + o->mem_len, o->buf, o->len);
         o->mem_len += o->len;
         o->len = 0;
         return;

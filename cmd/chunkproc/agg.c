@@ -763,9 +763,9 @@ static double agg_value(cp_groups *g, uint64_t gi, size_t ai)
     slot *s = (slot *)mk_vec_data(&g->slots) + gi * p->naggs + ai;
     switch (a->kind) {
     case A_COUNT: return (double)((uint64_t *)mk_vec_data(&g->rows))[gi];
-    case A_DISTINCT: return (double)s->n;
+    case A_DISTINCT: return s->n ? (double)s->n : NAN;
     case A_APPROX_DISTINCT:
-        return s->n ? mk_hll_estimate(mk_vec_get(&g->hlls, s->u.h.idx)) : 0;
+        return s->n ? mk_hll_estimate(mk_vec_get(&g->hlls, s->u.h.idx)) : NAN;
     default: break;
     }
     if (!s->n)
@@ -833,8 +833,11 @@ static double quantile(qstore *st, double q, int nearest)
         st->sorted = 1;
     }
     if (nearest) {
-        size_t r = (size_t)ceil(q * (double)n);
-        return v[r ? r - 1 : 0];
+        /* ceil(q n), where a product a rounding step above an integer is
+         * that integer: 0.07 * 100 is 7.000000000000001 in binary. */
+        double x = q * (double)n, f = floor(x);
+        size_t r = (size_t)(x - f <= 1e-9 * (x > 1 ? x : 1) ? f : ceil(x));
+        return v[r ? (r > n ? n : r) - 1 : 0];
     }
     double h = (double)(n - 1) * q;
     size_t lo = (size_t)floor(h), hi = (size_t)ceil(h);
@@ -957,12 +960,8 @@ void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t)
                 mk_table_uint(t, ac[i], rows);
                 continue;
             }
-            if (a->kind == A_DISTINCT) {
+            if (a->kind == A_DISTINCT && s[i].n) {
                 mk_table_uint(t, ac[i], s[i].n);
-                continue;
-            }
-            if (a->kind == A_APPROX_DISTINCT && !s[i].n) {
-                mk_table_uint(t, ac[i], 0);   /* like distinct: none seen is 0 */
                 continue;
             }
             if (!s[i].n)

@@ -634,6 +634,9 @@ int main(int argc, char **argv)
             mk_die_err();
         if (cli.stats)
             mk_stats_print(&mst);
+        cp_groups_free(total);
+        mk_header_free(&mh);
+        cp_plan_free(&plan);
         return 0;
     }
     if (aggregate) {
@@ -766,5 +769,19 @@ int main(int argc, char **argv)
                 (unsigned long long)pool.shrunk, (unsigned long long)pool.waits,
                 (unsigned long long)pool.peak_in_use);
     }
+    /* Everything is freed, so leak checkers see real leaks only. */
+    for (unsigned i = 0; i < nw; i++) {
+        free(ws[i].f);
+        free(ws[i].tmp);
+        if (ws[i].buf)
+            mk_out_discard(ws[i].buf);
+        cp_groups_free(ws[i].groups);
+    }
+    free(ws);
+    free(first_job_sel);
+    mk_header_free(&header);
+    cp_expr_free(expr);
+    if (aggregate)
+        cp_plan_free(&plan);
     return 0;
 }
