@@ -2,6 +2,7 @@
 #include "agg.h"
 #include "arena.h"
 #include "dset.h"
+#include "exact.h"
 #include "err.h"
 #include "map.h"
 #include "parse.h"
@@ -200,9 +201,9 @@ size_t cp_plan_bytes(const cp_plan *p)
 typedef struct {
     uint64_t n;
     union {
-        struct { __int128 isum; double dsum, dcomp; int has_dec; } s;    /* sum, mean */
-        struct { double d; int64_t i; int all_int; } m;                   /* min, max */
-        mk_moments v;                                                     /* var, stddev */
+        cp_xsum s;                                                        /* sum, mean */
+        struct { double d; cp_dec dec; int exact; } m;                    /* min, max */
+        cp_xvar v;                                                        /* var, stddev */
         struct { size_t idx; } h;                                         /* approx-distinct */
         struct { uint64_t pos; char *p; uint32_t len, cap; } str;         /* first, last */
         struct { size_t idx; } q;                                         /* quantile */
@@ -210,9 +211,9 @@ typedef struct {
 } slot;
 
 typedef struct {
-    int is_int;
-    int64_t i;
     double d;
+    cp_dec dec;                /* the exact form, when dec_ok */
+    int dec_ok;
 } number;
 
 /* Values of one column in one group, for quantiles: kept exactly up to
@@ -334,10 +335,6 @@ static uint64_t new_group(cp_groups *g, const char *kp, size_t kl)
     memset(s, 0, g->p->naggs * sizeof *s);
     for (size_t i = 0; i < g->p->naggs; i++) {
         const cp_agg *a = &g->p->aggs[i];
-        if (a->kind == A_MIN || a->kind == A_MAX)
-            s[i].u.m.all_int = 1;
-        if (a->kind == A_VAR || a->kind == A_STDDEV)
-            mk_moments_init(&s[i].u.v);
         if (a->kind == A_QUANTILE)
             s[i].u.q.idx = (size_t)id * (size_t)g->p->nq + (size_t)a->qstore;
         if (a->kind == A_APPROX_DISTINCT) {
@@ -456,15 +453,66 @@ static int parse_number(const mk_field *f, char *tmp, number *out)
         n = mk_field_unquote(f, tmp);
         p = tmp;
     }
-    int k = mk_parse_num(p, n, &out->i, &out->d);
-    out->is_int = k == MK_NUM_INT;
-    if (k)
+    /* One pass for plain decimals: the exact form, and the double from it
+     * (exact operands, one rounding) when the digits allow. */
+    out->dec_ok = cp_dec_parse(p, n, &out->dec);
+    static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                  1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
+    if (out->dec_ok && out->dec.m < ((__int128)1 << 53) && out->dec.m > -((__int128)1 << 53)) {
+        out->d = (double)out->dec.m / p10[out->dec.scale];
+        return 0;
+    }
+    int64_t i;
+    if (mk_parse_num(p, n, &i, &out->d))
         return 0;
     char shown[48];
     size_t sn = n < 40 ? n : 40;
     memcpy(shown, p, sn);
     shown[sn] = 0;
     return mk_err_set("expected a number, found '%s%s'", shown, n > 40 ? "..." : "");
+}
+
+/* Compare exact decimals; 2 when they cannot be brought to one scale. */
+static int dec_cmp(const cp_dec *a, const cp_dec *b)
+{
+    __int128 x = a->m, y = b->m;
+    int sc = a->scale > b->scale ? a->scale : b->scale;
+    for (int k = a->scale; k < sc; k++)
+        if (__builtin_mul_overflow(x, 10, &x))
+            return 2;
+    for (int k = b->scale; k < sc; k++)
+        if (__builtin_mul_overflow(y, 10, &y))
+            return 2;
+    return (x > y) - (x < y);
+}
+
+/* min/max: exact while every value has an exact form, so integers beyond
+ * 2^53 (or int64) come out digit for digit. */
+static void minmax(slot *s, int lt, double d, const cp_dec *dec, int first)
+{
+    if (first) {
+        s->u.m.d = d;
+        s->u.m.exact = dec != NULL;
+        if (dec)
+            s->u.m.dec = *dec;
+        return;
+    }
+    int better;
+    if (s->u.m.exact && dec) {
+        int c = dec_cmp(dec, &s->u.m.dec);
+        better = c == 2 ? (lt ? d < s->u.m.d : d > s->u.m.d) : lt ? c < 0 : c > 0;
+    } else {
+        better = lt ? d < s->u.m.d : d > s->u.m.d;
+    }
+    if (!dec)
+        s->u.m.exact = 0;
+    if (better) {
+        s->u.m.d = d;
+        if (dec)
+            s->u.m.dec = *dec;
+        else
+            s->u.m.exact = 0;
+    }
 }
 
 static void set_str(cp_groups *g, slot *s, const char *p, size_t n, uint64_t pos)
@@ -562,35 +610,13 @@ int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char
         s->n++;
         switch (a->kind) {
         case A_SUM: case A_MEAN:
-            if (v->is_int) {
-                s->u.s.isum += v->i;
-            } else {
-                /* Neumaier: the compensation keeps what each addition rounds off. */
-                double t = s->u.s.dsum + v->d;
-                if (fabs(s->u.s.dsum) >= fabs(v->d))
-                    s->u.s.dcomp += (s->u.s.dsum - t) + v->d;
-                else
-                    s->u.s.dcomp += (v->d - t) + s->u.s.dsum;
-                s->u.s.dsum = t;
-                s->u.s.has_dec = 1;
-            }
+            cp_xsum_add(&s->u.s, v->dec_ok ? &v->dec : NULL, v->d);
             break;
-        case A_MIN: case A_MAX: {
-            int lt = a->kind == A_MIN;
-            if (s->n == 1 || (lt ? v->d < s->u.m.d : v->d > s->u.m.d))
-                s->u.m.d = v->d;
-            if (v->is_int) {
-                if (s->n == 1 || (lt ? v->i < s->u.m.i : v->i > s->u.m.i))
-                    s->u.m.i = v->i;
-            } else {
-                s->u.m.all_int = 0;
-            }
-            if (s->n == 1 && !v->is_int)
-                s->u.m.all_int = 0;
+        case A_MIN: case A_MAX:
+            minmax(s, a->kind == A_MIN, v->d, v->dec_ok ? &v->dec : NULL, s->n == 1);
             break;
-        }
         case A_VAR: case A_STDDEV:
-            mk_moments_add(&s->u.v, v->d);
+            cp_xvar_add(&s->u.v, v->dec_ok ? &v->dec : NULL, v->d);
             break;
         case A_QUANTILE:
             if (!a->qowner)
@@ -625,39 +651,17 @@ static void merge_slot(cp_groups *dst, const cp_agg *a, slot *d, slot *s, cp_gro
     switch (a->kind) {
     case A_SUM: case A_MEAN:
         d->n += s->n;
-        d->u.s.isum += s->u.s.isum;
-        if (s->u.s.has_dec) {
-            double t = d->u.s.dsum + s->u.s.dsum;
-            if (fabs(d->u.s.dsum) >= fabs(s->u.s.dsum))
-                d->u.s.dcomp += (d->u.s.dsum - t) + s->u.s.dsum;
-            else
-                d->u.s.dcomp += (s->u.s.dsum - t) + d->u.s.dsum;
-            d->u.s.dsum = t;
-            d->u.s.dcomp += s->u.s.dcomp;
-            d->u.s.has_dec = 1;
+        cp_xsum_merge(&d->u.s, &s->u.s);
+        break;
+    case A_MIN: case A_MAX:
+        if (s->n) {
+            int exact = s->u.m.exact;
+            minmax(d, a->kind == A_MIN, s->u.m.d, exact ? &s->u.m.dec : NULL, !d->n);
+            d->n += s->n;
         }
         break;
-    case A_MIN: case A_MAX: {
-        if (!s->n)
-            break;
-        int lt = a->kind == A_MIN;
-        if (!d->n) {
-            d->u.m = s->u.m;
-        } else {
-            if (lt ? s->u.m.d < d->u.m.d : s->u.m.d > d->u.m.d)
-                d->u.m.d = s->u.m.d;
-            if (d->u.m.all_int && s->u.m.all_int) {
-                if (lt ? s->u.m.i < d->u.m.i : s->u.m.i > d->u.m.i)
-                    d->u.m.i = s->u.m.i;
-            } else {
-                d->u.m.all_int = 0;
-            }
-        }
-        d->n += s->n;
-        break;
-    }
     case A_VAR: case A_STDDEV:
-        mk_moments_merge(&d->u.v, &s->u.v);
+        cp_xvar_merge(&d->u.v, &s->u.v);
         d->n += s->n;
         break;
     case A_APPROX_DISTINCT:
@@ -771,11 +775,11 @@ static double agg_value(cp_groups *g, uint64_t gi, size_t ai)
     if (!s->n)
         return NAN;
     switch (a->kind) {
-    case A_SUM: return (double)s->u.s.isum + s->u.s.dsum + s->u.s.dcomp;
-    case A_MEAN: return ((double)s->u.s.isum + s->u.s.dsum + s->u.s.dcomp) / (double)s->n;
-    case A_MIN: case A_MAX: return s->u.m.all_int ? (double)s->u.m.i : s->u.m.d;
-    case A_VAR: return s->n > 1 ? mk_moments_variance(&s->u.v) : NAN;
-    case A_STDDEV: return s->n > 1 ? mk_moments_stddev(&s->u.v) : NAN;
+    case A_SUM: return cp_xsum_value(&s->u.s);
+    case A_MEAN: return cp_xsum_value(&s->u.s) / (double)s->n;
+    case A_MIN: case A_MAX: return s->u.m.d;
+    case A_VAR: return cp_xvar_variance(&s->u.v);
+    case A_STDDEV: return sqrt(cp_xvar_variance(&s->u.v));
     case A_QUANTILE: return quantile(mk_vec_get(&g->qs, s->u.q.idx), a->q, p->nearest);
     default: {
         double d;   /* first/last: numeric when the text is a number */
@@ -851,18 +855,6 @@ static void put_d(mk_table *t, size_t col, double v)
     mk_table_str(t, col, b, mk_fmt_double(b, sizeof b, v));
 }
 
-static void put_i128(mk_table *t, size_t col, __int128 v)
-{
-    char b[48];
-    int i = 48, neg = v < 0;
-    unsigned __int128 u = neg ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
-    do
-        b[--i] = (char)('0' + (int)(u % 10));
-    while (u /= 10);
-    if (neg)
-        b[--i] = '-';
-    mk_table_str(t, col, b + i, (size_t)(48 - i));
-}
 
 /* Distinct counts are taken from the shared set once the tables are merged:
  * each entry names its aggregate and group key. */
@@ -967,26 +959,28 @@ void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t)
             if (!s[i].n)
                 continue;   /* all missing: empty cell */
             switch (a->kind) {
-            case A_SUM:
-                if (s[i].u.s.has_dec)
-                    put_d(t, ac[i], (double)s[i].u.s.isum + s[i].u.s.dsum + s[i].u.s.dcomp);
-                else
-                    put_i128(t, ac[i], s[i].u.s.isum);
+            case A_SUM: {
+                char b[64];
+                mk_table_str(t, ac[i], b, cp_xsum_format(&s[i].u.s, b, sizeof b));
                 break;
+            }
             case A_MEAN:
-                put_d(t, ac[i], ((double)s[i].u.s.isum + s[i].u.s.dsum + s[i].u.s.dcomp) /
-                      (double)s[i].n);
+                put_d(t, ac[i], cp_xsum_value(&s[i].u.s) / (double)s[i].n);
                 break;
             case A_MIN: case A_MAX:
-                if (s[i].u.m.all_int)
-                    put_i128(t, ac[i], s[i].u.m.i);
-                else
+                if (s[i].u.m.exact) {
+                    cp_xsum one = { .sum = s[i].u.m.dec.m, .scale = s[i].u.m.dec.scale };
+                    char b[64];
+                    mk_table_str(t, ac[i], b, cp_xsum_format(&one, b, sizeof b));
+                } else {
                     put_d(t, ac[i], s[i].u.m.d);
+                }
                 break;
             case A_VAR: case A_STDDEV:
-                if (s[i].n > 1)
-                    put_d(t, ac[i], a->kind == A_VAR ? mk_moments_variance(&s[i].u.v)
-                                                     : mk_moments_stddev(&s[i].u.v));
+                if (s[i].n > 1) {
+                    double var = cp_xvar_variance(&s[i].u.v);
+                    put_d(t, ac[i], a->kind == A_VAR ? var : sqrt(var));
+                }
                 break;
             case A_FIRST: case A_LAST:
                 mk_table_str(t, ac[i], s[i].u.str.p, s[i].u.str.len);
@@ -1049,18 +1043,6 @@ static void hex_out(mk_out *o, const unsigned char *p, size_t n)
     }
 }
 
-static void i128_out(mk_out *o, __int128 v)
-{
-    char b[48];
-    int i = 48, neg = v < 0;
-    unsigned __int128 u = neg ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
-    do
-        b[--i] = (char)('0' + (int)(u % 10));
-    while (u /= 10);
-    if (neg)
-        b[--i] = '-';
-    mk_out_write(o, b + i, (size_t)(48 - i));
-}
 
 static int save_distinct(void *ctx, const char *e, size_t n)
 {
@@ -1099,18 +1081,17 @@ void cp_groups_save(cp_groups *g, mk_out *o)
             switch (a->kind) {
             case A_SUM: case A_MEAN:
                 mk_out_char(o, ':');
-                i128_out(o, s[i].u.s.isum);
-                mk_out_printf(o, ":%a:%a:%d", s[i].u.s.dsum, s[i].u.s.dcomp, s[i].u.s.has_dec);
+                cp_xsum_save(&s[i].u.s, o);
                 break;
             case A_MIN: case A_MAX:
-                mk_out_printf(o, ":%a:%lld:%d", s[i].u.m.d, (long long)s[i].u.m.i, s[i].u.m.all_int);
+                mk_out_printf(o, ":%a:%d:", s[i].u.m.d, s[i].u.m.exact);
+                cp_i128_out(o, s[i].u.m.dec.m);
+                mk_out_printf(o, ":%d", s[i].u.m.dec.scale);
                 break;
-            case A_VAR: case A_STDDEV: {
-                const mk_moments *m = &s[i].u.v;
-                mk_out_printf(o, ":%llu:%a:%a:%a:%a", (unsigned long long)m->n, m->mean, m->m2,
-                              m->sum, m->sum_c);
+            case A_VAR: case A_STDDEV:
+                mk_out_char(o, ':');
+                cp_xvar_save(&s[i].u.v, o);
                 break;
-            }
             case A_FIRST: case A_LAST:
                 if (s[i].n) {
                     mk_out_printf(o, ":%llu:", (unsigned long long)s[i].u.str.pos);
@@ -1269,28 +1250,19 @@ static int load_state(cp_groups *g, const cp_agg *a, slot *s, const char *f, siz
     if (part_u64(&c, &s->n) < 0)
         return bad("count");
     switch (a->kind) {
-    case A_SUM: case A_MEAN: {
-        int64_t hd;
-        if (part_i128(&c, &s->u.s.isum) < 0 || part_dbl(&c, &s->u.s.dsum) < 0 ||
-            part_dbl(&c, &s->u.s.dcomp) < 0 || part_i64(&c, &hd) < 0)
-            return bad("sum");
-        s->u.s.has_dec = hd != 0;
-        return 0;
-    }
+    case A_SUM: case A_MEAN:
+        return cp_xsum_load(&s->u.s, c.p, (size_t)(c.end - c.p)) < 0 ? bad("sum") : 0;
     case A_MIN: case A_MAX: {
-        int64_t ai;
-        if (part_dbl(&c, &s->u.m.d) < 0 || part_i64(&c, &s->u.m.i) < 0 || part_i64(&c, &ai) < 0)
+        int64_t ex, sc;
+        if (part_dbl(&c, &s->u.m.d) < 0 || part_i64(&c, &ex) < 0 ||
+            part_i128(&c, &s->u.m.dec.m) < 0 || part_i64(&c, &sc) < 0 || sc < 0 || sc > 18)
             return bad("min/max");
-        s->u.m.all_int = ai != 0;
+        s->u.m.exact = ex != 0;
+        s->u.m.dec.scale = (int)sc;
         return 0;
     }
-    case A_VAR: case A_STDDEV: {
-        mk_moments *m = &s->u.v;
-        if (part_u64(&c, &m->n) < 0 || part_dbl(&c, &m->mean) < 0 || part_dbl(&c, &m->m2) < 0 ||
-            part_dbl(&c, &m->sum) < 0 || part_dbl(&c, &m->sum_c) < 0)
-            return bad("var");
-        return 0;
-    }
+    case A_VAR: case A_STDDEV:
+        return cp_xvar_load(&s->u.v, c.p, (size_t)(c.end - c.p)) < 0 ? bad("var") : 0;
     case A_FIRST: case A_LAST: {
         if (!s->n)
             return 0;

@@ -1,0 +1,369 @@
+/* exact — order-independent decimal sums and variances (see exact.h). */
+#include "exact.h"
+#include "err.h"
+#include "parse.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_SCALE = 18, MAX_DIGITS = 36 };
+
+static __int128 p10(int k)
+{
+    __int128 r = 1;
+    while (k-- > 0)
+        r *= 10;
+    return r;
+}
+
+int cp_dec_parse(const char *p, size_t n, cp_dec *out)
+{
+    size_t i = 0;
+    int neg = 0, digits = 0, scale = 0;
+    if (i < n && (p[i] == '-' || p[i] == '+'))
+        neg = p[i++] == '-';
+    size_t start = i;
+    __int128 m = 0;
+    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+        if (m || p[i] != '0')
+            digits++;
+        m = m * 10 + (p[i] - '0');
+        if (digits > MAX_DIGITS)
+            return 0;
+    }
+    if (i == start)
+        return 0;
+    if (i < n && p[i] == '.') {
+        size_t f = ++i;
+        for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+            if (m || p[i] != '0')
+                digits++;
+            m = m * 10 + (p[i] - '0');
+            if (digits > MAX_DIGITS || ++scale > MAX_SCALE)
+                return 0;
+        }
+        if (i == f)
+            return 0;
+    }
+    if (i != n)
+        return 0;
+    out->m = neg ? -m : m;
+    out->scale = scale;
+    return 1;
+}
+
+/* ---- sums ------------------------------------------------------------------ */
+
+static void neumaier(double *sum, double *comp, double x)
+{
+    double t = *sum + x;
+    if (fabs(*sum) >= fabs(x))
+        *comp += (*sum - t) + x;
+    else
+        *comp += (x - t) + *sum;
+    *sum = t;
+}
+
+static double dec_double(__int128 m, int scale)
+{
+    return (double)((long double)m / (long double)p10(scale));
+}
+
+/* Give up exactness: the exact part joins the compensated one. */
+static void to_inexact(cp_xsum *s)
+{
+    if (s->inexact)
+        return;
+    neumaier(&s->dsum, &s->dcomp, dec_double(s->sum, s->scale));
+    s->sum = 0;
+    s->inexact = 1;
+}
+
+/* a += b (both scaled by 10^scale) with a common scale; 0 on overflow. */
+static int add_scaled(__int128 *a, int *as, __int128 b, int bs)
+{
+    __int128 x = *a, y = b;
+    int sc = *as > bs ? *as : bs;
+    if (sc > *as && __builtin_mul_overflow(x, p10(sc - *as), &x))
+        return 0;
+    if (sc > bs && __builtin_mul_overflow(y, p10(sc - bs), &y))
+        return 0;
+    if (__builtin_add_overflow(x, y, &x))
+        return 0;
+    *a = x;
+    *as = sc;
+    return 1;
+}
+
+void cp_xsum_add(cp_xsum *s, const cp_dec *dv, double d)
+{
+    if (!s->inexact && dv && add_scaled(&s->sum, &s->scale, dv->m, dv->scale))
+        return;
+    to_inexact(s);
+    neumaier(&s->dsum, &s->dcomp, d);
+}
+
+void cp_xsum_merge(cp_xsum *dst, const cp_xsum *src)
+{
+    if (!dst->inexact && !src->inexact && add_scaled(&dst->sum, &dst->scale, src->sum, src->scale))
+        return;
+    to_inexact(dst);
+    if (src->inexact) {
+        neumaier(&dst->dsum, &dst->dcomp, src->dsum);
+        dst->dcomp += src->dcomp;
+    } else {
+        neumaier(&dst->dsum, &dst->dcomp, dec_double(src->sum, src->scale));
+    }
+}
+
+double cp_xsum_value(const cp_xsum *s)
+{
+    return s->inexact ? s->dsum + s->dcomp : dec_double(s->sum, s->scale);
+}
+
+size_t cp_xsum_format(const cp_xsum *s, char *buf, size_t cap)
+{
+    if (s->inexact)
+        return mk_fmt_double(buf, cap, s->dsum + s->dcomp);
+    char d[48];
+    int i = 48, neg = s->sum < 0;
+    unsigned __int128 u = neg ? (unsigned __int128)0 - (unsigned __int128)s->sum : (unsigned __int128)s->sum;
+    int sc = s->scale;
+    /* Drop trailing fraction zeros: 4.50 + 1.50 prints as 6. */
+    while (sc > 0 && u % 10 == 0) {
+        u /= 10;
+        sc--;
+    }
+    int k = 0;
+    do {
+        if (k == sc && sc > 0)
+            d[--i] = '.';
+        d[--i] = (char)('0' + (int)(u % 10));
+        u /= 10;
+        k++;
+    } while (u || k <= sc);
+    if (neg)
+        d[--i] = '-';
+    size_t n = (size_t)(48 - i);
+    if (n >= cap)
+        n = cap ? cap - 1 : 0;
+    memcpy(buf, d + i, n);
+    if (cap)
+        buf[n] = 0;
+    return n;
+}
+
+void cp_i128_out(mk_out *o, __int128 v)
+{
+    char b[48];
+    int i = 48, neg = v < 0;
+    unsigned __int128 u = neg ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
+    do
+        b[--i] = (char)('0' + (int)(u % 10));
+    while (u /= 10);
+    if (neg)
+        b[--i] = '-';
+    mk_out_write(o, b + i, (size_t)(48 - i));
+}
+
+void cp_xsum_save(const cp_xsum *s, mk_out *o)
+{
+    cp_i128_out(o, s->sum);
+    mk_out_printf(o, ":%d:%d:%a:%a", s->scale, s->inexact, s->dsum, s->dcomp);
+}
+
+/* Parts of a saved state, separated by ':'. */
+typedef struct {
+    const char *p, *end;
+    int bad;
+} cursor;
+
+static const char *take(cursor *c, size_t *n)
+{
+    if (c->p > c->end) {
+        c->bad = 1;
+        *n = 0;
+        return "";
+    }
+    const char *colon = memchr(c->p, ':', (size_t)(c->end - c->p));
+    const char *e = colon ? colon : c->end;
+    const char *s = c->p;
+    *n = (size_t)(e - s);
+    c->p = e + 1;
+    return s;
+}
+
+static __int128 take_i128(cursor *c)
+{
+    size_t n;
+    const char *s = take(c, &n);
+    cp_dec d;
+    if (!cp_dec_parse(s, n, &d) || d.scale) {
+        c->bad = 1;
+        return 0;
+    }
+    return d.m;
+}
+
+static int take_int(cursor *c)
+{
+    size_t n;
+    const char *s = take(c, &n);
+    int64_t v;
+    if (mk_parse_num(s, n, &v, &(double){ 0 }) != MK_NUM_INT || v < 0 || v > 64) {
+        c->bad = 1;
+        return 0;
+    }
+    return (int)v;
+}
+
+static uint64_t take_u64(cursor *c)
+{
+    size_t n;
+    const char *s = take(c, &n);
+    uint64_t v = 0;
+    if (mk_parse_u64(s, n, &v) < 0)
+        c->bad = 1;
+    return v;
+}
+
+/* Hexadecimal floats (%a) read back exactly through strtod. */
+static double take_double(cursor *c)
+{
+    size_t n;
+    const char *s = take(c, &n);
+    char b[64];
+    if (n == 0 || n >= sizeof b) {
+        c->bad = 1;
+        return 0;
+    }
+    memcpy(b, s, n);
+    b[n] = 0;
+    char *e;
+    double v = strtod(b, &e);
+    if (*e)
+        c->bad = 1;
+    return v;
+}
+
+int cp_xsum_load(cp_xsum *s, const char *p, size_t n)
+{
+    cursor c = { p, p + n, 0 };
+    s->sum = take_i128(&c);
+    s->scale = take_int(&c);
+    s->inexact = take_int(&c) != 0;
+    s->dsum = take_double(&c);
+    s->dcomp = take_double(&c);
+    return c.bad || s->scale > MAX_SCALE ? -1 : 0;
+}
+
+/* ---- variances ------------------------------------------------------------------ */
+
+static void var_to_inexact(cp_xvar *v)
+{
+    if (v->inexact)
+        return;
+    mk_moments_init(&v->mo);
+    if (v->n) {
+        long double sc = (long double)p10(v->scale), n = (long double)v->n;
+        long double s1 = (long double)v->s1 / sc, s2 = (long double)v->s2 / (sc * sc);
+        v->mo.n = v->n;
+        v->mo.mean = (double)(s1 / n);
+        v->mo.m2 = (double)(s2 - s1 * s1 / n);
+        v->mo.sum = (double)s1;
+        v->mo.sum_c = 0;
+    }
+    v->inexact = 1;
+}
+
+/* s1 += s1b, s2 += s2b (given at `scale`), at a common scale; 0 on
+ * overflow (nothing changed). */
+static int var_add_exact(cp_xvar *v, int scale, __int128 s1b, __int128 s2b, uint64_t nb)
+{
+    __int128 s1 = v->s1, s2 = v->s2, a1 = s1b, a2 = s2b;
+    int sc = v->scale > scale ? v->scale : scale;
+    if (sc > v->scale && (__builtin_mul_overflow(s1, p10(sc - v->scale), &s1) ||
+                          __builtin_mul_overflow(s2, p10(2 * (sc - v->scale)), &s2)))
+        return 0;
+    if (sc > scale && (__builtin_mul_overflow(a1, p10(sc - scale), &a1) ||
+                       __builtin_mul_overflow(a2, p10(2 * (sc - scale)), &a2)))
+        return 0;
+    if (__builtin_add_overflow(s1, a1, &s1) || __builtin_add_overflow(s2, a2, &s2))
+        return 0;
+    v->s1 = s1;
+    v->s2 = s2;
+    v->scale = sc;
+    v->n += nb;
+    return 1;
+}
+
+void cp_xvar_add(cp_xvar *v, const cp_dec *dv, double d)
+{
+    if (!v->inexact && dv && 2 * dv->scale <= 38) {
+        __int128 sq;
+        if (!__builtin_mul_overflow(dv->m, dv->m, &sq) &&
+            var_add_exact(v, dv->scale, dv->m, sq, 1))
+            return;
+    }
+    var_to_inexact(v);
+    mk_moments_add(&v->mo, d);
+    v->n++;
+}
+
+void cp_xvar_merge(cp_xvar *dst, const cp_xvar *src)
+{
+    if (!src->n)
+        return;
+    if (!dst->inexact && !src->inexact &&
+        var_add_exact(dst, src->scale, src->s1, src->s2, src->n))
+        return;
+    var_to_inexact(dst);
+    cp_xvar s = *src;
+    var_to_inexact(&s);
+    mk_moments_merge(&dst->mo, &s.mo);
+    dst->n += src->n;
+}
+
+double cp_xvar_variance(const cp_xvar *v)
+{
+    if (v->n < 2)
+        return NAN;
+    if (v->inexact)
+        return mk_moments_variance(&v->mo);
+    /* (n s2 - s1^2) / (n (n-1)), exact in integers when it fits. */
+    __int128 a, b, num;
+    long double sc2 = (long double)p10(2 * v->scale), nn = (long double)v->n;
+    if (!__builtin_mul_overflow((__int128)v->n, v->s2, &a) &&
+        !__builtin_mul_overflow(v->s1, v->s1, &b) && !__builtin_sub_overflow(a, b, &num))
+        return (double)((long double)num / (nn * (nn - 1)) / sc2);
+    long double s1 = (long double)v->s1, s2 = (long double)v->s2;
+    return (double)((nn * s2 - s1 * s1) / (nn * (nn - 1)) / sc2);
+}
+
+void cp_xvar_save(const cp_xvar *v, mk_out *o)
+{
+    mk_out_printf(o, "%llu:", (unsigned long long)v->n);
+    cp_i128_out(o, v->s1);
+    mk_out_char(o, ':');
+    cp_i128_out(o, v->s2);
+    mk_out_printf(o, ":%d:%d:%llu:%a:%a:%a:%a", v->scale, v->inexact, (unsigned long long)v->mo.n,
+                  v->mo.mean, v->mo.m2, v->mo.sum, v->mo.sum_c);
+}
+
+int cp_xvar_load(cp_xvar *v, const char *p, size_t n)
+{
+    cursor c = { p, p + n, 0 };
+    v->n = take_u64(&c);
+    v->s1 = take_i128(&c);
+    v->s2 = take_i128(&c);
+    v->scale = take_int(&c);
+    v->inexact = take_int(&c) != 0;
+    v->mo.n = take_u64(&c);
+    v->mo.mean = take_double(&c);
+    v->mo.m2 = take_double(&c);
+    v->mo.sum = take_double(&c);
+    v->mo.sum_c = take_double(&c);
+    return c.bad || v->scale > MAX_SCALE ? -1 : 0;
+}
