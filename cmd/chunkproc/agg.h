@@ -9,8 +9,8 @@
  *
  * Values: an empty field is missing and only `count` sees the row; numbers
  * are strict (a non-number in a numeric aggregate is an error the caller
- * reports with file:line). Sums of integers are exact (128-bit); sums with
- * decimals use compensated summation. A group whose values are all missing
+ * reports with file:line). Sums, means and variances of plain decimals are
+ * exact and order-independent (see exact.h). A group whose values are all missing
  * gets an empty cell. Quantiles are exact (values kept) up to 4096 values
  * per group and column, then come from a DDSketch (1 % relative error);
  * `exact` keeps every value. The quantiles of one column share one store. approx-distinct is a HyperLogLog (p=14,
