@@ -21,34 +21,46 @@ static __int128 p10(int k)
 int cp_dec_parse(const char *p, size_t n, cp_dec *out)
 {
     size_t i = 0;
-    int neg = 0, digits = 0, scale = 0;
+    int neg = 0, scale = 0;
     if (i < n && (p[i] == '-' || p[i] == '+'))
         neg = p[i++] == '-';
     size_t start = i;
+    /* 64-bit accumulation for the common short numbers; 128-bit only past
+     * 18 digits. */
+    uint64_t w = 0;
+    size_t nd = 0;              /* digits in w, leading zeros included */
     __int128 m = 0;
-    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
-        if (m || p[i] != '0')
-            digits++;
-        m = m * 10 + (p[i] - '0');
-        if (digits > MAX_DIGITS)
-            return 0;
-    }
-    if (i == start)
-        return 0;
-    if (i < n && p[i] == '.') {
-        size_t f = ++i;
-        for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
-            if (m || p[i] != '0')
-                digits++;
-            m = m * 10 + (p[i] - '0');
-            if (digits > MAX_DIGITS || ++scale > MAX_SCALE)
-                return 0;
+    int wide = 0;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)p[i] - '0';
+        if (d > 9) {
+            if (p[i] != '.' || scale || i == start || wide > 1)
+                break;
+            scale = -1;         /* fraction digits follow */
+            wide |= 2;
+            continue;
         }
-        if (i == f)
-            return 0;
+        if (scale < 0)
+            scale = 0;
+        if (wide & 2)
+            scale++;
+        if (nd < 18) {
+            w = w * 10 + d;
+            nd++;
+        } else {
+            if (!(wide & 1)) {
+                m = (__int128)w;
+                wide |= 1;
+            }
+            if (m > ((__int128)1 << 120))
+                return 0;       /* past 36 digits */
+            m = m * 10 + d;
+        }
     }
-    if (i != n)
+    if (i != n || i == start || scale < 0 || scale > MAX_SCALE || p[n - 1] == '.')
         return 0;
+    if (!(wide & 1))
+        m = (__int128)w;
     out->m = neg ? -m : m;
     out->scale = scale;
     return 1;
@@ -84,6 +96,8 @@ static void to_inexact(cp_xsum *s)
 /* a += b (both scaled by 10^scale) with a common scale; 0 on overflow. */
 static int add_scaled(__int128 *a, int *as, __int128 b, int bs)
 {
+    if (*as == bs)              /* the common case: one scale throughout */
+        return !__builtin_add_overflow(*a, b, a);
     __int128 x = *a, y = b;
     int sc = *as > bs ? *as : bs;
     if (sc > *as && __builtin_mul_overflow(x, p10(sc - *as), &x))
