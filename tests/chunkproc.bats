@@ -845,3 +845,41 @@ ids() {
     assert_success
     assert_output "$(cat single.csv)"
 }
+
+@test "a file holding only a UTF-8 BOM is empty input" {
+    printf '\xef\xbb\xbf' > bom.csv
+    run chunkproc -f csv bom.csv
+    assert_success
+    assert_output "$(printf 'count\n0')"
+}
+
+@test "partials concatenated on stdin and a --sort/--top merge give the single-run answer" {
+    printf 'k,v\na,1.10\nb,2\na,3.05\nc,4\n' > all.csv
+    head -3 all.csv > p1.csv
+    { head -1 all.csv; tail -2 all.csv; } > p2.csv
+    chunkproc -g k -a count,sum:v,var:v,distinct:v --partial p1.csv > 1.part
+    chunkproc -g k -a count,sum:v,var:v,distinct:v --partial p2.csv | gzip > 2.part.gz
+    run bash -c 'cat 1.part <(zcat 2.part.gz) | chunkproc --merge -f csv'
+    assert_success
+    expected=$(chunkproc -g k -a count,sum:v,var:v,distinct:v -f csv all.csv)
+    assert_output "$expected"
+    assert_line --index 1 "a,2,4.15,1.90125,2"
+    run chunkproc --merge --sort sum_v --top 1 -f csv 1.part 2.part.gz
+    assert_output "$(printf 'k,count,sum_v,var_v,distinct_v\na,2,4.15,1.90125,2')"
+}
+
+@test "--sort names an output column and --top limits the groups" {
+    printf 'k,v\na,1\nb,5\nc,3\n' > s.csv
+    run chunkproc -g k -a sum:v --sort sum_v --top 2 -f csv s.csv
+    assert_success
+    assert_output "$(printf 'k,sum_v\nb,5\nc,3')"
+    run chunkproc -g k -a sum:v --sort sum_x s.csv
+    assert_failure 2
+    assert_line --index 0 "chunkproc: option --sort: no aggregate column 'sum_x' (did you mean 'sum_v'?)"
+}
+
+@test "decimal sums are exact and thread-independent" {
+    printf 'p\n10.10\n20.20\n11.65\n' > d.csv
+    run chunkproc -a sum:p,mean:p -f csv d.csv
+    assert_output "$(printf 'sum_p,mean_p\n41.95,13.983333333333334')"
+}

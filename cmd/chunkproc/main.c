@@ -273,13 +273,17 @@ static int do_block(mk_work *wk, void *ctx, const mk_block *b)
     job *j = w->j;
     const char *p = b->data, *end = b->data + b->len;
     uint64_t line = b->first_line, idx = 0, rows = 0;
-    mk_csv_result r;
+    mk_csv_result r = { 0 };
     char why[160];
 
     if (b->seq == 0) {
         if (end - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
             p += 3;     /* a UTF-8 BOM is not data, header or not */
-        if (p < end && record(j->fmt, p, end, w->f, &r) == 0 && r.nf <= MAX_FIELDS) {
+        if (p == end) {
+            set_header_state(j, -1);    /* a file holding only a BOM: no header, no rows */
+            return 0;
+        }
+        if (record(j->fmt, p, end, w->f, &r) == 0 && r.nf <= MAX_FIELDS) {
             int rc = take_header(j, w->f, r.nf);
             set_header_state(j, rc < 0 ? -1 : 1);
             if (rc < 0)
@@ -290,7 +294,7 @@ static int do_block(mk_work *wk, void *ctx, const mk_block *b)
             }
         } else {
             set_header_state(j, -1);
-            if (p < end && r.nf > MAX_FIELDS)
+            if (r.nf > MAX_FIELDS)
                 return mk_err_set("%s:1: more than %d fields", j->name, MAX_FIELDS);
             return mk_err_set("%s:%llu: %s", j->name,
                               (unsigned long long)(line + mk_count_byte(p, (size_t)(r.err_at - p), '\n')), r.why);
