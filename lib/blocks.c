@@ -495,33 +495,32 @@ void mk_blocks_pool_stats(mk_blocks *b, struct mk_pool_stats *st)
     mk_pool_stats(b->pool, st);
 }
 
+/* Return every block waiting in the ready queue to the pool. */
+static void release_ready(mk_blocks *b, int stop)
+{
+    pthread_mutex_lock(&b->mu);
+    if (stop)
+        b->stop = 1;
+    struct buf *bf = b->ready_head;
+    b->ready_head = b->ready_tail = NULL;
+    pthread_mutex_unlock(&b->mu);
+    while (bf) {
+        struct buf *next = bf->next;
+        mk_pool_release(b->pool, bf);
+        bf = next;
+    }
+}
+
 void mk_blocks_close(mk_blocks *b)
 {
     if (!b)
         return;
     if (b->has_thread) {
         /* Stop the producer: hand back the blocks nobody took, which also
-         * wakes it if it waits for a buffer. */
-        pthread_mutex_lock(&b->mu);
-        b->stop = 1;
-        struct buf *bf = b->ready_head;
-        b->ready_head = b->ready_tail = NULL;
-        pthread_mutex_unlock(&b->mu);
-        while (bf) {
-            struct buf *next = bf->next;
-            mk_pool_release(b->pool, bf);
-            bf = next;
-        }
+         * wakes it if it waits for a buffer; then what it produced since. */
+        release_ready(b, 1);
         pthread_join(b->th, NULL);
-        pthread_mutex_lock(&b->mu);
-        bf = b->ready_head;   /* what it produced after we emptied the queue */
-        b->ready_head = b->ready_tail = NULL;
-        pthread_mutex_unlock(&b->mu);
-        while (bf) {
-            struct buf *next = bf->next;
-            mk_pool_release(b->pool, bf);
-            bf = next;
-        }
+        release_ready(b, 0);
     }
     mk_pool_free(b->pool);
     free(b->carry);
