@@ -5,15 +5,7 @@
 #include "arena.h"
 #include "unit.h"
 
-static uint64_t rng = 0x9e3779b97f4a7c15u;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+UNIT_RNG(0x9e3779b97f4a7c15u)
 
 static void test_empty(void)
 {

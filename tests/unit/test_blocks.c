@@ -21,15 +21,7 @@
 #include "source.h"
 #include "unit.h"
 
-static uint64_t rng = 0xd1b54a32d192ed03u;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+UNIT_RNG(0xd1b54a32d192ed03u)
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -37,22 +29,9 @@ static char tmpdir[256];
 
 static void make_tmpdir(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/mk_test_blocks.XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
+    unit_make_tmpdir(tmpdir, sizeof tmpdir, "mk_test_blocks");
 }
 
-static void write_file(const char *path, const void *p, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0 || (n && write(fd, p, n) != (ssize_t)n) || close(fd) < 0) {
-        perror(path);
-        exit(1);
-    }
-}
 
 static size_t naive_count(const char *p, size_t n, char c)
 {
@@ -158,7 +137,7 @@ static int open_src(opened *o, src_kind k, const char *data, size_t n)
     case SRC_FILE_READ:
     case SRC_FILE_MAP:
         snprintf(o->path, sizeof o->path, "%s/in.txt", tmpdir);
-        write_file(o->path, data, n);
+        unit_write_file(o->path, data, n);
         o->src = mk_source_open(o->path);
         break;
     case SRC_ZSTD: {
@@ -978,7 +957,7 @@ static void test_lines_errors(void)
     /* Open a path; a missing path. */
     char path[512];
     snprintf(path, sizeof path, "%s/l.txt", tmpdir);
-    write_file(path, "one\ntwo\r\n", 9);
+    unit_write_file(path, "one\ntwo\r\n", 9);
     mk_lines *l = mk_lines_open(path, NULL);
     CHECK(l != NULL);
     mk_line ln;

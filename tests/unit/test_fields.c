@@ -12,15 +12,7 @@
 #include "fields.h"
 #include "unit.h"
 
-static uint64_t rng = 0x853c49e6748fea9bu;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+UNIT_RNG(0x853c49e6748fea9bu)
 
 static char *exact(const char *s, size_t n)
 {

@@ -7,15 +7,7 @@
 #include "heap.h"
 #include "unit.h"
 
-static uint64_t rng = 0x082efa98ec4e6c89u;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+UNIT_RNG(0x082efa98ec4e6c89u)
 
 static int cmp_int(const void *a, const void *b)
 {

@@ -6,15 +6,7 @@
 #include "intern.h"
 #include "unit.h"
 
-static uint64_t rng = 0xa4093822299f31d0u;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+UNIT_RNG(0xa4093822299f31d0u)
 
 static void test_basic(void)
 {

@@ -8,15 +8,7 @@
 #include "map.h"
 #include "unit.h"
 
-static uint64_t rng = 0x13198a2e03707344u;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+UNIT_RNG(0x13198a2e03707344u)
 
 /* Key k of the reference universe: "" for k = 0, else k as LEB128 (which is
  * self-delimiting, so keys are distinct) padded with k % 7 bytes that are NUL

@@ -21,26 +21,13 @@
 #include "out.h"
 #include "unit.h"
 
-static uint64_t rng = 0xa0761d6478bd642fu;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+UNIT_RNG(0xa0761d6478bd642fu)
 
 static char tmpdir[256];
 
 static void make_tmpdir(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/mk_test_out.XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
+    unit_make_tmpdir(tmpdir, sizeof tmpdir, "mk_test_out");
 }
 
 /* Whole file into a malloc'd NUL-terminated buffer (NULL if missing). */

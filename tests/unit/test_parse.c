@@ -12,15 +12,7 @@
 #include "parse.h"
 #include "unit.h"
 
-static uint64_t rng = 0x2545f4914f6cdd1du;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+UNIT_RNG(0x2545f4914f6cdd1du)
 
 /* A copy of s[0..n) in exactly n heap bytes: reading s[n] is an ASan error. */
 static char *exact(const char *s, size_t n)

@@ -19,15 +19,7 @@
 #include "source.h"
 #include "unit.h"
 
-static uint64_t rng = 0x9e3779b97f4a7c15u;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+UNIT_RNG(0x9e3779b97f4a7c15u)
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -263,22 +255,9 @@ static char tmpdir[256];
 
 static void make_tmpdir(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/mk_test_source.XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
+    unit_make_tmpdir(tmpdir, sizeof tmpdir, "mk_test_source");
 }
 
-static void write_file(const char *path, const void *p, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0 || (n && write(fd, p, n) != (ssize_t)n) || close(fd) < 0) {
-        perror(path);
-        exit(1);
-    }
-}
 
 /* ---- tests ---------------------------------------------------------------- */
 
@@ -827,7 +806,7 @@ static void test_files(void)
     };
     for (int i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s/%s", tmpdir, f[i].name);
-        write_file(path, f[i].p, f[i].n);
+        unit_write_file(path, f[i].p, f[i].n);
         mk_source *s = mk_source_open(path);
         CHECK(s != NULL);
         if (!s)
@@ -847,7 +826,7 @@ static void test_files(void)
 
     /* A truncated zstd file: the offset is the file's length. */
     snprintf(path, sizeof path, "%s/cut.zst", tmpdir);
-    write_file(path, z.p, z.n - 10);
+    unit_write_file(path, z.p, z.n - 10);
     mk_source *s = mk_source_open(path);
     CHECK(s != NULL);
     buf got = { 0 };
@@ -861,7 +840,7 @@ static void test_files(void)
 
     /* An empty file is plain and empty. */
     snprintf(path, sizeof path, "%s/empty", tmpdir);
-    write_file(path, "", 0);
+    unit_write_file(path, "", 0);
     s = mk_source_open(path);
     CHECK(s != NULL);
     CHECK_INT(mk_source_codec(s), MK_CODEC_PLAIN);
@@ -893,7 +872,7 @@ static void test_map(void)
     size_t n = 100000;
     unsigned char *t = make_text(n);
     snprintf(path, sizeof path, "%s/map.txt", tmpdir);
-    write_file(path, t, n);
+    unit_write_file(path, t, n);
 
     mk_source *s = mk_source_open(path);
     CHECK(s != NULL);
@@ -929,7 +908,7 @@ static void test_map(void)
 
     buf g = { 0 };
     gzip_member(&g, t, n, 6);
-    write_file(path, g.p, g.n);
+    unit_write_file(path, g.p, g.n);
     s = mk_source_open(path);
     CHECK_INT(mk_source_codec(s), MK_CODEC_GZIP);
     CHECK_INT(mk_source_map(s, &data, &len), 0);
@@ -938,7 +917,7 @@ static void test_map(void)
     buf_free(&got);
     mk_source_close(s);
 
-    write_file(path, "", 0);
+    unit_write_file(path, "", 0);
     s = mk_source_open(path);
     CHECK_INT(mk_source_map(s, &data, &len), 0);
     mk_source_close(s);

@@ -9,15 +9,7 @@
 #include "text.h"
 #include "unit.h"
 
-static uint64_t rng = 0x6a09e667f3bcc909u;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+UNIT_RNG(0x6a09e667f3bcc909u)
 
 static size_t dist(const char *a, const char *b)
 {

@@ -6,15 +6,7 @@
 #include "unit.h"
 #include "vec.h"
 
-static uint64_t rng = 0x243f6a8885a308d3u;
-
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+UNIT_RNG(0x243f6a8885a308d3u)
 
 static void test_empty(void)
 {

@@ -9,9 +9,12 @@
 #ifndef MK_UNIT_H
 #define MK_UNIT_H
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int unit_n, unit_failed_tests, unit_cur_failed;
 
@@ -48,5 +51,40 @@ static int unit_n, unit_failed_tests, unit_cur_failed;
     printf("%sok %d - %s\n", unit_cur_failed ? "not " : "", unit_n, #fn); fflush(stdout); } while (0)
 
 #define DONE() (printf("1..%d\n", unit_n), unit_failed_tests ? 1 : 0)
+
+/* UNIT_RNG(seed): a seeded xorshift64 generator for this test file, as
+ * `static uint64_t rng` and `static uint64_t rnd(void)`, so random tests
+ * repeat exactly. */
+#define UNIT_RNG(seed) \
+    static uint64_t rng = (seed); \
+    static uint64_t rnd(void) \
+    { \
+        rng ^= rng << 13; \
+        rng ^= rng >> 7; \
+        rng ^= rng << 17; \
+        return rng; \
+    }
+
+/* A fresh directory under $TMPDIR (or /tmp) named after the test, into
+ * buf; exits on failure. */
+static inline void unit_make_tmpdir(char *buf, size_t cap, const char *name)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(buf, cap, "%s/%s.XXXXXX", t && *t ? t : "/tmp", name);
+    if (!mkdtemp(buf)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+}
+
+/* Writes n bytes to path (created or truncated); exits on failure. */
+static inline void unit_write_file(const char *path, const void *p, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || (n && write(fd, p, n) != (ssize_t)n) || close(fd) < 0) {
+        perror(path);
+        exit(1);
+    }
+}
 
 #endif
