@@ -24,6 +24,25 @@ struct mk_imap_slot {
     uint64_t val;
 };
 
+/* Backward-shift deletion, shared by both flavours (every slot starts with
+ * its uint64_t hash, 0 = empty): walk the rest of the run after the hole at
+ * i; an entry may fill the hole unless its home slot lies cyclically in
+ * (i, j], where moving it before its home would make it unreachable. */
+static void backshift(void *slots, size_t esz, size_t mask, size_t i)
+{
+    char *base = slots;
+    uint64_t h;
+    for (size_t j = (i + 1) & mask; memcpy(&h, base + j * esz, sizeof h), h; j = (j + 1) & mask) {
+        size_t home = h & mask;
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            memcpy(base + i * esz, base + j * esz, esz);
+            i = j;
+        }
+    }
+    h = 0;
+    memcpy(base + i * esz, &h, sizeof h);
+}
+
 enum { MIN_CAP = 8 };
 
 /* Largest len allowed at capacity cap: 70%, computed without overflow. */
@@ -173,17 +192,7 @@ int mk_map_del(mk_map *m, const void *key, size_t klen)
         if (s->hash == h && s->klen == klen && key_eq(s->key, key, klen))
             break;
     }
-    /* Backward shift: walk the rest of the run; an entry may fill the hole
-     * at i unless its home slot lies cyclically in (i, j], where moving it
-     * before its home would make it unreachable. */
-    for (size_t j = (i + 1) & mask; m->slots[j].hash; j = (j + 1) & mask) {
-        size_t home = m->slots[j].hash & mask;
-        if (((j - home) & mask) >= ((j - i) & mask)) {
-            m->slots[i] = m->slots[j];
-            i = j;
-        }
-    }
-    m->slots[i].hash = 0;
+    backshift(m->slots, sizeof *m->slots, mask, i);
     m->len--;
     return 1;
 }
@@ -337,15 +346,7 @@ int mk_imap_del(mk_imap *m, uint64_t key)
         if (s->hash == h && s->key == key)
             break;
     }
-    /* Same backward shift as mk_map_del. */
-    for (size_t j = (i + 1) & mask; m->slots[j].hash; j = (j + 1) & mask) {
-        size_t home = m->slots[j].hash & mask;
-        if (((j - home) & mask) >= ((j - i) & mask)) {
-            m->slots[i] = m->slots[j];
-            i = j;
-        }
-    }
-    m->slots[i].hash = 0;
+    backshift(m->slots, sizeof *m->slots, mask, i);
     m->len--;
     return 1;
 }
