@@ -20,6 +20,7 @@ enum { OUT_BUF = 64 * 1024, MAX_TMP = 16 };
 struct mk_out {
     int fd;
     char *path, *tmp;       /* tmp != NULL: write tmp, rename to path on close */
+    int borrowed;           /* fd belongs to the caller: never closed here */
     char buf[OUT_BUF];
     size_t len;
     uint64_t total;
@@ -191,6 +192,16 @@ void mk_out_write(mk_out *o, const void *p, size_t n)
     if (n)                      /* p may be NULL when n is 0 */
         memcpy(o->buf + o->len, p, n);
     o->len += n;
+}
+
+mk_out *mk_out_open_fd(int fd, const char *name)
+{
+    setup_once();
+    mk_out *o = mk_xcalloc(1, sizeof *o);
+    o->fd = fd;
+    o->path = mk_xstrdup(name);
+    o->borrowed = 1;
+    return o;
 }
 
 mk_out *mk_out_open_mem(void)
@@ -549,20 +560,27 @@ static size_t width(const char *s, size_t n)
     return w;
 }
 
-static void write_text(const mk_table *t, mk_out *o)
+void mk_table_widths(const mk_table *t, size_t *w)
 {
-    size_t *w = mk_xcalloc(t->ncols ? t->ncols : 1, sizeof *w);
     char b[64];
     const char *s;
     for (size_t j = 0; j < t->ncols; j++)
-        w[j] = width(t->cols[j].name, strlen(t->cols[j].name));
+        if (width(t->cols[j].name, strlen(t->cols[j].name)) > w[j])
+            w[j] = width(t->cols[j].name, strlen(t->cols[j].name));
     for (size_t i = 0; i < t->nrows; i++)
         for (size_t j = 0; j < t->ncols; j++) {
             size_t n = human(t, j, &t->cells[i * t->ncols + j], b, sizeof b, &s);
             if (width(s, n) > w[j])
                 w[j] = width(s, n);
         }
-    for (size_t i = 0; i <= t->nrows; i++) {
+}
+
+/* Rows [from, nrows) and, when header, the column names first. */
+static void write_text(const mk_table *t, mk_out *o, const size_t *w, int header)
+{
+    char b[64];
+    const char *s;
+    for (size_t i = header ? 0 : 1; i <= t->nrows; i++) {
         for (size_t j = 0; j < t->ncols; j++) {
             size_t n;
             if (i == 0) {
@@ -571,7 +589,7 @@ static void write_text(const mk_table *t, mk_out *o)
             } else {
                 n = human(t, j, &t->cells[(i - 1) * t->ncols + j], b, sizeof b, &s);
             }
-            size_t pad = w[j] - width(s, n);
+            size_t sw = width(s, n), pad = w[j] > sw ? w[j] - sw : 0;
             int right = numeric(t->cols[j].type);
             if (j)
                 mk_out_write(o, "  ", 2);
@@ -585,7 +603,6 @@ static void write_text(const mk_table *t, mk_out *o)
         }
         mk_out_char(o, '\n');
     }
-    free(w);
 }
 
 /* TSV cannot quote: tab, newline, CR and backslash are escaped as \t \n \r \\. */
@@ -602,11 +619,11 @@ void mk_out_tsv_field(mk_out *o, const char *p, size_t n)
     }
 }
 
-static void write_sep(const mk_table *t, mk_out *o, char sep)
+static void write_sep(const mk_table *t, mk_out *o, char sep, int header)
 {
     char b[64];
     const char *s;
-    for (size_t i = 0; i <= t->nrows; i++) {
+    for (size_t i = header ? 0 : 1; i <= t->nrows; i++) {
         for (size_t j = 0; j < t->ncols; j++) {
             if (j)
                 mk_out_char(o, sep);
@@ -685,19 +702,32 @@ static void write_json_row(const mk_table *t, size_t i, mk_out *o)
     mk_out_char(o, '}');
 }
 
-void mk_table_write(const mk_table *t, mk_format f, mk_out *o)
+void mk_table_write_piece(const mk_table *t, mk_format f, mk_out *o, mk_table_pos *pos, int last)
 {
+    int header = !pos->started;
+    pos->started = 1;
     switch (f) {
-    case MK_FMT_TEXT: write_text(t, o); break;
-    case MK_FMT_TSV: write_sep(t, o, '\t'); break;
-    case MK_FMT_CSV: write_sep(t, o, ','); break;
+    case MK_FMT_TEXT: {
+        size_t *w = mk_xcalloc(t->ncols ? t->ncols : 1, sizeof *w);
+        if (pos->widths)
+            memcpy(w, pos->widths, t->ncols * sizeof *w);
+        else
+            mk_table_widths(t, w);
+        write_text(t, o, w, header);
+        free(w);
+        break;
+    }
+    case MK_FMT_TSV: write_sep(t, o, '\t', header); break;
+    case MK_FMT_CSV: write_sep(t, o, ',', header); break;
     case MK_FMT_JSON:
-        mk_out_char(o, '[');
+        if (header)
+            mk_out_char(o, '[');
         for (size_t i = 0; i < t->nrows; i++) {
-            mk_out_write(o, i ? ",\n" : "\n", i ? 2 : 1);
+            mk_out_write(o, pos->rows + i ? ",\n" : "\n", pos->rows + i ? 2 : 1);
             write_json_row(t, i, o);
         }
-        mk_out_write(o, t->nrows ? "\n]\n" : "]\n", t->nrows ? 3 : 2);
+        if (last)
+            mk_out_write(o, pos->rows + t->nrows ? "\n]\n" : "]\n", pos->rows + t->nrows ? 3 : 2);
         break;
     case MK_FMT_NDJSON:
         for (size_t i = 0; i < t->nrows; i++) {
@@ -706,6 +736,19 @@ void mk_table_write(const mk_table *t, mk_format f, mk_out *o)
         }
         break;
     }
+    pos->rows += t->nrows;
+}
+
+void mk_table_write(const mk_table *t, mk_format f, mk_out *o)
+{
+    mk_table_pos pos = { 0 };
+    mk_table_write_piece(t, f, o, &pos, 1);
+}
+
+void mk_table_clear_rows(mk_table *t)
+{
+    t->nrows = 0;
+    t->strs_len = 0;
 }
 
 void mk_table_free(mk_table *t)

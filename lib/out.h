@@ -32,6 +32,9 @@ const char *mk_format_name(mk_format f);
 typedef struct mk_out mk_out;
 
 mk_out *mk_out_open(const char *path);          /* NULL or "-" = stdout */
+/* A writer over the caller's fd (a spill file): buffered, errors name
+ * `name`, and neither close nor discard closes the fd. */
+mk_out *mk_out_open_fd(int fd, const char *name);
 /* A writer into memory, for workers that render output to be written later
  * in order: mk_out_mem() gives everything written so far; reset empties it. */
 mk_out *mk_out_open_mem(void);
@@ -80,6 +83,21 @@ void mk_table_uint(mk_table *t, size_t col, uint64_t v);
 void mk_table_float(mk_table *t, size_t col, double v);
 size_t mk_table_rows(const mk_table *t);
 void mk_table_write(const mk_table *t, mk_format f, mk_out *o);
+/* A table too big to hold is written in pieces with the same columns: the
+ * header goes out with the first piece, JSON's brackets around all of them
+ * (last = 1 on the final piece, which may have no rows). Text alignment
+ * needs the widths of every piece: add each piece's mk_table_widths() into
+ * one array (zeroed, one per column) first and set pos.widths; without it
+ * each piece is aligned on its own. mk_table_clear_rows() empties a table
+ * for the next piece, keeping its columns. */
+typedef struct {
+    const size_t *widths;      /* text: column widths, or NULL */
+    uint64_t rows;             /* rows written so far */
+    int started;
+} mk_table_pos;
+void mk_table_write_piece(const mk_table *t, mk_format f, mk_out *o, mk_table_pos *pos, int last);
+void mk_table_widths(const mk_table *t, size_t *w);
+void mk_table_clear_rows(mk_table *t);
 void mk_table_free(mk_table *t);
 
 #endif

@@ -329,6 +329,83 @@ static void test_table_machine(void)
     mk_table_free(t);
 }
 
+/* Writing a table in pieces (widths gathered first) gives the very bytes
+ * of writing it whole, in every format: pieces of 1 and 2 rows, then an
+ * empty last piece; and a table with no rows as one empty last piece. */
+static mk_table *sample_rows(size_t from, size_t to)
+{
+    mk_table *t = sample_table();
+    mk_table *s = sample_table();   /* the source of rows: re-add rows [from, to) */
+    mk_table_clear_rows(t);
+    for (size_t r = from; r < to; r++) {
+        mk_table_row(t);
+        if (r == 0) {
+            mk_table_cstr(t, 0, "alpha");
+            mk_table_int(t, 1, -5);
+            mk_table_uint(t, 2, 12);
+            mk_table_uint(t, 3, 1536);
+            mk_table_float(t, 4, 0.5);
+            mk_table_float(t, 5, 0.25);
+            mk_table_uint(t, 6, 1500000);
+        } else if (r == 1) {
+            mk_table_str(t, 0, "b,\"q\"", 5);
+            mk_table_int(t, 1, INT64_MIN);
+            mk_table_uint(t, 2, UINT64_MAX);
+            mk_table_uint(t, 3, 0);
+            mk_table_float(t, 4, 1e20);
+            mk_table_float(t, 5, 1.0);
+            mk_table_uint(t, 6, 0);
+        } else {
+            mk_table_uint(t, 2, 0);
+            mk_table_float(t, 4, NAN);
+            mk_table_uint(t, 6, 3723000000000ull);
+        }
+    }
+    mk_table_free(s);
+    return t;
+}
+
+static void test_table_pieces(void)
+{
+    mk_table *whole = sample_table();
+    char path[512];
+    snprintf(path, sizeof path, "%s/pieces.out", tmpdir);
+    for (mk_format f = MK_FMT_TEXT; f <= MK_FMT_NDJSON; f++) {
+        char *want = render(whole, f);
+        mk_table *p1 = sample_rows(0, 1), *p2 = sample_rows(1, 3), *p3 = sample_rows(3, 3);
+        size_t w[7] = { 0 };
+        mk_table_widths(p1, w);
+        mk_table_widths(p2, w);
+        mk_out *o = mk_out_open(path);
+        mk_table_pos pos = { .widths = w };
+        mk_table_write_piece(p1, f, o, &pos, 0);
+        mk_table_write_piece(p2, f, o, &pos, 0);
+        mk_table_write_piece(p3, f, o, &pos, 1);
+        CHECK_U64(pos.rows, 3);
+        CHECK_INT(mk_out_close(o), 0);
+        char *got = slurp(path, NULL);
+        CHECK_STR(got, want);
+        free(got);
+        free(want);
+
+        /* No rows at all. */
+        want = render(p3, f);
+        o = mk_out_open(path);
+        mk_table_pos none = { 0 };
+        mk_table_write_piece(p3, f, o, &none, 1);
+        CHECK_INT(mk_out_close(o), 0);
+        got = slurp(path, NULL);
+        CHECK_STR(got, want);
+        free(got);
+        free(want);
+        mk_table_free(p1);
+        mk_table_free(p2);
+        mk_table_free(p3);
+    }
+    unlink(path);
+    mk_table_free(whole);
+}
+
 /* An empty string is a value, an unset cell is not; also when it is the
  * table's first string (no string storage yet: no memcpy to NULL, which
  * UBSan rejects even for 0 bytes). Last, because under
@@ -969,6 +1046,7 @@ int main(void)
     RUN(test_table_text);
     RUN(test_table_text_utf8);
     RUN(test_table_machine);
+    RUN(test_table_pieces);
     RUN(test_table_escaping);
     RUN(test_csv_field);
     RUN(test_json_str_fixed);
