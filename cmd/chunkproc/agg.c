@@ -680,8 +680,13 @@ static void merge_slot(cp_groups *dst, const cp_agg *a, slot *d, slot *s, cp_gro
                     dst->p->exact);
         d->n += s->n;
         break;
+    case A_DISTINCT:
+        /* Counts from spilled partitions (C records) add up; otherwise n is
+         * a marker, recounted from the shared set at the end. */
+        d->n += s->n;
+        break;
     default:
-        break;   /* count: rows; distinct: counted from the shared set at the end */
+        break;   /* count: rows */
     }
 }
 
@@ -892,7 +897,7 @@ static int count_one(void *ctx, const char *e, size_t n)
 static void count_distinct(cp_groups *g)
 {
     const cp_plan *p = g->p;
-    if (!p->dset)
+    if (!p->dset || p->distinct_counted)
         return;
     slot *s = mk_vec_data(&g->slots);
     for (size_t gi = 0; gi < mk_vec_len(&g->rows); gi++)
@@ -902,37 +907,57 @@ static void count_distinct(cp_groups *g)
     cp_dset_each(p->dset, count_one, g);
 }
 
-void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t)
+void cp_plan_columns(const cp_plan *p, const mk_header *h, mk_table *t, mk_coltype *types)
 {
-    const cp_plan *p = g->p;
-    count_distinct(g);
-    if (p->nkeys == 0 && mk_vec_len(&g->rows) == 0)
-        new_group(g, "", 0);    /* no rows: still one result, count 0 */
-    size_t ng = mk_vec_len(&g->rows);
-    size_t *kc = mk_xcalloc(p->nkeys + 1, sizeof *kc), *ac = mk_xcalloc(p->naggs + 1, sizeof *ac);
-    for (size_t i = 0; i < p->nkeys; i++)
-        kc[i] = mk_table_col(t, h ? h->names[p->keys[i]] : p->key_names[i], MK_COL_STR);
+    for (size_t i = 0; i < p->nkeys; i++) {
+        mk_table_col(t, h ? h->names[p->keys[i]] : p->key_names[i], MK_COL_STR);
+        if (types)
+            types[i] = MK_COL_STR;
+    }
     for (size_t i = 0; i < p->naggs; i++) {
         cp_agg_kind k = p->aggs[i].kind;
         mk_coltype ty = k == A_COUNT || k == A_DISTINCT || k == A_APPROX_DISTINCT ? MK_COL_UINT
                       : k == A_FIRST || k == A_LAST ? MK_COL_STR : MK_COL_NUM;
-        ac[i] = mk_table_col(t, p->aggs[i].out_name, ty);
+        mk_table_col(t, p->aggs[i].out_name, ty);
+        if (types)
+            types[p->nkeys + i] = ty;
     }
+}
+
+void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t, double **sortvals)
+{
+    const cp_plan *p = g->p;
+    count_distinct(g);
+    if (p->nkeys == 0 && mk_vec_len(&g->rows) == 0 && !sortvals)
+        new_group(g, "", 0);    /* no rows: still one result, count 0 */
+    size_t ng = mk_vec_len(&g->rows);
+    size_t *kc = mk_xcalloc(p->nkeys + 1, sizeof *kc), *ac = mk_xcalloc(p->naggs + 1, sizeof *ac);
+    cp_plan_columns(p, h, t, NULL);
+    for (size_t i = 0; i < p->nkeys; i++)
+        kc[i] = i;
+    for (size_t i = 0; i < p->naggs; i++)
+        ac[i] = p->nkeys + i;
     sortkey *order = mk_xmalloc((ng ? ng : 1) * sizeof *order);
     for (size_t i = 0; i < ng; i++)
         order[i] = (sortkey){ key_prefix(mk_vec_get(&g->keys, i)), i };
+    double *val = NULL;
     if (p->sort_agg >= 0) {
-        double *val = mk_xmalloc((ng ? ng : 1) * sizeof *val);
+        val = mk_xmalloc((ng ? ng : 1) * sizeof *val);
         for (size_t i = 0; i < ng; i++)
             val[i] = agg_value(g, i, (size_t)p->sort_agg);
         sortctx c = { mk_vec_data(&g->keys), val };
         qsort_r(order, ng, sizeof *order, by_value, &c);
-        free(val);
     } else {
         qsort_r(order, ng, sizeof *order, sortkey_cmp, mk_vec_data(&g->keys));
     }
     if (p->top && p->top < ng)
         ng = p->top;
+    if (sortvals) {
+        *sortvals = mk_xmalloc((ng ? ng : 1) * sizeof **sortvals);
+        for (size_t oi = 0; oi < ng; oi++)
+            (*sortvals)[oi] = val ? val[order[oi].id] : NAN;
+    }
+    free(val);
     for (size_t oi = 0; oi < ng; oi++) {
         uint64_t gi = order[oi].id;
         mk_table_row(t);
@@ -1001,10 +1026,9 @@ void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t)
     free(ac);
 }
 
-void cp_groups_free(cp_groups *g)
+/* The groups and their state; the per-row scratch buffers stay. */
+static void free_state(cp_groups *g)
 {
-    if (!g)
-        return;
     for (size_t i = 0; i < mk_vec_len(&g->qs); i++)
         q_free(mk_vec_get(&g->qs, i));
     for (size_t i = 0; i < mk_vec_len(&g->hlls); i++)
@@ -1014,9 +1038,29 @@ void cp_groups_free(cp_groups *g)
     mk_vec_free(&g->keys);
     mk_vec_free(&g->rows);
     mk_vec_free(&g->slots);
-    free(g->dbuf);
     mk_vec_free(&g->qs);
     mk_arena_free(&g->strs);
+}
+
+void cp_groups_clear(cp_groups *g)
+{
+    free_state(g);
+    mk_map_init(&g->index, 0);
+    mk_vec_init(&g->keys, sizeof(keyref));
+    mk_vec_init(&g->rows, sizeof(uint64_t));
+    mk_vec_init(&g->slots, sizeof(slot));
+    mk_vec_init(&g->qs, sizeof(qstore));
+    mk_vec_init(&g->hlls, sizeof(mk_hll));
+    mk_arena_init(&g->strs, 0);
+    memset(g->cache, 0, sizeof g->cache);
+}
+
+void cp_groups_free(cp_groups *g)
+{
+    if (!g)
+        return;
+    free_state(g);
+    free(g->dbuf);
     free(g->kbuf);
     free(g->cgen);
     free(g->cval);
@@ -1033,6 +1077,9 @@ void cp_groups_free(cp_groups *g)
  *   Q  GROUP  STORE  s  HEX         a folded DDSketch
  * STATE is one field per aggregate, its parts joined by ':' (doubles as %a,
  * exact to the bit). memkit-formats(5) documents the whole file. */
+
+static size_t tsv_unescape(char *p, size_t n);
+static int bad(const char *what);
 
 static void hex_out(mk_out *o, const unsigned char *p, size_t n)
 {
@@ -1059,11 +1106,11 @@ static int save_distinct(void *ctx, const char *e, size_t n)
     return 0;
 }
 
-void cp_groups_save(cp_groups *g, mk_out *o)
+/* One group's G record and its Q records, numbered `local` in its file. */
+static void save_group(cp_groups *g, size_t gi, uint64_t local, mk_out *o)
 {
     const cp_plan *p = g->p;
-    size_t ng = mk_vec_len(&g->rows);
-    for (size_t gi = 0; gi < ng; gi++) {
+    {
         mk_out_printf(o, "G\t%llu", (unsigned long long)((uint64_t *)mk_vec_data(&g->rows))[gi]);
         const keyref *k = mk_vec_get(&g->keys, gi);
         size_t off = 0;
@@ -1119,7 +1166,7 @@ void cp_groups_save(cp_groups *g, mk_out *o)
                 size_t n = mk_qsketch_serialize(&st->sk, NULL, 0);
                 unsigned char *b = mk_xmalloc(n);
                 mk_qsketch_serialize(&st->sk, b, n);
-                mk_out_printf(o, "Q\t%zu\t%d\ts\t", gi, q);
+                mk_out_printf(o, "Q\t%llu\t%d\ts\t", (unsigned long long)local, q);
                 hex_out(o, b, n);
                 mk_out_char(o, '\n');
                 free(b);
@@ -1127,18 +1174,133 @@ void cp_groups_save(cp_groups *g, mk_out *o)
             }
             const double *v = mk_vec_data(&st->vals);
             for (size_t i = 0; i < mk_vec_len(&st->vals); i += 256) {
-                mk_out_printf(o, "Q\t%zu\t%d\tv", gi, q);
+                mk_out_printf(o, "Q\t%llu\t%d\tv", (unsigned long long)local, q);
                 for (size_t k2 = i; k2 < i + 256 && k2 < mk_vec_len(&st->vals); k2++)
                     mk_out_printf(o, "\t%a", v[k2]);
                 mk_out_char(o, '\n');
             }
         }
     }
+}
+
+void cp_groups_save_to(cp_groups *g, cp_pick_fn pick, void *ctx)
+{
+    for (size_t gi = 0; gi < mk_vec_len(&g->rows); gi++) {
+        const keyref *k = mk_vec_get(&g->keys, gi);
+        uint64_t local;
+        mk_out *o = pick(ctx, k->p, k->len, &local);
+        save_group(g, gi, local, o);
+    }
+}
+
+static mk_out *pick_one(void *ctx, const char *key, size_t klen, uint64_t *local)
+{
+    struct { mk_out *o; uint64_t n; } *c = ctx;
+    *local = c->n++;
+    return c->o;
+}
+
+void cp_groups_save(cp_groups *g, mk_out *o)
+{
+    const cp_plan *p = g->p;
+    struct { mk_out *o; uint64_t n; } one = { o, 0 };
+    cp_groups_save_to(g, pick_one, &one);
     if (p->dset) {
         struct { cp_groups *g; mk_out *o; } c = { g, o };
         cp_dset_each(p->dset, save_distinct, &c);
     }
 }
+
+/* ---- distinct entries outside a table (spilling) ----------------------------- */
+
+/* Key fields (length-prefixed) as TSV fields, each after a tab. */
+static void keys_out(const cp_plan *p, const char *k, size_t kl, mk_out *o)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < p->nkeys && off + 4 <= kl; i++) {
+        uint32_t len;
+        memcpy(&len, k + off, 4);
+        mk_out_char(o, '\t');
+        mk_out_tsv_field(o, k + off + 4, len);
+        off += 4 + len;
+    }
+}
+
+void cp_entry_split(const cp_plan *p, const char *e, size_t n, unsigned *agg, size_t *klen)
+{
+    uint16_t a16;
+    memcpy(&a16, e, 2);
+    *agg = a16;
+    *klen = key_len(p, e + 2, n - 2);
+}
+
+void cp_entry_write(const cp_plan *p, const char *e, size_t n, mk_out *o)
+{
+    unsigned ai;
+    size_t kl;
+    cp_entry_split(p, e, n, &ai, &kl);
+    mk_out_printf(o, "K\t%u\t", ai);
+    mk_out_tsv_field(o, e + 2 + kl, n - 2 - kl);
+    keys_out(p, e + 2, kl, o);
+    mk_out_char(o, '\n');
+}
+
+void cp_count_write(const cp_plan *p, unsigned agg, uint64_t count, const char *key, size_t klen,
+                    mk_out *o)
+{
+    mk_out_printf(o, "C\t%u\t%llu", agg, (unsigned long long)count);
+    keys_out(p, key, klen, o);
+    mk_out_char(o, '\n');
+}
+
+size_t cp_key_encode(const cp_plan *p, const mk_field *f, char **buf, size_t *cap)
+{
+    size_t need = 0;
+    for (size_t i = 0; i < p->nkeys; i++)
+        need += 4 + f[i].len;
+    if (need + 2 > *cap) {
+        *cap = need * 2 + 16;
+        *buf = mk_xrealloc(*buf, *cap);
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < p->nkeys; i++) {
+        uint32_t len = f[i].len;
+        memcpy(*buf + n, &len, 4);
+        if (len)
+            memcpy(*buf + n + 4, f[i].ptr, len);
+        n += 4 + len;
+    }
+    return n;
+}
+
+int cp_entry_parse(const cp_plan *p, char *line, size_t len, char **buf, size_t *cap, size_t *n)
+{
+    mk_field f[512];
+    size_t nf = mk_split_tsv(line, len, f, 512);
+    if (nf != 3 + p->nkeys || f[0].len != 1 || f[0].ptr[0] != 'K')
+        return bad("distinct entry");
+    for (size_t i = 0; i < nf; i++)
+        f[i].len = (uint32_t)tsv_unescape((char *)f[i].ptr, f[i].len);
+    uint64_t ai;
+    if (mk_parse_u64(f[1].ptr, f[1].len, &ai) < 0 || ai >= p->naggs)
+        return bad("distinct aggregate");
+    char *kb = NULL;
+    size_t kc = 0, kl = cp_key_encode(p, f + 3, &kb, &kc);
+    size_t need = 2 + kl + f[2].len;
+    if (need > *cap) {
+        *cap = need * 2;
+        *buf = mk_xrealloc(*buf, *cap);
+    }
+    uint16_t a16 = (uint16_t)ai;
+    memcpy(*buf, &a16, 2);
+    memcpy(*buf + 2, kb, kl);
+    if (f[2].len)
+        memcpy(*buf + 2 + kl, f[2].ptr, f[2].len);
+    free(kb);
+    *n = need;
+    return 0;
+}
+
 
 /* ---- reading a partial ---------------------------------------------------------- */
 
@@ -1324,6 +1486,30 @@ int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t pos_base)
             if (load_state(g, &p->aggs[i], &s[i], f[2 + p->nkeys + i].ptr, f[2 + p->nkeys + i].len,
                            pos_base) < 0)
                 return -1;
+        return 0;
+    }
+    if (f[0].ptr[0] == 'K' || f[0].ptr[0] == 'C') {
+        /* Keyed records: a distinct value (K AGG VALUE KEY...) or a distinct
+         * count from a spilled partition (C AGG COUNT KEY...); the group is
+         * made (with no rows) when this file has not seen it. */
+        uint64_t ai, v = 0;
+        if (nf != 3 + p->nkeys || mk_parse_u64(f[1].ptr, f[1].len, &ai) < 0 || ai >= p->naggs ||
+            p->aggs[ai].kind != A_DISTINCT ||
+            (f[0].ptr[0] == 'C' && mk_parse_u64(f[2].ptr, f[2].len, &v) < 0))
+            return bad(f[0].ptr[0] == 'K' ? "distinct" : "distinct count");
+        mk_field kf[512];
+        for (size_t i = 0; i < p->nkeys; i++)
+            kf[p->keys[i]] = f[3 + i];
+        uint64_t gi = p->nkeys ? group_of(g, kf, 512)
+                               : (mk_vec_len(&g->rows) ? 0 : new_group(g, "", 0));
+        slot *s = (slot *)mk_vec_data(&g->slots) + gi * p->naggs + ai;
+        if (f[0].ptr[0] == 'C') {
+            s->n += v;
+            return 0;
+        }
+        const keyref *k = mk_vec_get(&g->keys, gi);
+        add_distinct(g, (size_t)ai, k->p, k->len, f[2].ptr, f[2].len);
+        s->n = 1;
         return 0;
     }
     uint64_t gi, x;

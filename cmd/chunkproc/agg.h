@@ -53,6 +53,7 @@ typedef struct {
     uint64_t top;              /* --top: at most this many rows, 0 = all */
     double alpha;              /* sketch relative accuracy */
     struct cp_dset *dset;      /* exact distinct values of every group, shared */
+    int distinct_counted;      /* distinct counts are in the slots (spilled runs) */
 } cp_plan;
 
 /* Parse -a and -g lists into a plan (columns unbound); -1 with mk_err. */
@@ -78,9 +79,20 @@ size_t cp_groups_bytes(const cp_groups *g);
 size_t cp_plan_bytes(const cp_plan *p);
 /* Merge src into dst; src is left empty. */
 void cp_groups_merge(cp_groups *dst, cp_groups *src);
-/* Fill a table: key columns (named as the header names them, or as written
- * when h is NULL because there was no input), then one column per aggregate. */
-void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t);
+/* The result's columns: keys (named as the header names them, or as written
+ * when h is NULL because there was no input), then one per aggregate; types
+ * (may be NULL) gets each column's type. */
+void cp_plan_columns(const cp_plan *p, const mk_header *h, mk_table *t, mk_coltype *types);
+/* Fill a table with those columns and one row per group, in result order.
+ * With sortvals, no row is made for an empty ungrouped table and *sortvals
+ * gets a malloc'd array of each row's --sort value (NaN when by key). */
+void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t, double **sortvals);
+/* Empty the table, keeping its plan (a spilled table starts again). */
+void cp_groups_clear(cp_groups *g);
+/* Write each group's G and Q records to the writer pick() chooses for its
+ * (length-prefixed) key; pick also numbers the group within that writer. */
+typedef mk_out *(*cp_pick_fn)(void *ctx, const char *key, size_t klen, uint64_t *local);
+void cp_groups_save_to(cp_groups *g, cp_pick_fn pick, void *ctx);
 /* --partial: write the whole state as text (see agg.c and memkit-formats(5)). */
 void cp_groups_save(cp_groups *g, mk_out *o);
 /* --merge: read one record line of a partial into g (the line is modified);
@@ -89,5 +101,18 @@ void cp_groups_save(cp_groups *g, mk_out *o);
  * "malformed partial state (...)". */
 int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t pos_base);
 void cp_groups_free(cp_groups *g);
+
+/* Distinct entries outside a table, for spilling. An entry is [agg u16]
+ * [length-prefixed key][value] (what the shared set holds). */
+void cp_entry_split(const cp_plan *p, const char *e, size_t n, unsigned *agg, size_t *klen);
+/* As a K record: "K AGG VALUE KEY..." */
+void cp_entry_write(const cp_plan *p, const char *e, size_t n, mk_out *o);
+/* A K record (modified in place) back to an entry in *buf; -1 with mk_err. */
+int cp_entry_parse(const cp_plan *p, char *line, size_t len, char **buf, size_t *cap, size_t *n);
+/* A C record: "C AGG COUNT KEY...", the distinct count of one group. */
+void cp_count_write(const cp_plan *p, unsigned agg, uint64_t count, const char *key, size_t klen,
+                    mk_out *o);
+/* Key fields (unescaped, in key order) to the length-prefixed form in *buf. */
+size_t cp_key_encode(const cp_plan *p, const mk_field *f, char **buf, size_t *cap);
 
 #endif

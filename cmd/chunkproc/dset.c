@@ -187,6 +187,25 @@ void cp_dset_each(const cp_dset *d, int (*fn)(void *ctx, const char *p, size_t n
     }
 }
 
+void cp_dset_drain(cp_dset *d, int (*fn)(void *ctx, const char *p, size_t n), void *ctx)
+{
+    for (int i = 0; i < STRIPES; i++)
+        pthread_mutex_lock(&d->s[i].mu);
+    cp_dset_each(d, fn, ctx);
+    for (int i = 0; i < STRIPES; i++) {
+        stripe *st = &d->s[i];
+        free(st->slots);
+        for (size_t k = 0; k < st->nchunks; k++)
+            free(st->chunks[k]);
+        free(st->chunks);
+        st->slots = NULL;
+        st->chunks = NULL;
+        st->cap = st->len = st->nchunks = st->used = st->bytes = 0;
+    }
+    for (int i = STRIPES - 1; i >= 0; i--)
+        pthread_mutex_unlock(&d->s[i].mu);
+}
+
 void cp_dset_free(cp_dset *d)
 {
     if (!d)

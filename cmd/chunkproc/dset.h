@@ -10,7 +10,8 @@
  * entries up to 11 bytes itself (one cache miss per lookup); longer entries
  * live in 256 KiB chunks. Tables fill to 7/8 and then grow by half.
  *
- * Thread-safe: cp_dset_add from any thread; iterate only when no thread adds. */
+ * Thread-safe: cp_dset_add and cp_dset_drain from any thread; iterate with
+ * cp_dset_each only when no thread adds. */
 #ifndef CP_DSET_H
 #define CP_DSET_H
 
@@ -28,6 +29,9 @@ size_t cp_dset_len(const cp_dset *d);
 size_t cp_dset_bytes(const cp_dset *d);
 /* Calls fn for every entry; stops early when fn returns non-zero. */
 void cp_dset_each(const cp_dset *d, int (*fn)(void *ctx, const char *p, size_t n), void *ctx);
+/* Calls fn for every entry, then empties the set and frees its storage;
+ * safe while other threads add (they wait until it is done). */
+void cp_dset_drain(cp_dset *d, int (*fn)(void *ctx, const char *p, size_t n), void *ctx);
 void cp_dset_free(cp_dset *d);
 
 #endif

@@ -630,7 +630,7 @@ int main(int argc, char **argv)
         merge_partials(first < argc ? argv + first : (char *[]){ "-", NULL },
                        first < argc ? argc - first : 1, &plan, &mh, &total, &mst);
         mk_table *t = mk_table_new();
-        cp_groups_table(total, &mh, t);
+        cp_groups_table(total, &mh, t, NULL);
         mk_table_write(t, cli.format, mo);
         mk_table_free(t);
         mst.bytes_out = mk_out_bytes(mo);
@@ -755,7 +755,7 @@ int main(int argc, char **argv)
             write_partial(&plan, header.names ? &header : NULL, ws[0].groups, out);
         } else {
             mk_table *t = mk_table_new();
-            cp_groups_table(ws[0].groups, header.names ? &header : NULL, t);
+            cp_groups_table(ws[0].groups, header.names ? &header : NULL, t, NULL);
             mk_table_write(t, cli.format, out);
             mk_table_free(t);
         }
