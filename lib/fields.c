@@ -43,6 +43,20 @@ size_t mk_split_tsv(const char *p, size_t n, mk_field *f, size_t max)
     }
 }
 
+size_t mk_tsv_unescape(char *p, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\\' && i + 1 < n) {
+            char c = p[++i];
+            p[o++] = c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c;
+        } else {
+            p[o++] = p[i];
+        }
+    }
+    return o;
+}
+
 static int csv_error(mk_csv_result *r, const char *at, const char *why)
 {
     r->err_at = at;

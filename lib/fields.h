@@ -32,6 +32,9 @@ typedef struct {
 size_t mk_split_blank(const char *p, size_t n, mk_field *f, size_t max);
 /* TSV: every tab separates, no quoting. */
 size_t mk_split_tsv(const char *p, size_t n, mk_field *f, size_t max);
+/* Undo the escapes mk_out_tsv_field writes (\t \n \r \\; any other
+ * backslash pair stands for its second byte) in place; returns the length. */
+size_t mk_tsv_unescape(char *p, size_t n);
 
 /* Parse one CSV record starting at p (p < end). On success returns 0, sets
  * *nf, *next (start of the following record, or end) and *newlines (LFs

@@ -526,6 +526,16 @@ static size_t raw(const mk_table *t, size_t col, const cell *c, char *b, size_t 
     return 0;
 }
 
+int mk_table_cell(const mk_table *t, size_t row, size_t col, char *buf, size_t cap,
+                  const char **s, size_t *n)
+{
+    const cell *c = &t->cells[row * t->ncols + col];
+    if (!c->set)
+        return 0;
+    *n = raw(t, col, c, buf, cap, s);
+    return 1;
+}
+
 /* The human form of a cell (text). */
 static size_t human(const mk_table *t, size_t col, const cell *c, char *b, size_t cap, const char **s)
 {

@@ -82,6 +82,10 @@ void mk_table_int(mk_table *t, size_t col, int64_t v);
 void mk_table_uint(mk_table *t, size_t col, uint64_t v);
 void mk_table_float(mk_table *t, size_t col, double v);
 size_t mk_table_rows(const mk_table *t);
+/* The machine (tsv/csv) text of a cell into *s (buf, 64 bytes, holds numbers;
+ * strings point into the table); 0 when the cell is empty. */
+int mk_table_cell(const mk_table *t, size_t row, size_t col, char *buf, size_t cap,
+                  const char **s, size_t *n);
 void mk_table_write(const mk_table *t, mk_format f, mk_out *o);
 /* A table too big to hold is written in pieces with the same columns: the
  * header goes out with the first piece, JSON's brackets around all of them

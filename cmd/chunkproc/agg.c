@@ -1078,7 +1078,6 @@ void cp_groups_free(cp_groups *g)
  * STATE is one field per aggregate, its parts joined by ':' (doubles as %a,
  * exact to the bit). memkit-formats(5) documents the whole file. */
 
-static size_t tsv_unescape(char *p, size_t n);
 static int bad(const char *what);
 
 static void hex_out(mk_out *o, const unsigned char *p, size_t n)
@@ -1280,7 +1279,7 @@ int cp_entry_parse(const cp_plan *p, char *line, size_t len, char **buf, size_t 
     if (nf != 3 + p->nkeys || f[0].len != 1 || f[0].ptr[0] != 'K')
         return bad("distinct entry");
     for (size_t i = 0; i < nf; i++)
-        f[i].len = (uint32_t)tsv_unescape((char *)f[i].ptr, f[i].len);
+        f[i].len = (uint32_t)mk_tsv_unescape((char *)f[i].ptr, f[i].len);
     uint64_t ai;
     if (mk_parse_u64(f[1].ptr, f[1].len, &ai) < 0 || ai >= p->naggs)
         return bad("distinct aggregate");
@@ -1303,21 +1302,6 @@ int cp_entry_parse(const cp_plan *p, char *line, size_t len, char **buf, size_t 
 
 
 /* ---- reading a partial ---------------------------------------------------------- */
-
-/* Undo mk_out_tsv_field in place; returns the new length. */
-static size_t tsv_unescape(char *p, size_t n)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '\\' && i + 1 < n) {
-            char c = p[++i];
-            p[o++] = c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c;
-        } else {
-            p[o++] = p[i];
-        }
-    }
-    return o;
-}
 
 static int bad(const char *what)
 {
@@ -1412,6 +1396,10 @@ static int load_state(cp_groups *g, const cp_agg *a, slot *s, const char *f, siz
     if (part_u64(&c, &s->n) < 0)
         return bad("count");
     switch (a->kind) {
+    case A_DISTINCT:
+        /* Counted from D, K or C records, never from this marker. */
+        s->n = 0;
+        return 0;
     case A_SUM: case A_MEAN:
         return cp_xsum_load(&s->u.s, c.p, (size_t)(c.end - c.p)) < 0 ? bad("sum") : 0;
     case A_MIN: case A_MAX: {
@@ -1432,7 +1420,7 @@ static int load_state(cp_groups *g, const cp_agg *a, slot *s, const char *f, siz
         if (part_u64(&c, &pos) < 0 || c.p > c.end)
             return bad("first/last");
         char *v = mk_xstrndup(c.p, (size_t)(c.end - c.p));
-        size_t vl = tsv_unescape(v, (size_t)(c.end - c.p));
+        size_t vl = mk_tsv_unescape(v, (size_t)(c.end - c.p));
         s->u.str.cap = 0;
         set_str(g, s, v, vl, pos_base + pos);
         free(v);
@@ -1463,7 +1451,7 @@ int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t pos_base)
     if (nf > 512)
         return bad("too many fields");
     for (size_t i = 0; i < nf; i++)
-        f[i].len = (uint32_t)tsv_unescape((char *)f[i].ptr, f[i].len);
+        f[i].len = (uint32_t)mk_tsv_unescape((char *)f[i].ptr, f[i].len);
     if (nf == 0 || f[0].len != 1)
         return bad("record type");
     if (f[0].ptr[0] == 'G') {

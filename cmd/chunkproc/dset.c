@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { STRIPES = 64, MIN_CAP = 1024, CHUNK_BITS = 18, CHUNK = 1 << CHUNK_BITS };
+enum { STRIPES = 64, MIN_CAP = 64, CHUNK_BITS = 18, CHUNK = 1 << CHUNK_BITS };
 
 /* Entry bytes live in 256 KiB chunks that never move (no realloc copies, no
  * doubling reserve); a 32-bit reference is chunk << 18 | offset, and an

@@ -10,12 +10,14 @@
 #include "cli.h"
 #include "err.h"
 #include "expr.h"
+#include "extagg.h"
 #include "fields.h"
 #include "out.h"
 #include "parse.h"
 #include "pool.h"
 #include "progress.h"
 #include "source.h"
+#include "spill.h"
 #include "lines.h"
 #include "work.h"
 
@@ -29,7 +31,7 @@ enum { MAX_FIELDS = 4096 };
 /* ---- options ---------------------------------------------------------------- */
 
 static mk_list group_by, aggregates, select_cols;
-static char *where, *input_format = "auto", *quantile_method = "type7", *sort_by;
+static char *where, *input_format = "auto", *quantile_method = "type7", *sort_by, *tmpdir;
 static uint64_t top;
 static uint64_t memory = 64ull << 20, max_line = 1 << 20;
 static int exact, no_header, partial, merge;
@@ -52,7 +54,9 @@ static const mk_opt opts[] = {
     { "top", 0, MK_ARG_UINT, &top, "N", "keep only the first N groups (after --sort)" },
     { "partial", 0, MK_ARG_FLAG, &partial, NULL, "write the mergeable aggregate state, not the result" },
     { "merge", 0, MK_ARG_FLAG, &merge, NULL, "read --partial outputs and combine them into the result" },
-    { "memory", 0, MK_ARG_SIZE, &memory, "SIZE", "budget for group state", NULL, "64M" },
+    { "memory", 0, MK_ARG_SIZE, &memory, "SIZE",
+      "budget for aggregate state; beyond it, state spills to --tmpdir", NULL, "64M" },
+    { "tmpdir", 0, MK_ARG_STR, &tmpdir, "DIR", "where state beyond --memory spills (default: $TMPDIR, else /tmp)" },
     { "max-line", 0, MK_ARG_SIZE, &max_line, "SIZE", "longest line accepted", NULL, "1M" },
     { 0 },
 };
@@ -83,6 +87,7 @@ typedef struct {
     int first_file;
     int aggregate;
     cp_plan *plan;
+    cp_ext *ext;               /* where state beyond --memory goes */
     cp_expr *expr;
     int *sel;                  /* selected column indexes */
     size_t nsel;
@@ -341,15 +346,13 @@ static int do_block(mk_work *wk, void *ctx, const mk_block *b)
     }
     w->rows += rows;
     if (j->aggregate) {
-        /* Every worker has a table like this one; the distinct set is shared. */
-        size_t bytes = cp_groups_bytes(w->groups) * (size_t)cli.threads + cp_plan_bytes(j->plan);
-        if (bytes > memory) {
-            char m[32];
-            mk_fmt_bytes(m, sizeof m, memory);
-            return mk_err_set("%s:%llu: aggregate state (%zu groups) exceeds --memory %s; raise "
-                              "--memory (spilling to disk is not available yet)", j->name,
-                              (unsigned long long)line, cp_groups_count(w->groups), m);
-        }
+        /* Every worker has a table like this one; the distinct set is shared.
+         * Over budget: the set goes to disk when it is the bigger part, else
+         * this worker's table does. */
+        size_t tb = cp_groups_bytes(w->groups), db = cp_plan_bytes(j->plan);
+        if (tb * (size_t)cli.threads + db > memory &&
+            (db > memory / 2 ? cp_ext_spill_distinct(j->ext) : cp_ext_spill_groups(j->ext, w->groups)) < 0)
+            return -1;
         return 0;
     }
     size_t n;
@@ -390,8 +393,15 @@ static void put_list(mk_out *o, const char *what, char **v, size_t n)
     mk_out_char(o, '\n');
 }
 
-static void write_partial(const cp_plan *p, const mk_header *h, cp_groups *g, mk_out *o)
+typedef struct {
+    const cp_plan *p;
+    const mk_header *h;
+} head_ctx;
+
+static void write_head(void *ctx, mk_out *o)
 {
+    const cp_plan *p = ((head_ctx *)ctx)->p;
+    const mk_header *h = ((head_ctx *)ctx)->h;
     mk_out_printf(o, "%s\n", PARTIAL_MAGIC);
     char **names = mk_xcalloc(p->nkeys + p->naggs + 1, sizeof *names);
     for (size_t i = 0; i < p->nkeys; i++)
@@ -406,7 +416,6 @@ static void write_partial(const cp_plan *p, const mk_header *h, cp_groups *g, mk
         mk_out_printf(o, "\t%d", p->aggs[i].col);
     mk_out_printf(o, "\nP\texact\t%d\n", p->exact);
     free(names);
-    cp_groups_save(g, o);
 }
 
 /* Header lines of a partial: sets up the plan from the first file and checks
@@ -657,6 +666,7 @@ int main(int argc, char **argv)
     mk_out *out = mk_out_open(cli.output);
     if (!out)
         mk_die_err();
+    cp_ext *ext = aggregate ? cp_ext_new(&plan, tmpdir, memory) : NULL;
     unsigned nw = (unsigned)cli.threads;
     mk_header header = { 0 };
     int any_row = 0;
@@ -686,7 +696,7 @@ int main(int argc, char **argv)
             mk_die_err();
         if (r > 0) {
             job j = { .name = mk_source_name(src), .first_file = fi == 0, .aggregate = aggregate,
-                      .plan = aggregate ? &plan : NULL, .expr = expr, .header = &header,
+                      .plan = aggregate ? &plan : NULL, .ext = ext, .expr = expr, .header = &header,
                       .out = out, .any_row = &any_row, .pos_base = (uint64_t)fi << 48 };
             j.fmt = strcmp(input_format, "tsv") == 0 ? IN_TSV
                   : strcmp(input_format, "csv") == 0 ? IN_CSV : detect(b0->data, b0->data + b0->len);
@@ -745,14 +755,23 @@ int main(int argc, char **argv)
     st.bad_records = bad;
     if (bad && !cli.quiet)
         mk_warn("skipped %llu malformed records", (unsigned long long)bad);
-    if (aggregate) {
+    if (aggregate && cp_ext_active(ext)) {
+        cp_groups *rest[256];
+        for (unsigned i = 0; i < nw; i++)
+            rest[i] = ws[i].groups;
+        head_ctx hc = { &plan, header.names ? &header : NULL };
+        if (cp_ext_finish(ext, rest, nw, hc.h, cli.format, out, partial ? write_head : NULL, &hc) < 0)
+            mk_die_err();
+    } else if (aggregate) {
         if (!ws[0].groups)      /* no input at all: name columns as written */
             for (unsigned i = 0; i < nw; i++)
                 ws[i].groups = cp_groups_new(&plan);
         for (unsigned i = 1; i < nw; i++)
             cp_groups_merge(ws[0].groups, ws[i].groups);
         if (partial) {
-            write_partial(&plan, header.names ? &header : NULL, ws[0].groups, out);
+            head_ctx hc = { &plan, header.names ? &header : NULL };
+            write_head(&hc, out);
+            cp_groups_save(ws[0].groups, out);
         } else {
             mk_table *t = mk_table_new();
             cp_groups_table(ws[0].groups, header.names ? &header : NULL, t, NULL);
@@ -772,6 +791,18 @@ int main(int argc, char **argv)
                 (unsigned long long)pool.reused, (unsigned long long)pool.discarded,
                 (unsigned long long)pool.shrunk, (unsigned long long)pool.waits,
                 (unsigned long long)pool.peak_in_use);
+        if (ext && cp_ext_active(ext)) {
+            cp_ext_stats es;
+            cp_ext_stats_get(ext, &es);
+            char b[32];
+            mk_fmt_bytes(b, sizeof b, es.bytes);
+            fprintf(stderr, "chunkproc: stats: spilled to %s: %s in %llu table spills (%llu groups) "
+                    "and %llu set spills (%llu distinct values), %llu partition splits, %llu runs\n",
+                    mk_spill_dir(tmpdir), b, (unsigned long long)es.spills,
+                    (unsigned long long)es.groups, (unsigned long long)es.set_spills,
+                    (unsigned long long)es.entries, (unsigned long long)es.splits,
+                    (unsigned long long)es.runs);
+        }
     }
     /* Everything is freed, so leak checkers see real leaks only. */
     for (unsigned i = 0; i < nw; i++) {
@@ -785,6 +816,7 @@ int main(int argc, char **argv)
     free(first_job_sel);
     mk_header_free(&header);
     cp_expr_free(expr);
+    cp_ext_free(ext);
     if (aggregate)
         cp_plan_free(&plan);
     return 0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "fields.h"
+#include "out.h"
 #include "unit.h"
 
 UNIT_RNG(0x853c49e6748fea9bu)
@@ -102,6 +103,29 @@ static void test_tsv(void)
     CHECK_MEM(g[1].ptr, g[1].len, "2");
     CHECK_U64(g[2].len, 777);
     CHECK_U64(mk_split_tsv("\t\t\t", 3, NULL, 0), 4);
+}
+
+/* Unescaping undoes what mk_out_tsv_field writes, for every byte value. */
+static void test_tsv_unescape(void)
+{
+    char b[64] = "a\\tb\\\\c\\nd\\re\\x\\";
+    size_t n = mk_tsv_unescape(b, strlen(b));
+    CHECK_MEM(b, n, "a\tb\\c\nd\rex\\");
+    char raw[256], esc[600];
+    for (int i = 0; i < 256; i++)
+        raw[i] = (char)i;
+    char path[] = "/tmp/mk_test_fields_XXXXXX";
+    int fd = mkstemp(path);
+    mk_out *o = mk_out_open_fd(fd, path);
+    mk_out_tsv_field(o, raw, 256);
+    CHECK_INT(mk_out_close(o), 0);
+    ssize_t r = pread(fd, esc, sizeof esc, 0);
+    close(fd);
+    unlink(path);
+    CHECK(r > 256 && memchr(esc, '\t', (size_t)r) == NULL && memchr(esc, '\n', (size_t)r) == NULL);
+    n = mk_tsv_unescape(esc, (size_t)r);
+    CHECK_U64(n, 256);
+    CHECK(memcmp(esc, raw, 256) == 0);
 }
 
 /* ---- CSV by hand ---------------------------------------------------------- */
@@ -807,6 +831,7 @@ int main(void)
 {
     RUN(test_blank);
     RUN(test_tsv);
+    RUN(test_tsv_unescape);
     RUN(test_csv_basic);
     RUN(test_csv_quoted);
     RUN(test_csv_max);
