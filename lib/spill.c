@@ -8,12 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { READ_BUF = 64 * 1024 };
+/* Small: merges read many spill files at once, and the kernel reads ahead. */
+enum { READ_BUF = 16 * 1024 };
 
 struct mk_spill {
     int fd;
     char *name;                /* "DIR (temporary file)", for messages */
-    mk_out *out;
+    mk_out *out;               /* while writing, else NULL */
+    uint64_t written;          /* bytes of writers already closed */
     char *buf;                 /* reading: bytes [pos, len) not yet returned */
     size_t pos, len, cap;
     int eof;
@@ -65,17 +67,34 @@ mk_spill *mk_spill_new(const char *dir)
     s->name = mk_xmalloc(n + 20);
     memcpy(s->name, dir, n);
     memcpy(s->name + n, " (temporary file)", 18);
-    s->out = mk_out_open_fd(fd, s->name);
     return s;
 }
 
-mk_out *mk_spill_out(mk_spill *s) { return s->out; }
+/* The writer exists only while writing: its 64 KiB buffer is given back
+ * when reading starts (merges read hundreds of runs at once). */
+mk_out *mk_spill_out(mk_spill *s)
+{
+    if (!s->out)
+        s->out = mk_out_open_fd(s->fd, s->name);
+    return s->out;
+}
 
-uint64_t mk_spill_bytes(const mk_spill *s) { return mk_out_bytes(s->out); }
+uint64_t mk_spill_bytes(const mk_spill *s) { return s->written + (s->out ? mk_out_bytes(s->out) : 0); }
+
+/* Flush and drop the writer; -1 with mk_err on a write error. */
+static int close_writer(mk_spill *s)
+{
+    if (!s->out)
+        return 0;
+    s->written += mk_out_bytes(s->out);
+    int rc = mk_out_close(s->out);
+    s->out = NULL;
+    return rc;
+}
 
 int mk_spill_rewind(mk_spill *s)
 {
-    if (mk_out_flush(s->out) < 0)
+    if (close_writer(s) < 0)
         return -1;
     s->pos = s->len = 0;
     s->eof = 0;
@@ -90,12 +109,11 @@ int mk_spill_rewind(mk_spill *s)
 
 int mk_spill_reset(mk_spill *s)
 {
-    if (mk_out_flush(s->out) < 0)
+    if (close_writer(s) < 0)
         return -1;
     if (ftruncate(s->fd, 0) < 0 || lseek(s->fd, 0, SEEK_SET) < 0)
         return mk_err_errno("%s: truncate", s->name);
-    mk_out_close(s->out);
-    s->out = mk_out_open_fd(s->fd, s->name);
+    s->written = 0;
     s->pos = s->len = 0;
     return 0;
 }
@@ -159,7 +177,8 @@ void mk_spill_free(mk_spill *s)
 {
     if (!s)
         return;
-    mk_out_close(s->out);
+    if (s->out)
+        mk_out_close(s->out);
     close(s->fd);
     free(s->buf);
     free(s->name);

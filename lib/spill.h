@@ -5,9 +5,10 @@
  * disappears however the process ends — exit, error, signal or crash — and
  * nothing needs cleaning up. Write it through mk_spill_out(); then
  * mk_spill_rewind() flushes it and reads it back from the start, one line at
- * a time, through a 64 KiB buffer that grows only for longer lines (no
+ * a time, through a 16 KiB buffer that grows only for longer lines (no
  * thread, no NUL check: spill files hold what we wrote). Writing may resume
- * after reading: it appends at the end.
+ * after reading: it appends at the end. The writer's buffer exists only
+ * while writing, so a merge can read hundreds of spill files at once.
  *
  * The spill owns its fd, writer and buffer. One thread at a time. */
 #ifndef MK_SPILL_H
@@ -22,8 +23,8 @@ typedef struct mk_spill mk_spill;
 
 /* NULL with mk_err "DIR: cannot create a temporary file: REASON". */
 mk_spill *mk_spill_new(const char *dir);
-/* The writer; valid until mk_spill_free. Errors (a full disk) are sticky and
- * reported by mk_spill_rewind. */
+/* The writer; valid until the next rewind, reset or free. Errors (a full
+ * disk) are sticky and reported by mk_spill_rewind. */
 mk_out *mk_spill_out(mk_spill *s);
 /* Flush, and read from the first byte. -1 with mk_err on a write error. */
 int mk_spill_rewind(mk_spill *s);

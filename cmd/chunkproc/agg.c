@@ -2,6 +2,7 @@
 #include "agg.h"
 #include "arena.h"
 #include "dset.h"
+#include "select.h"
 #include "exact.h"
 #include "err.h"
 #include "map.h"
@@ -221,17 +222,24 @@ typedef struct {
  * small groups get exact answers and big ones bounded memory. */
 enum { QEXACT = 4096 };
 
+/* A group too big for memory (the exact quantiles of a huge group, see
+ * cp_groups_select) keeps no values: it counts them, and later gets just the
+ * order statistics its quantiles need. */
 typedef struct {
     mk_vec vals;               /* doubles while exact */
     mk_qsketch sk;
     int sketched, sorted;
+    uint64_t counted;          /* values counted, not kept */
+    uint64_t *pick_rank;       /* the order statistics found for them */
+    double *pick_val;
+    size_t npick;
 } qstore;
 
 static void q_init(qstore *q, double alpha)
 {
+    memset(q, 0, sizeof *q);
     mk_vec_init(&q->vals, sizeof(double));
     mk_qsketch_init(&q->sk, alpha, 0);
-    q->sketched = q->sorted = 0;
 }
 
 static void q_fold(qstore *q)
@@ -257,6 +265,7 @@ static void q_add(qstore *q, double x, int exact)
 
 static void q_merge(qstore *d, qstore *s, int exact)
 {
+    d->counted += s->counted;
     if (!d->sketched && !s->sketched &&
         (exact || mk_vec_len(&d->vals) + mk_vec_len(&s->vals) <= QEXACT)) {
         mk_vec_append(&d->vals, mk_vec_data(&s->vals), mk_vec_len(&s->vals));
@@ -273,6 +282,8 @@ static void q_merge(qstore *d, qstore *s, int exact)
 
 static void q_free(qstore *q)
 {
+    free(q->pick_rank);
+    free(q->pick_val);
     mk_vec_free(&q->vals);
     mk_qsketch_free(&q->sk);
 }
@@ -300,6 +311,7 @@ struct cp_groups {
     /* Most group-bys have few keys: a small direct-mapped cache in front of
      * the hash map saves the full hash and probe on most rows. */
     struct { uint64_t h; const char *key; size_t len; uint64_t id; } cache[64];
+    int count_only;            /* exact values loaded are counted, not kept */
     /* Per-row number cache: a column parsed once however many aggregates use it. */
     uint64_t gen;
     uint64_t *cgen;
@@ -830,27 +842,51 @@ static int dbl_cmp(const void *a, const void *b)
 }
 
 /* Type 7 (R's default, numpy, DuckDB quantile_cont): linear between the
- * values at ranks floor(h) and ceil(h), h = (n-1)q. Nearest rank: x at ceil(qn). */
+ * values at ranks floor(h) and ceil(h), h = (n-1)q. Nearest rank: x at
+ * ceil(qn). The 0-based ranks of quantile q of n values: */
+static void ranks_of(uint64_t n, double q, int nearest, uint64_t *lo, uint64_t *hi, double *h)
+{
+    if (nearest) {
+        /* ceil(q n), where a product a rounding step above an integer is
+         * that integer: 0.07 * 100 is 7.000000000000001 in binary. */
+        double x = q * (double)n, f = floor(x);
+        uint64_t r = (uint64_t)(x - f <= 1e-9 * (x > 1 ? x : 1) ? f : ceil(x));
+        *lo = *hi = r ? (r > n ? n : r) - 1 : 0;
+        *h = (double)*lo;
+        return;
+    }
+    *h = (double)(n - 1) * q;
+    *lo = (uint64_t)floor(*h);
+    *hi = (uint64_t)ceil(*h);
+}
+
+static double picked(const qstore *st, uint64_t rank)
+{
+    for (size_t i = 0; i < st->npick; i++)
+        if (st->pick_rank[i] == rank)
+            return st->pick_val[i];
+    return NAN;     /* not selected: cannot happen */
+}
+
 static double quantile(qstore *st, double q, int nearest)
 {
     if (st->sketched)
         return mk_qsketch_quantile(&st->sk, q);
+    uint64_t lo, hi;
+    double h;
+    if (st->counted) {
+        ranks_of(st->counted, q, nearest, &lo, &hi, &h);
+        double a = picked(st, lo), b = picked(st, hi);
+        return lo == hi ? a : a + (h - (double)lo) * (b - a);
+    }
     double *v = mk_vec_data(&st->vals);
     size_t n = mk_vec_len(&st->vals);
     if (!st->sorted) {
         qsort(v, n, sizeof *v, dbl_cmp);
         st->sorted = 1;
     }
-    if (nearest) {
-        /* ceil(q n), where a product a rounding step above an integer is
-         * that integer: 0.07 * 100 is 7.000000000000001 in binary. */
-        double x = q * (double)n, f = floor(x);
-        size_t r = (size_t)(x - f <= 1e-9 * (x > 1 ? x : 1) ? f : ceil(x));
-        return v[r ? (r > n ? n : r) - 1 : 0];
-    }
-    double h = (double)(n - 1) * q;
-    size_t lo = (size_t)floor(h), hi = (size_t)ceil(h);
-    return v[lo] + (h - (double)lo) * (v[hi] - v[lo]);
+    ranks_of(n, q, nearest, &lo, &hi, &h);
+    return lo == hi ? v[lo] : v[lo] + (h - (double)lo) * (v[hi] - v[lo]);
 }
 
 /* Numbers go into the table as exact text: full precision in every format. */
@@ -1073,7 +1109,8 @@ void cp_groups_free(cp_groups *g)
  * output (\t \n \r \\), so partials survive zstd, split and cat:
  *   G  ROWS  KEY...  STATE...       one line per group, in table order
  *   D  GROUP  AGG  VALUE            one line per distinct value
- *   Q  GROUP  STORE  v  VALUE...    exact quantile values (%a), ≤ 256 a line
+ *   Q  GROUP  STORE  v  VALUE...    exact quantile values (shortest exact
+ *                                   decimal), ≤ 256 a line
  *   Q  GROUP  STORE  s  HEX         a folded DDSketch
  * STATE is one field per aggregate, its parts joined by ':' (doubles as %a,
  * exact to the bit). memkit-formats(5) documents the whole file. */
@@ -1174,8 +1211,11 @@ static void save_group(cp_groups *g, size_t gi, uint64_t local, mk_out *o)
             const double *v = mk_vec_data(&st->vals);
             for (size_t i = 0; i < mk_vec_len(&st->vals); i += 256) {
                 mk_out_printf(o, "Q\t%llu\t%d\tv", (unsigned long long)local, q);
-                for (size_t k2 = i; k2 < i + 256 && k2 < mk_vec_len(&st->vals); k2++)
-                    mk_out_printf(o, "\t%a", v[k2]);
+                for (size_t k2 = i; k2 < i + 256 && k2 < mk_vec_len(&st->vals); k2++) {
+                    char b[40];
+                    mk_out_char(o, '\t');
+                    mk_out_write(o, b, mk_fmt_double(b, sizeof b, v[k2]));
+                }
                 mk_out_char(o, '\n');
             }
         }
@@ -1531,6 +1571,10 @@ int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t pos_base)
         }
         if (f[3].len != 1 || f[3].ptr[0] != 'v')
             return bad("quantile values");
+        if (g->count_only) {
+            st->counted += nf - 4;
+            return 0;
+        }
         for (size_t i = 4; i < nf; i++) {
             parts c = { f[i].ptr, f[i].ptr + f[i].len };
             double d;
@@ -1541,4 +1585,81 @@ int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t pos_base)
         return 0;
     }
     return bad("record type");
+}
+
+/* ---- a group bigger than memory ------------------------------------------------- */
+
+void cp_groups_count_only(cp_groups *g) { g->count_only = 1; }
+
+int cp_groups_select(cp_groups *g, cp_rewind_fn rewind, cp_line_fn next, void *ctx, size_t hold)
+{
+    const cp_plan *p = g->p;
+    if (mk_vec_len(&g->rows) != 1)
+        return mk_err_set("internal error: selection needs exactly one group");
+    int rc = 0;
+    for (int q = 0; q < p->nq && rc == 0; q++) {
+        qstore *st = mk_vec_get(&g->qs, (size_t)q);
+        if (!st->counted)
+            continue;
+        /* The ranks every quantile of this store needs. */
+        uint64_t *ranks = mk_xmalloc((2 * p->naggs + 1) * sizeof *ranks);
+        size_t nr = 0;
+        for (size_t i = 0; i < p->naggs; i++) {
+            const cp_agg *a = &p->aggs[i];
+            if (a->kind != A_QUANTILE || a->qstore != q)
+                continue;
+            uint64_t lo, hi;
+            double h;
+            ranks_of(st->counted, a->q, p->nearest, &lo, &hi, &h);
+            ranks[nr++] = lo;
+            ranks[nr++] = hi;
+        }
+        mk_select *sel = mk_select_new(st->counted, ranks, nr, hold);
+        while (rc == 0 && !mk_select_done(sel)) {
+            if (rewind(ctx) < 0) {
+                rc = -1;
+                break;
+            }
+            char *line;
+            size_t len;
+            int r;
+            while ((r = next(ctx, &line, &len)) == 1) {
+                if (len < 2 || line[0] != 'Q' || line[1] != '\t')
+                    continue;
+                mk_field f[512];
+                size_t nf = mk_split_tsv(line, len, f, 512);
+                uint64_t x;
+                if (nf < 4 || nf > 512 || mk_parse_u64(f[2].ptr, f[2].len, &x) < 0) {
+                    r = bad("quantile values");
+                    break;
+                }
+                if (x != (uint64_t)q)
+                    continue;
+                for (size_t i = 4; i < nf; i++) {
+                    parts c = { f[i].ptr, f[i].ptr + f[i].len };
+                    double d;
+                    if (part_dbl(&c, &d) < 0) {
+                        r = bad("quantile value");
+                        break;
+                    }
+                    mk_select_add(sel, d);
+                }
+                if (r < 0)
+                    break;
+            }
+            if (r < 0 || mk_select_end_pass(sel) < 0)
+                rc = -1;
+        }
+        if (rc == 0) {
+            st->pick_rank = ranks;
+            st->pick_val = mk_xmalloc((nr ? nr : 1) * sizeof *st->pick_val);
+            for (size_t i = 0; i < nr; i++)
+                st->pick_val[i] = mk_select_value(sel, i);
+            st->npick = nr;
+        } else {
+            free(ranks);
+        }
+        mk_select_free(sel);
+    }
+    return rc;
 }

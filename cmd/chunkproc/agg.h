@@ -102,6 +102,17 @@ void cp_groups_save(cp_groups *g, mk_out *o);
 int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t pos_base);
 void cp_groups_free(cp_groups *g);
 
+/* A group bigger than memory: only the exact quantiles of a huge group can
+ * be. Tables marked count_only count the exact values they load instead of
+ * keeping them; cp_groups_select then re-reads the same records (Q lines,
+ * any segment) through rewind/next, as often as needed, and finds the order
+ * statistics the quantiles need (lib/select, at most `hold` values held).
+ * The table must hold exactly one group. -1 with mk_err. */
+typedef int (*cp_rewind_fn)(void *ctx);
+typedef int (*cp_line_fn)(void *ctx, char **line, size_t *len);
+void cp_groups_count_only(cp_groups *g);
+int cp_groups_select(cp_groups *g, cp_rewind_fn rewind, cp_line_fn next, void *ctx, size_t hold);
+
 /* Distinct entries outside a table, for spilling. An entry is [agg u16]
  * [length-prefixed key][value] (what the shared set holds). */
 void cp_entry_split(const cp_plan *p, const char *e, size_t n, unsigned *agg, size_t *klen);

@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { NPART = 32, SUBPART = 16, MAX_LEVEL = 5, CHECK_EVERY = 1024, PIECE = 4096, MAX_COLS = 1024 };
+enum { NPART = 32, SUBPART = 16, MAX_LEVEL = 5, CHECK_EVERY = 1024, PIECE = 4096, MAX_COLS = 1024,
+       FANIN = 64 };
 
 /* One partition file and the segment being written to it. */
 typedef struct {
@@ -257,7 +258,7 @@ static int count_distinct(cp_ext *x, mk_spill *f, unsigned level)
 
 /* ---- finishing: group partitions to sorted runs --------------------------------- */
 
-static int combine_groups(cp_ext *x, mk_spill *f, unsigned level);
+static int combine_groups(cp_ext *x, mk_spill *f, unsigned level, int single);
 
 /* Split a group partition by key hash. Q records follow their group: the
  * group numbers of each segment are remembered and renumbered. */
@@ -273,6 +274,8 @@ static int split_groups(cp_ext *x, mk_spill *f, unsigned level)
         return -1;
     mk_vec where;              /* group of this segment → sub << 40 | new number */
     mk_vec_init(&where, sizeof(uint64_t));
+    uint64_t first_key[SUBPART];   /* hash of the first key each part got */
+    int multi[SUBPART] = { 0 };
     uint64_t seg = ++x->seg;
     char *line;
     size_t len;
@@ -313,6 +316,11 @@ static int split_groups(cp_ext *x, mk_spill *f, unsigned level)
             fl[i].len = (uint32_t)mk_tsv_unescape((char *)fl[i].ptr, fl[i].len);
         size_t kl = cp_key_encode(p, fl + first, &x->kb, &x->kcap);
         unsigned s = part_of(x->kb, kl, level + 1, SUBPART);
+        uint64_t kh = mk_map_hash(x->kb, kl);
+        if (!sub[s].seg)
+            first_key[s] = kh;
+        else if (first_key[s] != kh)
+            multi[s] = 1;
         uint64_t local;
         mk_out *o = seg_out(&sub[s], seg, t == 'G' ? &local : NULL);
         if (t == 'G')
@@ -324,15 +332,9 @@ static int split_groups(cp_ext *x, mk_spill *f, unsigned level)
         rc = r;
     mk_vec_free(&where);
     x->st.bytes += parts_bytes(sub, SUBPART);
-    unsigned used = 0;
-    for (unsigned i = 0; i < SUBPART; i++)
-        used += sub[i].seg != 0;
-    if (rc == 0 && used == 1)
-        rc = mk_err_set("the state of a single group is over --memory (exact quantiles keep "
-                        "every value); raise --memory");
     for (unsigned i = 0; i < SUBPART; i++) {
         if (rc == 0 && sub[i].seg)
-            rc = combine_groups(x, sub[i].f, level + 1);
+            rc = combine_groups(x, sub[i].f, level + 1, !multi[i]);
         mk_spill_free(sub[i].f);
     }
     return rc;
@@ -361,27 +363,33 @@ static void run_row(mk_out *o, const mk_table *t, size_t row, size_t ncols, doub
     mk_out_char(o, '\n');
 }
 
-/* One group partition: its segments merged into one table, then written as
- * a --partial segment or a sorted run. Over half the budget: split. */
-static int combine_groups(cp_ext *x, mk_spill *f, unsigned level)
+/* A partition's segments merged into one table (count_only: exact values
+ * counted, not kept). 1 when it went over half the budget first (limit). */
+static int load_groups(cp_ext *x, mk_spill *f, int count_only, int limit, cp_groups **out)
 {
     const cp_plan *p = x->p;
+    *out = NULL;
     if (mk_spill_rewind(f) < 0)
         return -1;
     cp_groups *total = cp_groups_new(p), *seg = cp_groups_new(p);
+    if (count_only) {
+        cp_groups_count_only(total);
+        cp_groups_count_only(seg);
+    }
     char *line;
     size_t len;
     uint64_t n = 0;
     int r, big = 0;
     while ((r = mk_spill_line(f, &line, &len)) == 1) {
-        if (len == 1 && line[0] == 'S') {
+        int boundary = len == 1 && line[0] == 'S';
+        if (boundary) {
             cp_groups_merge(total, seg);
             cp_groups_clear(seg);
         } else if (cp_groups_load(seg, line, len, 0) < 0) {
             r = spill_error("group record");
             break;
         }
-        if (++n % CHECK_EVERY == 0 &&
+        if (limit && (boundary || ++n % CHECK_EVERY == 0) &&
             cp_groups_bytes(total) + cp_groups_bytes(seg) > x->memory / 2) {
             big = 1;
             break;
@@ -390,20 +398,26 @@ static int combine_groups(cp_ext *x, mk_spill *f, unsigned level)
     if (r == 0 && !big)
         cp_groups_merge(total, seg);
     cp_groups_free(seg);
-    if (r < 0 || big || !cp_groups_count(total)) {
+    if (r < 0 || big) {
         cp_groups_free(total);
-        return r < 0 ? -1 : big ? split_groups(x, f, level) : 0;
+        return r < 0 ? -1 : 1;
     }
+    *out = total;
+    return 0;
+}
+
+/* A combined table out: as a --partial segment, or as a sorted run. */
+static int emit(cp_ext *x, cp_groups *total)
+{
+    const cp_plan *p = x->p;
     if (x->head) {
         x->head(x->head_ctx, x->out);
         cp_groups_save(total, x->out);
-        cp_groups_free(total);
         return 0;
     }
     mk_table *t = mk_table_new();
     double *sv;
     cp_groups_table(total, x->h, t, &sv);
-    cp_groups_free(total);
     mk_spill *run = mk_spill_new(x->dir);
     if (!run) {
         free(sv);
@@ -418,6 +432,69 @@ static int combine_groups(cp_ext *x, mk_spill *f, unsigned level)
     free(sv);
     mk_table_free(t);
     return 0;
+}
+
+static int rewind_spill(void *ctx) { return mk_spill_rewind(ctx); }
+static int next_line(void *ctx, char **line, size_t *len) { return mk_spill_line(ctx, line, len); }
+
+/* One group whose state is over the budget: its exact quantile values stay
+ * on disk, counted, and the ranks the quantiles need are selected by passes
+ * over the file. A --partial keeps the values: they are copied through. */
+static int combine_big(cp_ext *x, mk_spill *f)
+{
+    cp_groups *total;
+    int rc = load_groups(x, f, 1, 0, &total);
+    if (rc < 0)
+        return -1;
+    x->st.big_groups++;
+    if (!x->head) {
+        rc = cp_groups_select(total, rewind_spill, next_line, f,
+                              (size_t)(x->memory / 4 / sizeof(double)));
+        if (rc == 0)
+            rc = emit(x, total);
+        cp_groups_free(total);
+        return rc;
+    }
+    rc = emit(x, total);
+    cp_groups_free(total);
+    if (rc < 0 || mk_spill_rewind(f) < 0)
+        return -1;
+    char *line;
+    size_t len;
+    int r;
+    while ((r = mk_spill_line(f, &line, &len)) == 1) {
+        if (len < 2 || line[0] != 'Q' || line[1] != '\t')
+            continue;
+        const char *tab = memchr(line + 2, '\t', len - 2);   /* after the group number */
+        if (!tab)
+            return spill_error("quantile record");
+        mk_out_write(x->out, "Q\t0", 3);
+        mk_out_write(x->out, tab, len - (size_t)(tab - line));
+        mk_out_char(x->out, '\n');
+    }
+    return r;
+}
+
+/* One group partition: combined and emitted; over half the budget, split
+ * by key — or, when it holds a single group, handled as a big one. */
+static int combine_groups(cp_ext *x, mk_spill *f, unsigned level, int single)
+{
+    cp_groups *total;
+    int rc = load_groups(x, f, 0, 1, &total);
+    if (rc < 0)
+        return -1;
+    /* One group over the budget: with --exact its values are the reason;
+     * otherwise its state is bounded (sketches), just over a tiny budget. */
+    if (rc > 0 && !single)
+        return split_groups(x, f, level);
+    if (rc > 0 && x->p->exact)
+        return combine_big(x, f);
+    if (rc > 0 && load_groups(x, f, 0, 0, &total) < 0)
+        return -1;
+    if (cp_groups_count(total))
+        rc = emit(x, total);
+    cp_groups_free(total);
+    return rc;
 }
 
 /* ---- finishing: runs merged into the output ------------------------------------- */
@@ -476,18 +553,22 @@ static int run_cmp(const cp_plan *p, const run_reader *a, const run_reader *b)
     return 0;
 }
 
-/* Merge the runs once: measuring (text widths into w) or writing. */
-static int merge_runs(cp_ext *x, mk_format fmt, size_t *w, int measure)
+/* Merge runs [0, nr) once: into one run (to != NULL, for the cascade), or
+ * measuring text widths into w, or writing the output. */
+typedef enum { TO_RUN, MEASURE, WRITE } merge_to;
+
+static int merge_runs(cp_ext *x, mk_spill **runs, size_t nr, merge_to to, mk_spill *into,
+                      mk_format fmt, size_t *w)
 {
     const cp_plan *p = x->p;
-    size_t nr = mk_vec_len(&x->runs), ncols = p->nkeys + p->naggs;
+    size_t ncols = p->nkeys + p->naggs;
     run_reader *rd = mk_xcalloc(nr ? nr : 1, sizeof *rd);
     mk_coltype types[MAX_COLS];
     mk_table *piece = mk_table_new();
     cp_plan_columns(p, x->h, piece, types);
     int rc = 0;
     for (size_t i = 0; i < nr && rc == 0; i++) {
-        rd[i].f = *(mk_spill **)mk_vec_get(&x->runs, i);
+        rd[i].f = runs[i];
         if (mk_spill_rewind(rd[i].f) < 0 || run_next(&rd[i], ncols) < 0)
             rc = -1;
     }
@@ -500,37 +581,81 @@ static int merge_runs(cp_ext *x, mk_format fmt, size_t *w, int measure)
                 best = &rd[i];
         if (!best)
             break;
-        mk_table_row(piece);
-        for (size_t c = 0; c < ncols; c++) {
-            const mk_field *cf = &best->cell[c];
-            uint64_t u;
-            if (!cf->flags)
-                continue;
-            if (types[c] == MK_COL_UINT && mk_parse_u64(cf->ptr, cf->len, &u) == 0)
-                mk_table_uint(piece, c, u);
-            else
-                mk_table_str(piece, c, cf->ptr, cf->len);
-        }
         rows++;
-        if (mk_table_rows(piece) == PIECE) {
-            if (measure)
-                mk_table_widths(piece, w);
+        if (to == TO_RUN) {
+            mk_out *o = mk_spill_out(into);
+            if (isnan(best->sv))
+                mk_out_str(o, "nan");
             else
-                mk_table_write_piece(piece, fmt, x->out, &pos, 0);
-            mk_table_clear_rows(piece);
+                mk_out_printf(o, "%a", best->sv);
+            for (size_t c = 0; c < ncols; c++) {
+                const mk_field *cf = &best->cell[c];
+                mk_out_write(o, cf->flags ? "\t=" : "\t-", 2);
+                if (cf->flags)
+                    mk_out_tsv_field(o, cf->ptr, cf->len);
+            }
+            mk_out_char(o, '\n');
+        } else {
+            mk_table_row(piece);
+            for (size_t c = 0; c < ncols; c++) {
+                const mk_field *cf = &best->cell[c];
+                uint64_t u;
+                if (!cf->flags)
+                    continue;
+                if (types[c] == MK_COL_UINT && mk_parse_u64(cf->ptr, cf->len, &u) == 0)
+                    mk_table_uint(piece, c, u);
+                else
+                    mk_table_str(piece, c, cf->ptr, cf->len);
+            }
+            if (mk_table_rows(piece) == PIECE) {
+                if (to == MEASURE)
+                    mk_table_widths(piece, w);
+                else
+                    mk_table_write_piece(piece, fmt, x->out, &pos, 0);
+                mk_table_clear_rows(piece);
+            }
         }
         if (run_next(best, ncols) < 0)
             rc = -1;
     }
-    if (rc == 0) {
-        if (measure)
-            mk_table_widths(piece, w);
-        else
-            mk_table_write_piece(piece, fmt, x->out, &pos, 1);
-    }
+    if (rc == 0 && to == MEASURE)
+        mk_table_widths(piece, w);
+    else if (rc == 0 && to == WRITE)
+        mk_table_write_piece(piece, fmt, x->out, &pos, 1);
     mk_table_free(piece);
     free(rd);
     return rc;
+}
+
+/* More runs than FANIN: merge them FANIN at a time into longer runs first,
+ * so the final merge reads few files at once. */
+static int cascade(cp_ext *x)
+{
+    while (mk_vec_len(&x->runs) > FANIN) {
+        mk_vec next;
+        mk_vec_init(&next, sizeof(mk_spill *));
+        mk_spill **runs = mk_vec_data(&x->runs);
+        size_t n = mk_vec_len(&x->runs);
+        int rc = 0;
+        for (size_t i = 0; i < n && rc == 0; i += FANIN) {
+            size_t k = n - i < FANIN ? n - i : FANIN;
+            mk_spill *into = mk_spill_new(x->dir);
+            if (!into || merge_runs(x, runs + i, k, TO_RUN, into, MK_FMT_TSV, NULL) < 0) {
+                mk_spill_free(into);
+                rc = -1;
+                break;
+            }
+            x->st.bytes += mk_spill_bytes(into);
+            *(mk_spill **)mk_vec_push(&next) = into;
+        }
+        for (size_t i = 0; i < n; i++)
+            mk_spill_free(runs[i]);
+        mk_vec_free(&x->runs);
+        x->runs = next;
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- finishing: the whole -------------------------------------------------------- */
@@ -562,7 +687,7 @@ int cp_ext_finish(cp_ext *x, cp_groups **rest, unsigned nrest, const mk_header *
         p->distinct_counted = 1;
     }
     for (unsigned i = 0; i < NPART; i++) {
-        if (x->g[i].f && combine_groups(x, x->g[i].f, 0) < 0)
+        if (x->g[i].f && combine_groups(x, x->g[i].f, 0, p->nkeys == 0) < 0)
             return -1;
         mk_spill_free(x->g[i].f);
         x->g[i].f = NULL;
@@ -588,10 +713,13 @@ int cp_ext_finish(cp_ext *x, cp_groups **rest, unsigned nrest, const mk_header *
         return 0;
     }
     x->st.runs = mk_vec_len(&x->runs);
-    size_t w[MAX_COLS] = { 0 };
-    if (fmt == MK_FMT_TEXT && merge_runs(x, fmt, w, 1) < 0)
+    if (cascade(x) < 0)
         return -1;
-    return merge_runs(x, fmt, w, 0);
+    mk_spill **runs = mk_vec_data(&x->runs);
+    size_t nr = mk_vec_len(&x->runs), w[MAX_COLS] = { 0 };
+    if (fmt == MK_FMT_TEXT && merge_runs(x, runs, nr, MEASURE, NULL, fmt, w) < 0)
+        return -1;
+    return merge_runs(x, runs, nr, WRITE, NULL, fmt, w);
 }
 
 void cp_ext_stats_get(const cp_ext *x, cp_ext_stats *st) { *st = x->st; }

@@ -16,10 +16,12 @@
  * and --merge use) into one table, whose rows go, in result order, to a run
  * file; the runs are merged into the output, written in pieces so the
  * result never has to fit in memory either. A partition over half the
- * budget is split 16 ways by a fresh hash, up to 5 times; one group whose
- * own state is over the budget (exact quantiles of a huge group) is an
- * error that says so. With --partial, each partition becomes one segment
- * of the output instead.
+ * budget is split 16 ways by a fresh hash, up to 5 times. A single group
+ * whose own state is over the budget (only the exact quantiles of a huge
+ * group can be) keeps its values on disk: they are counted, and the order
+ * statistics its quantiles need are found by passes over the file
+ * (lib/select). With --partial, each partition becomes one segment of the
+ * output instead.
  *
  * Spill files are unlinked temporaries (lib/spill) in --tmpdir, gone when
  * the process ends. Thread-safe: the spill calls take one lock; finishing
@@ -42,6 +44,7 @@ typedef struct {
     uint64_t bytes;            /* bytes written to spill files, splits and runs included */
     uint64_t splits;           /* partitions split again */
     uint64_t runs;             /* sorted runs merged into the output */
+    uint64_t big_groups;       /* groups over the budget (exact quantiles by selection) */
 } cp_ext_stats;
 
 cp_ext *cp_ext_new(cp_plan *p, const char *tmpdir, uint64_t memory);

@@ -379,6 +379,23 @@ static void apply_order(cp_plan *p)
     p->top = top;
 }
 
+/* --stats: what went to disk, when anything did. */
+static void print_spill_stats(const cp_ext *ext)
+{
+    if (!ext || !cp_ext_active(ext))
+        return;
+    cp_ext_stats es;
+    cp_ext_stats_get(ext, &es);
+    char b[32];
+    mk_fmt_bytes(b, sizeof b, es.bytes);
+    fprintf(stderr, "chunkproc: stats: spilled to %s: %s in %llu table spills (%llu groups) "
+            "and %llu set spills (%llu distinct values), %llu partition splits, %llu big groups, "
+            "%llu runs\n", mk_spill_dir(tmpdir), b, (unsigned long long)es.spills,
+            (unsigned long long)es.groups, (unsigned long long)es.set_spills,
+            (unsigned long long)es.entries, (unsigned long long)es.splits,
+            (unsigned long long)es.big_groups, (unsigned long long)es.runs);
+}
+
 /* ---- --partial and --merge ------------------------------------------------------ */
 
 static const char PARTIAL_MAGIC[] = "#memkit chunkproc-partial v1";
@@ -524,7 +541,7 @@ static void finish(segment *sg, const char *name, int *have_plan, partial_head *
 /* Partials may be separate files or concatenated (`cat a b | chunkproc
  * --merge`): every magic line starts a new one. */
 static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *header,
-                           cp_groups **total, mk_stats_counts *st)
+                           cp_groups **total, mk_stats_counts *st, cp_ext **ext)
 {
     partial_head first = { 0 };
     int have_plan = 0;
@@ -595,7 +612,17 @@ static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *h
             }
             if (cp_groups_load(sg.g, buf, ln.len, (nseg - 1) << 56) < 0)
                 mk_die("%s:%llu: %s", name, (unsigned long long)ln.no, mk_err_msg());
-            st->records++;
+            /* Over budget: what is merged so far (or the distinct set) goes
+             * to disk; a segment being read is always complete state. */
+            if (++st->records % 1024 == 0) {
+                size_t tb = cp_groups_bytes(*total) + cp_groups_bytes(sg.g), db = cp_plan_bytes(plan);
+                if (tb + db > memory) {
+                    if (!*ext)
+                        *ext = cp_ext_new(plan, tmpdir, memory);
+                    if ((db > memory / 2 ? cp_ext_spill_distinct(*ext) : cp_ext_spill_groups(*ext, *total)) < 0)
+                        mk_die_err();
+                }
+            }
         }
         if (r < 0)
             mk_die_err();
@@ -636,17 +663,26 @@ int main(int argc, char **argv)
         mk_header mh = { 0 };
         cp_groups *total = NULL;
         mk_stats_counts mst = { 0 };
+        cp_ext *mext = NULL;
         merge_partials(first < argc ? argv + first : (char *[]){ "-", NULL },
-                       first < argc ? argc - first : 1, &plan, &mh, &total, &mst);
-        mk_table *t = mk_table_new();
-        cp_groups_table(total, &mh, t, NULL);
-        mk_table_write(t, cli.format, mo);
-        mk_table_free(t);
+                       first < argc ? argc - first : 1, &plan, &mh, &total, &mst, &mext);
+        if (mext && cp_ext_active(mext)) {
+            if (cp_ext_finish(mext, &total, 1, &mh, cli.format, mo, NULL, NULL) < 0)
+                mk_die_err();
+        } else {
+            mk_table *t = mk_table_new();
+            cp_groups_table(total, &mh, t, NULL);
+            mk_table_write(t, cli.format, mo);
+            mk_table_free(t);
+        }
         mst.bytes_out = mk_out_bytes(mo);
         if (mk_out_close(mo) < 0)
             mk_die_err();
-        if (cli.stats)
+        if (cli.stats) {
             mk_stats_print(&mst);
+            print_spill_stats(mext);
+        }
+        cp_ext_free(mext);
         cp_groups_free(total);
         mk_header_free(&mh);
         cp_plan_free(&plan);
@@ -791,18 +827,7 @@ int main(int argc, char **argv)
                 (unsigned long long)pool.reused, (unsigned long long)pool.discarded,
                 (unsigned long long)pool.shrunk, (unsigned long long)pool.waits,
                 (unsigned long long)pool.peak_in_use);
-        if (ext && cp_ext_active(ext)) {
-            cp_ext_stats es;
-            cp_ext_stats_get(ext, &es);
-            char b[32];
-            mk_fmt_bytes(b, sizeof b, es.bytes);
-            fprintf(stderr, "chunkproc: stats: spilled to %s: %s in %llu table spills (%llu groups) "
-                    "and %llu set spills (%llu distinct values), %llu partition splits, %llu runs\n",
-                    mk_spill_dir(tmpdir), b, (unsigned long long)es.spills,
-                    (unsigned long long)es.groups, (unsigned long long)es.set_spills,
-                    (unsigned long long)es.entries, (unsigned long long)es.splits,
-                    (unsigned long long)es.runs);
-        }
+        print_spill_stats(ext);
     }
     /* Everything is freed, so leak checkers see real leaks only. */
     for (unsigned i = 0; i < nw; i++) {
