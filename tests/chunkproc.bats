@@ -883,3 +883,96 @@ ids() {
     run chunkproc -a sum:p,mean:p -f csv d.csv
     assert_output "$(printf 'sum_p,mean_p\n41.95,13.983333333333334')"
 }
+
+# ---- beyond --memory: spilling to --tmpdir ------------------------------------
+
+@test "state beyond --memory spills to --tmpdir and gives DuckDB's answer, -j 1 and -j 2" {
+    gen_big
+    a=count,sum:bytes,min:latency_ms,max:bytes,distinct:user_id,first:path,last:path
+    mkdir tmp
+    for j in 1 2; do
+        chunkproc --memory 64K --tmpdir tmp --stats -j $j -f csv -g region,method -a "$a" big.csv \
+            > got.csv 2> err
+        run diff "$CP/gencsv-exact.csv" got.csv
+        assert_success
+        run grep -c 'spilled to tmp: .* set spills' err
+        assert_output 1
+    done
+    # spill files are unlinked from the start: nothing is ever left behind
+    run ls -A tmp
+    assert_output ""
+}
+
+@test "exact distinct of a high-cardinality column without -g spills and matches DuckDB" {
+    gen_big
+    chunkproc --memory 64K --stats -f csv -a count,distinct:user_id big.csv > got.csv 2> err
+    run diff "$CP/gencsv-total.csv" got.csv
+    assert_success
+    grep -q 'spilled to .*distinct values' err
+}
+
+@test "grouping by a high-cardinality key in 1M gives the in-memory result in every format" {
+    "$GENCSV" 40000 5 > hc.csv
+    a=count,sum:bytes,mean:latency_ms,var:bytes,min:latency_ms,first:path,last:ts,distinct:region,approx-distinct:method,p50:latency_ms,p99:bytes
+    for run in "csv" "json" "text" "ndjson --sort sum_bytes" "csv --sort p50_latency_ms --top 30" "tsv --top 7"; do
+        chunkproc -j 2 -f $run -g user_id -a "$a" hc.csv > mem.out
+        chunkproc -j 2 -f $run --memory 1M --stats -g user_id -a "$a" hc.csv > spill.out 2> err
+        grep -q 'spilled to .* table spills' err
+        run cmp mem.out spill.out
+        assert_success
+    done
+    # the result of 36 thousand groups is written in pieces, never held whole
+    run wc -l < spill.out
+    assert_output 8
+}
+
+@test "--exact quantiles of one group bigger than --memory are found by passes over the spill" {
+    awk -f "$CP/skewed.awk" > sk.csv
+    a=p50:v,p90:v,p99:v,quantile:v:0.25,quantile:v:0.999,quantile:v:0.001
+    chunkproc -j 2 --exact --memory 64K --stats -f tsv -g g -a "$a" sk.csv > exact.tsv 2> err
+    run tsv_close "$CP/skewed-exact.tsv" exact.tsv
+    assert_success
+    grep -q ' [1-9][0-9]* big groups' err
+    chunkproc -j 2 --exact --memory 64K --quantile-method nearest -f tsv -g g -a "$a" sk.csv > nearest.tsv
+    run diff "$CP/skewed-nearest.tsv" nearest.tsv
+    assert_success
+    # without -g the whole file is that one group
+    chunkproc --exact -a count,p50:v,quantile:v:0.999 sk.csv > mem.out
+    chunkproc --exact --memory 64K -a count,p50:v,quantile:v:0.999 sk.csv > spill.out
+    run cmp mem.out spill.out
+    assert_success
+}
+
+@test "--partial and --merge spill too, and still give the single-run answer" {
+    "$GENCSV" 30000 1 > s1.csv
+    "$GENCSV" 30000 2 > s2.csv
+    a=count,sum:bytes,mean:latency_ms,first:path,last:path,distinct:region,p50:latency_ms
+    chunkproc -f csv -g user_id -a "$a" s1.csv s2.csv > single.csv
+    chunkproc --partial --memory 64K -g user_id -a "$a" s1.csv > 1.part
+    chunkproc --partial --memory 64K -g user_id -a "$a" s2.csv > 2.part
+    run chunkproc --merge -f csv 1.part 2.part
+    assert_success
+    assert_output "$(cat single.csv)"
+    chunkproc --merge --memory 64K --stats -f csv 1.part 2.part > merged.csv 2> err
+    grep -q 'spilled to' err
+    run cmp single.csv merged.csv
+    assert_success
+    # --exact values of one group survive a spilled partial
+    awk -f "$CP/skewed.awk" > sk.csv
+    chunkproc --exact --partial --memory 64K -a count,p50:v sk.csv > sk.part
+    run chunkproc --merge sk.part
+    assert_output "$(chunkproc --exact -a count,p50:v sk.csv)"
+}
+
+@test "a --tmpdir that cannot be used exits 2 naming it, only when state must spill" {
+    small_csv
+    run chunkproc --tmpdir /nonexistent/dir -g g -a count s.csv
+    assert_success
+    gen_big
+    run chunkproc --tmpdir /nonexistent/dir --memory 64K -g user_id -a count big.csv
+    assert_failure 2
+    assert_output "chunkproc: /nonexistent/dir: cannot create a temporary file: No such file or directory"
+    TMPDIR=/nonexistent/env run chunkproc --memory 64K -g user_id -a count big.csv
+    assert_failure 2
+    assert_output --partial "/nonexistent/env: cannot create a temporary file"
+}

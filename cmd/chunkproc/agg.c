@@ -206,7 +206,7 @@ typedef struct {
         struct { double d; cp_dec dec; int exact; } m;                    /* min, max */
         cp_xvar v;                                                        /* var, stddev */
         struct { size_t idx; } h;                                         /* approx-distinct */
-        struct { uint64_t pos; char *p; uint32_t len, cap; } str;         /* first, last */
+        struct { cp_pos pos; char *p; uint32_t len, cap; } str;           /* first, last */
         struct { size_t idx; } q;                                         /* quantile */
     } u;
 } slot;
@@ -288,9 +288,10 @@ static void q_free(qstore *q)
     mk_qsketch_free(&q->sk);
 }
 
+/* With malloc's own 16 bytes per block: groups hold many small ones. */
 static size_t q_bytes(const qstore *q)
 {
-    return mk_vec_bytes(&q->vals) + mk_qsketch_bytes(&q->sk);
+    return mk_vec_bytes(&q->vals) + mk_qsketch_bytes(&q->sk) + (mk_vec_bytes(&q->vals) ? 16 : 0);
 }
 
 struct cp_groups {
@@ -312,6 +313,8 @@ struct cp_groups {
      * the hash map saves the full hash and probe on most rows. */
     struct { uint64_t h; const char *key; size_t len; uint64_t id; } cache[64];
     int count_only;            /* exact values loaded are counted, not kept */
+    size_t qh_bytes;           /* bytes of all value stores and HLLs, kept up to date
+                                * so cp_groups_bytes is O(1) and can run every few rows */
     /* Per-row number cache: a column parsed once however many aggregates use it. */
     uint64_t gen;
     uint64_t *cgen;
@@ -527,7 +530,7 @@ static void minmax(slot *s, int lt, double d, const cp_dec *dec, int first)
     }
 }
 
-static void set_str(cp_groups *g, slot *s, const char *p, size_t n, uint64_t pos)
+static void set_str(cp_groups *g, slot *s, const char *p, size_t n, cp_pos pos)
 {
     if (n > s->u.str.cap) {
         s->u.str.cap = (uint32_t)(n < 16 ? 16 : n);
@@ -611,7 +614,10 @@ int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char
         }
         case A_APPROX_DISTINCT: {
             size_t n = mk_field_unquote(fld, tmp);
-            mk_hll_add(mk_vec_get(&g->hlls, s->u.h.idx), mk_map_hash(tmp, n));
+            mk_hll *h = mk_vec_get(&g->hlls, s->u.h.idx);
+            size_t before = mk_hll_bytes(h);
+            mk_hll_add(h, mk_map_hash(tmp, n));
+            g->qh_bytes += mk_hll_bytes(h) - before;
             s->n = 1;
             continue;
         }
@@ -633,7 +639,12 @@ int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char
         case A_QUANTILE:
             if (!a->qowner)
                 break;
-            q_add(mk_vec_get(&g->qs, s->u.q.idx), v->d, p->exact);
+            {
+                qstore *st = mk_vec_get(&g->qs, s->u.q.idx);
+                size_t before = q_bytes(st);
+                q_add(st, v->d, p->exact);
+                g->qh_bytes += q_bytes(st) - before;
+            }
             break;
         default:
             break;
@@ -646,14 +657,22 @@ size_t cp_groups_count(const cp_groups *g) { return mk_vec_len(&g->rows); }
 
 size_t cp_groups_bytes(const cp_groups *g)
 {
-    size_t b = mk_map_bytes(&g->index) + mk_vec_bytes(&g->keys) + mk_vec_bytes(&g->rows) +
-               mk_vec_bytes(&g->slots) + mk_arena_reserved(&g->strs) +
-               mk_vec_bytes(&g->qs) + mk_vec_bytes(&g->hlls);
+    size_t ng = mk_vec_len(&g->rows);
+    return mk_map_bytes(&g->index) + ng * (sizeof(keyref) + sizeof(uint64_t)) +
+           ng * g->p->naggs * sizeof(slot) + mk_arena_reserved(&g->strs) +
+           ng * (size_t)g->p->nq * sizeof(qstore) + mk_vec_len(&g->hlls) * sizeof(mk_hll) +
+           g->qh_bytes;
+}
+
+/* After bulk changes (merging, loading): count the stores again. */
+static void recount(cp_groups *g)
+{
+    size_t b = 0;
     for (size_t i = 0; i < mk_vec_len(&g->qs); i++)
         b += q_bytes(mk_vec_get(&g->qs, i));
     for (size_t i = 0; i < mk_vec_len(&g->hlls); i++)
         b += mk_hll_bytes(mk_vec_get(&g->hlls, i));
-    return b;
+    g->qh_bytes = b;
 }
 
 /* ---- merging --------------------------------------------------------------- */
@@ -732,6 +751,7 @@ void cp_groups_merge(cp_groups *dst, cp_groups *src)
             merge_slot(dst, &p->aggs[i], &d[i], &s[i], src);
     }
     free(map);
+    recount(dst);
 }
 
 /* ---- results --------------------------------------------------------------- */
@@ -1078,17 +1098,34 @@ static void free_state(cp_groups *g)
     mk_arena_free(&g->strs);
 }
 
+/* A spilled table fills up again to about the same size: its map keeps its
+ * slots and the vectors get their old capacity back at once, so refilling
+ * does not grow them by doubling (copying) all over again. Reserved but
+ * untouched pages cost nothing, which is why cp_groups_bytes counts the
+ * vectors by length. */
 void cp_groups_clear(cp_groups *g)
 {
-    free_state(g);
-    mk_map_init(&g->index, 0);
-    mk_vec_init(&g->keys, sizeof(keyref));
-    mk_vec_init(&g->rows, sizeof(uint64_t));
-    mk_vec_init(&g->slots, sizeof(slot));
-    mk_vec_init(&g->qs, sizeof(qstore));
-    mk_vec_init(&g->hlls, sizeof(mk_hll));
+    size_t ng = mk_vec_len(&g->rows), naggs = g->p->naggs, nq = (size_t)g->p->nq;
+    size_t nh = mk_vec_len(&g->hlls);
+    for (size_t i = 0; i < mk_vec_len(&g->qs); i++)
+        q_free(mk_vec_get(&g->qs, i));
+    for (size_t i = 0; i < nh; i++)
+        mk_hll_free(mk_vec_get(&g->hlls, i));
+    mk_map_clear(&g->index);
+    mk_vec_free(&g->keys);
+    mk_vec_free(&g->rows);
+    mk_vec_free(&g->slots);
+    mk_vec_free(&g->qs);
+    mk_vec_free(&g->hlls);
+    mk_arena_free(&g->strs);
     mk_arena_init(&g->strs, 0);
+    mk_vec_reserve(&g->keys, ng);
+    mk_vec_reserve(&g->rows, ng);
+    mk_vec_reserve(&g->slots, ng * naggs);
+    mk_vec_reserve(&g->qs, ng * nq);
+    mk_vec_reserve(&g->hlls, nh);
     memset(g->cache, 0, sizeof g->cache);
+    g->qh_bytes = 0;
 }
 
 void cp_groups_free(cp_groups *g)
@@ -1109,8 +1146,7 @@ void cp_groups_free(cp_groups *g)
  * output (\t \n \r \\), so partials survive zstd, split and cat:
  *   G  ROWS  KEY...  STATE...       one line per group, in table order
  *   D  GROUP  AGG  VALUE            one line per distinct value
- *   Q  GROUP  STORE  v  VALUE...    exact quantile values (shortest exact
- *                                   decimal), ≤ 256 a line
+ *   Q  GROUP  STORE  v  VALUE...    exact quantile values (%a), ≤ 256 a line
  *   Q  GROUP  STORE  s  HEX         a folded DDSketch
  * STATE is one field per aggregate, its parts joined by ':' (doubles as %a,
  * exact to the bit). memkit-formats(5) documents the whole file. */
@@ -1177,7 +1213,9 @@ static void save_group(cp_groups *g, size_t gi, uint64_t local, mk_out *o)
                 break;
             case A_FIRST: case A_LAST:
                 if (s[i].n) {
-                    mk_out_printf(o, ":%llu:", (unsigned long long)s[i].u.str.pos);
+                    mk_out_char(o, ':');
+                    cp_i128_out(o, (__int128)s[i].u.str.pos);
+                    mk_out_char(o, ':');
                     mk_out_tsv_field(o, s[i].u.str.p, s[i].u.str.len);
                 }
                 break;
@@ -1211,11 +1249,8 @@ static void save_group(cp_groups *g, size_t gi, uint64_t local, mk_out *o)
             const double *v = mk_vec_data(&st->vals);
             for (size_t i = 0; i < mk_vec_len(&st->vals); i += 256) {
                 mk_out_printf(o, "Q\t%llu\t%d\tv", (unsigned long long)local, q);
-                for (size_t k2 = i; k2 < i + 256 && k2 < mk_vec_len(&st->vals); k2++) {
-                    char b[40];
-                    mk_out_char(o, '\t');
-                    mk_out_write(o, b, mk_fmt_double(b, sizeof b, v[k2]));
-                }
+                for (size_t k2 = i; k2 < i + 256 && k2 < mk_vec_len(&st->vals); k2++)
+                    mk_out_printf(o, "\t%a", v[k2]);   /* exact, and fast both ways */
                 mk_out_char(o, '\n');
             }
         }
@@ -1430,7 +1465,7 @@ static int unhex(const char *s, size_t n, unsigned char **out, size_t *len)
 }
 
 static int load_state(cp_groups *g, const cp_agg *a, slot *s, const char *f, size_t n,
-                      uint64_t pos_base)
+                      cp_pos pos_base)
 {
     parts c = { f, f + n };
     if (part_u64(&c, &s->n) < 0)
@@ -1456,13 +1491,13 @@ static int load_state(cp_groups *g, const cp_agg *a, slot *s, const char *f, siz
     case A_FIRST: case A_LAST: {
         if (!s->n)
             return 0;
-        uint64_t pos;
-        if (part_u64(&c, &pos) < 0 || c.p > c.end)
+        __int128 pos;
+        if (part_i128(&c, &pos) < 0 || pos < 0 || c.p > c.end)
             return bad("first/last");
         char *v = mk_xstrndup(c.p, (size_t)(c.end - c.p));
         size_t vl = mk_tsv_unescape(v, (size_t)(c.end - c.p));
         s->u.str.cap = 0;
-        set_str(g, s, v, vl, pos_base + pos);
+        set_str(g, s, v, vl, pos_base + (cp_pos)pos);
         free(v);
         return 0;
     }
@@ -1483,8 +1518,40 @@ static int load_state(cp_groups *g, const cp_agg *a, slot *s, const char *f, siz
     }
 }
 
-int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t pos_base)
+static int load_line(cp_groups *g, char *line, size_t len, uint64_t run);
+
+/* Keeps qh_bytes current: a G record brings HLLs, a Q record values or a
+ * sketch; each touches one group, whose stores are counted before and after. */
+static size_t group_store_bytes(const cp_groups *g, size_t gi)
 {
+    const cp_plan *p = g->p;
+    size_t b = 0;
+    if (gi >= mk_vec_len(&g->rows))
+        return 0;
+    for (int q = 0; q < p->nq; q++)
+        b += q_bytes(mk_vec_get(&g->qs, gi * (size_t)p->nq + (size_t)q));
+    const slot *s = (const slot *)mk_vec_data(&g->slots) + gi * p->naggs;
+    for (size_t i = 0; i < p->naggs; i++)
+        if (p->aggs[i].kind == A_APPROX_DISTINCT)
+            b += mk_hll_bytes(mk_vec_get(&g->hlls, s[i].u.h.idx));
+    return b;
+}
+
+int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t run)
+{
+    /* The group a record touches: a new G is the next group; Q names its own. */
+    size_t gi = mk_vec_len(&g->rows);
+    if (len > 2 && line[0] == 'Q' && line[1] == '\t')
+        gi = strtoull(line + 2, NULL, 10);
+    size_t before = group_store_bytes(g, gi);
+    int rc = load_line(g, line, len, run);
+    g->qh_bytes += group_store_bytes(g, gi) - before;
+    return rc;
+}
+
+static int load_line(cp_groups *g, char *line, size_t len, uint64_t run)
+{
+    cp_pos pos_base = (cp_pos)run << 64;
     const cp_plan *p = g->p;
     mk_field f[512];
     size_t nf = mk_split_tsv(line, len, f, 512);

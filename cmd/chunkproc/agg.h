@@ -25,6 +25,11 @@
 #include "fields.h"
 #include "out.h"
 
+/* Where a row was: file << 48 | block << 24 | row within a run, and the
+ * run (partial) number above bit 64 when partials are merged — so first and
+ * last follow input order across any number of files and partials. */
+typedef unsigned __int128 cp_pos;
+
 typedef enum {
     A_COUNT, A_SUM, A_MEAN, A_MIN, A_MAX, A_VAR, A_STDDEV, A_FIRST, A_LAST,
     A_DISTINCT, A_APPROX_DISTINCT, A_QUANTILE,
@@ -96,10 +101,11 @@ void cp_groups_save_to(cp_groups *g, cp_pick_fn pick, void *ctx);
 /* --partial: write the whole state as text (see agg.c and memkit-formats(5)). */
 void cp_groups_save(cp_groups *g, mk_out *o);
 /* --merge: read one record line of a partial into g (the line is modified);
- * first/last positions are offset by pos_base, so partials given in input
- * order keep the single run's first and last. -1 with mk_err
+ * first/last positions are placed after those of every earlier run (run:
+ * the partial's number in input order), so partials given in input order
+ * keep the single run's first and last. -1 with mk_err
  * "malformed partial state (...)". */
-int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t pos_base);
+int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t run);
 void cp_groups_free(cp_groups *g);
 
 /* A group bigger than memory: only the exact quantiles of a huge group can

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 enum { NPART = 32, SUBPART = 16, MAX_LEVEL = 5, CHECK_EVERY = 1024, PIECE = 4096, MAX_COLS = 1024,
        FANIN = 64 };
@@ -56,6 +57,14 @@ cp_ext *cp_ext_new(cp_plan *p, const char *tmpdir, uint64_t memory)
 
 int cp_ext_active(const cp_ext *x) { return x->active; }
 
+/* What one partition may take when it is combined: half the budget (the
+ * rest is its result table and the readers), but never below 1 MiB — the
+ * fixed cost of a table and a set; smaller only multiplies splits. */
+static uint64_t part_budget(const cp_ext *x)
+{
+    return x->memory / 2 > (1u << 20) ? x->memory / 2 : 1u << 20;
+}
+
 /* Partition of a key or entry at a split level: each level hashes afresh,
  * so a partition that is split again spreads over all its parts. */
 static unsigned part_of(const char *p, size_t n, unsigned level, unsigned np)
@@ -66,8 +75,20 @@ static unsigned part_of(const char *p, size_t n, unsigned level, unsigned np)
     return (unsigned)(((h >> 32) * np) >> 32);
 }
 
+/* Partitions, splits and runs are open files at once: use the hard limit. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 static int open_parts(cp_ext *x, part *pt, unsigned n)
 {
+    if (!x->active)
+        raise_fd_limit();
     for (unsigned i = 0; i < n; i++)
         if (!pt[i].f && !(pt[i].f = mk_spill_new(x->dir)))
             return -1;
@@ -164,9 +185,6 @@ static int count_distinct(cp_ext *x, mk_spill *f, unsigned level);
 /* A distinct partition too big for the budget: split it by entry hash. */
 static int split_distinct(cp_ext *x, mk_spill *f, unsigned level)
 {
-    if (level + 1 > MAX_LEVEL)
-        return mk_err_set("distinct values do not fit in --memory even after %d splits; "
-                          "raise --memory", MAX_LEVEL);
     x->st.splits++;
     part sub[SUBPART] = { 0 };
     if (open_parts(x, sub, SUBPART) < 0 || mk_spill_rewind(f) < 0)
@@ -224,7 +242,7 @@ static int count_distinct(cp_ext *x, mk_spill *f, unsigned level)
             return spill_error("distinct entry");
         }
         cp_dset_add(set, x->eb, en);
-        if (++n % CHECK_EVERY == 0 && cp_dset_bytes(set) > x->memory / 2) {
+        if (++n % CHECK_EVERY == 0 && level < MAX_LEVEL && cp_dset_bytes(set) > part_budget(x)) {
             cp_dset_free(set);
             return split_distinct(x, f, level);
         }
@@ -265,9 +283,6 @@ static int combine_groups(cp_ext *x, mk_spill *f, unsigned level, int single);
 static int split_groups(cp_ext *x, mk_spill *f, unsigned level)
 {
     const cp_plan *p = x->p;
-    if (level + 1 > MAX_LEVEL)
-        return mk_err_set("group state does not fit in --memory even after %d splits; "
-                          "raise --memory", MAX_LEVEL);
     x->st.splits++;
     part sub[SUBPART] = { 0 };
     if (open_parts(x, sub, SUBPART) < 0 || mk_spill_rewind(f) < 0)
@@ -389,8 +404,11 @@ static int load_groups(cp_ext *x, mk_spill *f, int count_only, int limit, cp_gro
             r = spill_error("group record");
             break;
         }
+        /* Over half the budget, and worth splitting: more than one group,
+         * or one holding exact values (which selection can leave on disk). */
         if (limit && (boundary || ++n % CHECK_EVERY == 0) &&
-            cp_groups_bytes(total) + cp_groups_bytes(seg) > x->memory / 2) {
+            cp_groups_bytes(total) + cp_groups_bytes(seg) > part_budget(x) &&
+            (p->exact || cp_groups_count(total) + cp_groups_count(seg) > 1)) {
             big = 1;
             break;
         }
@@ -405,6 +423,8 @@ static int load_groups(cp_ext *x, mk_spill *f, int count_only, int limit, cp_gro
     *out = total;
     return 0;
 }
+
+static int cascade(cp_ext *x);
 
 /* A combined table out: as a --partial segment, or as a sorted run. */
 static int emit(cp_ext *x, cp_groups *total)
@@ -429,9 +449,17 @@ static int emit(cp_ext *x, cp_groups *total)
         run_row(mk_spill_out(run), t, i, ncols, sv[i]);
     x->st.bytes += mk_spill_bytes(run);
     *(mk_spill **)mk_vec_push(&x->runs) = run;
+    x->st.runs++;
+    if (mk_spill_rewind(run) < 0) {    /* flushed, and its write buffer freed */
+        free(sv);
+        mk_table_free(t);
+        return -1;
+    }
     free(sv);
     mk_table_free(t);
-    return 0;
+    /* Many small partitions (a tiny budget) make many runs: merge them as
+     * they come, so open files stay few. */
+    return mk_vec_len(&x->runs) >= 4 * FANIN ? cascade(x) : 0;
 }
 
 static int rewind_spill(void *ctx) { return mk_spill_rewind(ctx); }
@@ -480,17 +508,14 @@ static int combine_big(cp_ext *x, mk_spill *f)
 static int combine_groups(cp_ext *x, mk_spill *f, unsigned level, int single)
 {
     cp_groups *total;
-    int rc = load_groups(x, f, 0, 1, &total);
+    /* Past MAX_LEVEL splits (a budget below the fixed cost of a table) a
+     * partition is combined whole, over budget; one group is over it only
+     * for its exact values, which selection leaves on disk. */
+    int rc = load_groups(x, f, 0, level < MAX_LEVEL || (single && x->p->exact), &total);
     if (rc < 0)
         return -1;
-    /* One group over the budget: with --exact its values are the reason;
-     * otherwise its state is bounded (sketches), just over a tiny budget. */
-    if (rc > 0 && !single)
-        return split_groups(x, f, level);
-    if (rc > 0 && x->p->exact)
-        return combine_big(x, f);
-    if (rc > 0 && load_groups(x, f, 0, 0, &total) < 0)
-        return -1;
+    if (rc > 0)
+        return single ? combine_big(x, f) : split_groups(x, f, level);
     if (cp_groups_count(total))
         rc = emit(x, total);
     cp_groups_free(total);
@@ -647,6 +672,10 @@ static int cascade(cp_ext *x)
             }
             x->st.bytes += mk_spill_bytes(into);
             *(mk_spill **)mk_vec_push(&next) = into;
+            if (mk_spill_rewind(into) < 0) {
+                rc = -1;
+                break;
+            }
         }
         for (size_t i = 0; i < n; i++)
             mk_spill_free(runs[i]);
@@ -712,7 +741,6 @@ int cp_ext_finish(cp_ext *x, cp_groups **rest, unsigned nrest, const mk_header *
         }
         return 0;
     }
-    x->st.runs = mk_vec_len(&x->runs);
     if (cascade(x) < 0)
         return -1;
     mk_spill **runs = mk_vec_data(&x->runs);

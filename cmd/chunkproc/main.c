@@ -19,12 +19,16 @@
 #include "source.h"
 #include "spill.h"
 #include "lines.h"
+#include "map.h"
 #include "work.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 enum { MAX_FIELDS = 4096 };
 
@@ -272,6 +276,21 @@ static int bad_record(worker *w, uint64_t line, const char *why)
     return 0;
 }
 
+/* Every worker has a table like this one; the distinct set is shared. Over
+ * budget: the set goes to disk when it is the bigger part, else this
+ * worker's table does. Checked every 1024 rows: a block of new keys can
+ * hold megabytes of new groups. */
+static int keep_budget(worker *w)
+{
+    job *j = w->j;
+    size_t tb = cp_groups_bytes(w->groups) * (size_t)cli.threads;
+    if (tb + cp_plan_bytes(j->plan) <= memory)
+        return 0;
+    if (cp_plan_bytes(j->plan) > memory / 2 && cp_ext_spill_distinct(j->ext) < 0)
+        return -1;
+    return tb + cp_plan_bytes(j->plan) > memory ? cp_ext_spill_groups(j->ext, w->groups) : 0;
+}
+
 static int do_block(mk_work *wk, void *ctx, const mk_block *b)
 {
     worker *w = ctx;
@@ -340,20 +359,15 @@ static int do_block(mk_work *wk, void *ctx, const mk_block *b)
                 if (bad_record(w, at, why) < 0)
                     return -1;
             }
+            if ((idx & 1023) == 0 && keep_budget(w) < 0)
+                return -1;
         } else {
             write_row(j, w->buf, w->f, w->tmp);
         }
     }
     w->rows += rows;
     if (j->aggregate) {
-        /* Every worker has a table like this one; the distinct set is shared.
-         * Over budget: the set goes to disk when it is the bigger part, else
-         * this worker's table does. */
-        size_t tb = cp_groups_bytes(w->groups), db = cp_plan_bytes(j->plan);
-        if (tb * (size_t)cli.threads + db > memory &&
-            (db > memory / 2 ? cp_ext_spill_distinct(j->ext) : cp_ext_spill_groups(j->ext, w->groups)) < 0)
-            return -1;
-        return 0;
+        return keep_budget(w);
     }
     size_t n;
     const char *out = mk_out_mem(w->buf, &n);
@@ -432,6 +446,16 @@ static void write_head(void *ctx, mk_out *o)
     for (size_t i = 0; i < p->naggs; i++)
         mk_out_printf(o, "\t%d", p->aggs[i].col);
     mk_out_printf(o, "\nP\texact\t%d\n", p->exact);
+    /* One id per run: the segments a spilled run writes belong together
+     * (one order of rows), while partials of other runs follow each other. */
+    static uint64_t run_id;
+    if (!run_id) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        run_id = mk_map_hash(&ts, sizeof ts) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&ts;
+        run_id |= 1;
+    }
+    mk_out_printf(o, "P\trun\t%016llx\n", (unsigned long long)run_id);
     free(names);
 }
 
@@ -441,6 +465,7 @@ typedef struct {
     mk_list keys, aggs, key_names;
     char *cols;
     int exact;
+    char run[32];              /* the writing run's id, "" in older partials */
 } partial_head;
 
 static void take_list(mk_list *l, mk_field *f, size_t nf)
@@ -545,12 +570,14 @@ static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *h
 {
     partial_head first = { 0 };
     int have_plan = 0;
-    uint64_t nseg = 0;
+    uint64_t nseg = 0, run = 0;
+    char last_run[32] = "";
     for (int fi = 0; fi < nfiles; fi++) {
         mk_lines *l = mk_lines_open(files[fi], NULL);
         if (!l)
             mk_die_err();
         const char *name = mk_lines_name(l);
+        last_run[0] = 0;        /* a file is another run, even with the same id */
         segment sg = { 0 };
         int open = 0;
         mk_line ln = { 0 };
@@ -593,6 +620,8 @@ static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *h
                     take_list(&ph->aggs, f, nf);
                 else if (strcmp(what, "exact") == 0 && nf == 3)
                     ph->exact = strcmp(f[2].ptr, "1") == 0;
+                else if (strcmp(what, "run") == 0 && nf == 3)
+                    snprintf(ph->run, sizeof ph->run, "%s", f[2].ptr);
                 else if (strcmp(what, "agg-columns") == 0) {
                     size_t n = 0;
                     for (size_t i = 2; i < nf; i++)
@@ -607,19 +636,26 @@ static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *h
                 continue;
             }
             if (!sg.active) {
+                /* Segments of one run share its order of rows; another run's
+                 * rows come after (partials are given in input order). */
+                if (!sg.ph.run[0] || strcmp(sg.ph.run, last_run) != 0)
+                    run++;
+                snprintf(last_run, sizeof last_run, "%s", sg.ph.run);
                 activate(&sg, name, &have_plan, &first, plan, header, total);
                 sg.g = cp_groups_new(plan);
             }
-            if (cp_groups_load(sg.g, buf, ln.len, (nseg - 1) << 56) < 0)
+            if (cp_groups_load(sg.g, buf, ln.len, run - 1) < 0)
                 mk_die("%s:%llu: %s", name, (unsigned long long)ln.no, mk_err_msg());
             /* Over budget: what is merged so far (or the distinct set) goes
              * to disk; a segment being read is always complete state. */
             if (++st->records % 1024 == 0) {
-                size_t tb = cp_groups_bytes(*total) + cp_groups_bytes(sg.g), db = cp_plan_bytes(plan);
-                if (tb + db > memory) {
+                size_t tb = cp_groups_bytes(*total) + cp_groups_bytes(sg.g);
+                if (tb + cp_plan_bytes(plan) > memory) {
                     if (!*ext)
                         *ext = cp_ext_new(plan, tmpdir, memory);
-                    if ((db > memory / 2 ? cp_ext_spill_distinct(*ext) : cp_ext_spill_groups(*ext, *total)) < 0)
+                    if (cp_plan_bytes(plan) > memory / 2 && cp_ext_spill_distinct(*ext) < 0)
+                        mk_die_err();
+                    if (tb + cp_plan_bytes(plan) > memory && cp_ext_spill_groups(*ext, *total) < 0)
                         mk_die_err();
                 }
             }
@@ -638,6 +674,12 @@ static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *h
 
 int main(int argc, char **argv)
 {
+    /* Group tables are a few big vectors that grow and are freed at every
+     * spill. glibc's threshold for serving them by mmap rises with each one
+     * freed, after which they come from the heap: copied on growth and kept
+     * resident after free. A fixed 1 MiB keeps them mmap'd: grown by mremap
+     * without a copy, and given back to the system when freed. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     int first = mk_cli_parse(&cli, &spec, argc, argv);
     char *stdin_only[] = { "-", NULL };
     char **files = first < argc ? argv + first : stdin_only;
