@@ -513,7 +513,7 @@ static size_t raw(const mk_table *t, size_t col, const cell *c, char *b, size_t 
 {
     *s = b;
     switch (t->cols[col].type) {
-    case MK_COL_STR: case MK_COL_NUM:
+    case MK_COL_STR: case MK_COL_NUM: case MK_COL_JSON:
         *s = t->strs + c->v.s.off;
         return c->v.s.len;
     case MK_COL_INT:
@@ -559,7 +559,7 @@ static size_t human(const mk_table *t, size_t col, const cell *c, char *b, size_
     }
 }
 
-static int numeric(mk_coltype ty) { return ty != MK_COL_STR; }
+static int numeric(mk_coltype ty) { return ty != MK_COL_STR && ty != MK_COL_JSON; }
 
 /* Display width: code points, not bytes (continuation bytes take no column). */
 static size_t width(const char *s, size_t n)
@@ -702,6 +702,8 @@ static void write_json_row(const mk_table *t, size_t i, mk_out *o)
         size_t n = raw(t, j, c, b, sizeof b, &s);
         if (t->cols[j].type == MK_COL_STR)
             mk_out_json_str(o, s, n);
+        else if (t->cols[j].type == MK_COL_JSON)
+            mk_out_write(o, s, n);
         else if (t->cols[j].type == MK_COL_NUM && !mk_json_number(s, n))
             mk_out_write(o, "null", 4);    /* nan, inf: JSON has none */
         else if ((t->cols[j].type == MK_COL_FLOAT || t->cols[j].type == MK_COL_RATIO) && !isfinite(c->v.d))

@@ -69,6 +69,8 @@ typedef enum {
     MK_COL_NUM,        /* a number already formatted (mk_table_str): exact
                           128-bit integers, full-precision decimals; written
                           as is, right-aligned in text, bare in JSON */
+    MK_COL_JSON,       /* JSON text (mk_table_str): bare in json and ndjson,
+                          as text elsewhere, left-aligned */
 } mk_coltype;
 
 typedef struct mk_table mk_table;

@@ -976,3 +976,48 @@ ids() {
     assert_failure 2
     assert_output --partial "/nonexistent/env: cannot create a temporary file"
 }
+
+# ---- top:C:K --------------------------------------------------------------------
+
+@test "top:C:K lists the K most frequent values with counts, ties by value, as JSON" {
+    small_csv
+    run chunkproc -f csv -g g -a count,top:s:2 s.csv
+    assert_success
+    assert_output "$(printf '%s\n' 'g,count,top_s_2' ',1,"[[""w"",1]]"' \
+        'a,4,"[[""x"",2],[""q"",1]]"' 'b,2,"[[""y"",1],[""z"",1]]"')"
+    run chunkproc -f ndjson -g g -a top:s:1 s.csv
+    assert_output "$(printf '%s\n' '{"g":"","top_s_1":[["w",1]]}' '{"g":"a","top_s_1":[["x",2]]}' \
+        '{"g":"b","top_s_1":[["y",1]]}')"
+    # --sort by a top column orders by the count of its first value
+    run chunkproc -f tsv --sort top_s_1 -g g -a top:s:1 s.csv
+    assert_line --index 1 $'a\t[["x",2]]'
+}
+
+@test "top:C:K per group equals the per-value counts DuckDB gives, spilled or not" {
+    gen_big
+    # gencsv-exact.csv has DuckDB's count per (region, method): sorted by count
+    # (then method) and joined per region, that is top:method:6 by region.
+    awk -F, 'NR > 1 { print $1 "\t" $3 "\t" $2 }' "$CP/gencsv-exact.csv" |
+        LC_ALL=C sort -t$'\t' -k1,1 -k2,2nr -k3,3 |
+        awk -F'\t' '{ l[$1] = l[$1] (l[$1] == "" ? "" : ",") "[\"" $3 "\"," $2 "]" }
+                    END { print "region\ttop_method_6"; for (r in l) print r "\t[" l[r] "]" }' |
+        LC_ALL=C sort > want.tsv
+    for mem in 64M 64K; do
+        chunkproc -j 2 --memory $mem -f tsv -g region -a top:method:6 big.csv | LC_ALL=C sort > got.tsv
+        run diff want.tsv got.tsv
+        assert_success
+    done
+    chunkproc -f csv -g region -a count,top:user_id:3,top:path:2 big.csv > single.csv
+    chunkproc --partial --memory 64K -g region -a count,top:user_id:3,top:path:2 big.csv > p.part
+    run chunkproc --merge -f csv --memory 64K p.part
+    assert_output "$(cat single.csv)"
+}
+
+@test "top:C:K needs a K from 1 to 1000" {
+    small_csv
+    for spec in top:s top:s:0 top:s:x top:s:1001 top::2; do
+        run chunkproc -a "$spec" s.csv
+        assert_failure 2
+        assert_line --index 0 --partial "expected top:COLUMN:K with K from 1 to 1000"
+    done
+}

@@ -28,6 +28,7 @@ static const struct {
     { "last", A_LAST, 0 }, { "distinct", A_DISTINCT, 0 },
     { "approx-distinct", A_APPROX_DISTINCT, 0 }, { "p50", A_QUANTILE, 0.5 },
     { "p90", A_QUANTILE, 0.9 }, { "p99", A_QUANTILE, 0.99 }, { "quantile", A_QUANTILE, -1 },
+    { "top", A_TOP, 0 },
 };
 
 static int parse_one(cp_agg *a, const char *spec)
@@ -46,8 +47,8 @@ static int parse_one(cp_agg *a, const char *spec)
         if (s >= 0)
             return mk_err_set("unknown aggregate '%.*s' (did you mean '%s'?)", (int)kl, spec, names[s]);
         return mk_err_set("unknown aggregate '%.*s' (expected count, sum, mean, min, max, var, "
-                          "stddev, first, last, distinct, approx-distinct, p50, p90, p99 or "
-                          "quantile)", (int)kl, spec);
+                          "stddev, first, last, distinct, approx-distinct, p50, p90, p99, "
+                          "quantile or top)", (int)kl, spec);
     }
     memset(a, 0, sizeof *a);
     a->kind = kinds[k].kind;
@@ -61,17 +62,24 @@ static int parse_one(cp_agg *a, const char *spec)
     }
     if (!c1 || !c1[1])
         return mk_err_set("'%s' needs a column: %s:COLUMN", kinds[k].name, kinds[k].name);
-    const char *col = c1 + 1, *c2 = a->kind == A_QUANTILE && a->q < 0 ? strrchr(col, ':') : NULL;
+    int two = (a->kind == A_QUANTILE && a->q < 0) || a->kind == A_TOP;
+    const char *col = c1 + 1, *c2 = two ? strrchr(col, ':') : NULL;
     size_t cl = c2 ? (size_t)(c2 - col) : strlen(col);
     if (a->kind == A_QUANTILE && a->q < 0) {
         if (!c2 || mk_parse_double(c2 + 1, strlen(c2 + 1), &a->q) < 0 || !(a->q >= 0 && a->q <= 1))
             return mk_err_set("'%s': expected quantile:COLUMN:Q with Q from 0 to 1", spec);
     }
+    if (a->kind == A_TOP) {
+        uint64_t kk;
+        if (!c2 || c2 == col || mk_parse_u64(c2 + 1, strlen(c2 + 1), &kk) < 0 || kk < 1 || kk > 1000)
+            return mk_err_set("'%s': expected top:COLUMN:K with K from 1 to 1000", spec);
+        a->k = (uint32_t)kk;
+    }
     a->col_name = mk_xstrndup(col, cl);
     size_t n = strlen(spec) + 2;
     a->out_name = mk_xmalloc(n);
     if (c2)
-        snprintf(a->out_name, n, "quantile_%s_%s", a->col_name, c2 + 1);
+        snprintf(a->out_name, n, "%s_%s_%s", kinds[k].name, a->col_name, c2 + 1);
     else
         snprintf(a->out_name, n, "%s_%s", a->kind == A_APPROX_DISTINCT ? "approx_distinct"
                  : kinds[k].name, a->col_name);
@@ -155,9 +163,12 @@ void cp_plan_bind_cols(cp_plan *p, const int *agg_cols)
  * distinct set is made here too, once the plan is bound. */
 static void assign_stores(cp_plan *p)
 {
-    for (size_t i = 0; i < p->naggs; i++)
+    for (size_t i = 0; i < p->naggs; i++) {
         if (p->aggs[i].kind == A_DISTINCT && !p->dset)
             p->dset = cp_dset_new();
+        if (p->aggs[i].kind == A_TOP && !p->tset)
+            p->tset = cp_dset_new_counted();
+    }
     p->nq = 0;
     for (size_t i = 0; i < p->naggs; i++) {
         cp_agg *a = &p->aggs[i];
@@ -188,11 +199,12 @@ void cp_plan_free(cp_plan *p)
     free(p->keys);
     free(p->key_names);
     cp_dset_free(p->dset);
+    cp_dset_free(p->tset);
 }
 
 size_t cp_plan_bytes(const cp_plan *p)
 {
-    return p->dset ? cp_dset_bytes(p->dset) : 0;
+    return (p->dset ? cp_dset_bytes(p->dset) : 0) + (p->tset ? cp_dset_bytes(p->tset) : 0);
 }
 
 /* ---- state ---------------------------------------------------------------- */
@@ -208,8 +220,16 @@ typedef struct {
         struct { size_t idx; } h;                                         /* approx-distinct */
         struct { cp_pos pos; char *p; uint32_t len, cap; } str;           /* first, last */
         struct { size_t idx; } q;                                         /* quantile */
+        struct { struct topent *e; uint32_t n; } t;                       /* top */
     } u;
 } slot;
+
+/* One of the most frequent values of a group (top:C:K), in the table's arena. */
+typedef struct topent {
+    uint64_t count;
+    const char *v;
+    uint32_t len;
+} topent;
 
 typedef struct {
     double d;
@@ -542,10 +562,10 @@ static void set_str(cp_groups *g, slot *s, const char *p, size_t n, cp_pos pos)
     s->n = 1;
 }
 
-/* A distinct entry: [agg u16][group key][value], so one shared set serves
- * every aggregate and group. */
-static void add_distinct(cp_groups *g, size_t ai, const char *key, size_t klen, const char *v,
-                         size_t vn)
+/* A distinct or top entry: [agg u16][group key][value], so one shared set
+ * serves every aggregate and group. */
+static void add_entry(cp_groups *g, struct cp_dset *set, size_t ai, const char *key, size_t klen,
+                      const char *v, size_t vn, uint64_t count)
 {
     size_t need = 2 + klen + vn;
     if (need > g->dcap) {
@@ -556,7 +576,47 @@ static void add_distinct(cp_groups *g, size_t ai, const char *key, size_t klen, 
     memcpy(g->dbuf, &a16, 2);
     memcpy(g->dbuf + 2, key, klen);
     memcpy(g->dbuf + 2 + klen, v, vn);
-    cp_dset_add(g->p->dset, g->dbuf, need);
+    cp_dset_add_count(set, g->dbuf, need, count);
+}
+
+static void add_distinct(cp_groups *g, size_t ai, const char *key, size_t klen, const char *v,
+                         size_t vn)
+{
+    add_entry(g, g->p->dset, ai, key, klen, v, vn, 1);
+}
+
+/* Offer a value and its count to a group's top list: kept sorted, most
+ * frequent first, equal counts by value bytewise; at most K. */
+static int top_before(uint64_t c1, const char *v1, size_t l1, const topent *e)
+{
+    if (c1 != e->count)
+        return c1 > e->count;
+    int c = memcmp(v1, e->v, l1 < e->len ? l1 : e->len);
+    return c ? c < 0 : l1 < e->len;
+}
+
+static void top_offer(cp_groups *g, slot *s, const cp_agg *a, const char *v, size_t len,
+                      uint64_t count)
+{
+    if (!s->u.t.e) {
+        s->u.t.e = mk_arena_alloc(&g->strs, a->k * sizeof(topent));
+        s->u.t.n = 0;
+    }
+    topent *e = s->u.t.e;
+    uint32_t n = s->u.t.n;
+    if (n == a->k && !top_before(count, v, len, &e[n - 1]))
+        return;
+    uint32_t at = n < a->k ? n : n - 1;     /* the slot that opens (or the last, dropped) */
+    while (at > 0 && top_before(count, v, len, &e[at - 1])) {
+        e[at] = e[at - 1];
+        at--;
+    }
+    char *copy = mk_arena_alloc_unaligned(&g->strs, len ? len : 1);
+    memcpy(copy, v, len);
+    e[at] = (topent){ count, copy, (uint32_t)len };
+    if (n < a->k)
+        s->u.t.n = n + 1;
+    s->n = 1;
 }
 
 int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char *tmp)
@@ -577,6 +637,7 @@ int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char
         const cp_agg *a = &p->aggs[i];
         if (a->col < 0 || (size_t)a->col >= nf || f[a->col].len == 0 || a->kind == A_FIRST ||
             a->kind == A_LAST || a->kind == A_DISTINCT || a->kind == A_APPROX_DISTINCT ||
+            a->kind == A_TOP ||
             g->cgen[a->col] == g->gen)
             continue;
         if (parse_number(&f[a->col], tmp, &g->cval[a->col]) < 0)
@@ -609,6 +670,12 @@ int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char
         case A_DISTINCT: {
             size_t n = mk_field_unquote(fld, tmp);
             add_distinct(g, i, g->kptr, g->klen, tmp, n);
+            s->n = 1;
+            continue;
+        }
+        case A_TOP: {
+            size_t n = mk_field_unquote(fld, tmp);
+            add_entry(g, p->tset, i, g->kptr, g->klen, tmp, n, 1);
             s->n = 1;
             continue;
         }
@@ -716,6 +783,12 @@ static void merge_slot(cp_groups *dst, const cp_agg *a, slot *d, slot *s, cp_gro
          * a marker, recounted from the shared set at the end. */
         d->n += s->n;
         break;
+    case A_TOP:
+        /* Lists from spilled partitions (U records) hold different values. */
+        for (uint32_t k = 0; k < s->u.t.n; k++)
+            top_offer(dst, d, a, s->u.t.e[k].v, s->u.t.e[k].len, s->u.t.e[k].count);
+        d->n |= s->n;
+        break;
     default:
         break;   /* count: rows */
     }
@@ -805,6 +878,7 @@ static double agg_value(cp_groups *g, uint64_t gi, size_t ai)
     switch (a->kind) {
     case A_COUNT: return (double)((uint64_t *)mk_vec_data(&g->rows))[gi];
     case A_DISTINCT: return s->n ? (double)s->n : NAN;
+    case A_TOP: return s->u.t.n ? (double)s->u.t.e[0].count : NAN;
     case A_APPROX_DISTINCT:
         return s->n ? mk_hll_estimate(mk_vec_get(&g->hlls, s->u.h.idx)) : NAN;
     default: break;
@@ -963,6 +1037,53 @@ static void count_distinct(cp_groups *g)
     cp_dset_each(p->dset, count_one, g);
 }
 
+/* Top lists are built from the counted set once the tables are merged. */
+static int top_one(void *ctx, const char *e, size_t n, uint64_t count)
+{
+    cp_groups *g = ctx;
+    const cp_plan *p = g->p;
+    uint16_t ai;
+    memcpy(&ai, e, 2);
+    size_t kl = key_len(p, e + 2, n - 2);
+    uint64_t gi = group_of_key(g, e + 2, kl);
+    if (gi != UINT64_MAX && ai < p->naggs)
+        top_offer(g, (slot *)mk_vec_data(&g->slots) + gi * p->naggs + ai, &p->aggs[ai],
+                  e + 2 + kl, n - 2 - kl, count);
+    return 0;
+}
+
+static void count_top(cp_groups *g)
+{
+    const cp_plan *p = g->p;
+    if (!p->tset || p->top_counted)
+        return;
+    slot *s = mk_vec_data(&g->slots);
+    for (size_t gi = 0; gi < mk_vec_len(&g->rows); gi++)
+        for (size_t i = 0; i < p->naggs; i++)
+            if (p->aggs[i].kind == A_TOP) {
+                s[gi * p->naggs + i].u.t.n = 0;
+                s[gi * p->naggs + i].n = 0;
+            }
+    cp_dset_each_count(p->tset, top_one, g);
+}
+
+/* A top list as JSON: [["value",count],...], most frequent first. */
+static void put_top(mk_table *t, size_t col, const slot *s, mk_out *m)
+{
+    mk_out_mem_reset(m);
+    mk_out_char(m, '[');
+    for (uint32_t k = 0; k < s->u.t.n; k++) {
+        const topent *e = &s->u.t.e[k];
+        mk_out_write(m, k ? ",[" : "[", k ? 2 : 1);
+        mk_out_json_str(m, e->v, e->len);
+        mk_out_printf(m, ",%llu]", (unsigned long long)e->count);
+    }
+    mk_out_char(m, ']');
+    size_t n;
+    const char *txt = mk_out_mem(m, &n);
+    mk_table_str(t, col, txt, n);
+}
+
 void cp_plan_columns(const cp_plan *p, const mk_header *h, mk_table *t, mk_coltype *types)
 {
     for (size_t i = 0; i < p->nkeys; i++) {
@@ -973,7 +1094,8 @@ void cp_plan_columns(const cp_plan *p, const mk_header *h, mk_table *t, mk_colty
     for (size_t i = 0; i < p->naggs; i++) {
         cp_agg_kind k = p->aggs[i].kind;
         mk_coltype ty = k == A_COUNT || k == A_DISTINCT || k == A_APPROX_DISTINCT ? MK_COL_UINT
-                      : k == A_FIRST || k == A_LAST ? MK_COL_STR : MK_COL_NUM;
+                      : k == A_FIRST || k == A_LAST ? MK_COL_STR : k == A_TOP ? MK_COL_JSON
+                      : MK_COL_NUM;
         mk_table_col(t, p->aggs[i].out_name, ty);
         if (types)
             types[p->nkeys + i] = ty;
@@ -984,6 +1106,8 @@ void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t, double **sor
 {
     const cp_plan *p = g->p;
     count_distinct(g);
+    count_top(g);
+    mk_out *tm = p->tset ? mk_out_open_mem() : NULL;
     if (p->nkeys == 0 && mk_vec_len(&g->rows) == 0 && !sortvals)
         new_group(g, "", 0);    /* no rows: still one result, count 0 */
     size_t ng = mk_vec_len(&g->rows);
@@ -1072,6 +1196,9 @@ void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t, double **sor
             case A_APPROX_DISTINCT:
                 mk_table_uint(t, ac[i], (uint64_t)llround(mk_hll_estimate(mk_vec_get(&g->hlls, s[i].u.h.idx))));
                 break;
+            case A_TOP:
+                put_top(t, ac[i], &s[i], tm);
+                break;
             default:
                 break;
             }
@@ -1080,6 +1207,8 @@ void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t, double **sor
     free(order);
     free(kc);
     free(ac);
+    if (tm)
+        mk_out_discard(tm);
 }
 
 /* The groups and their state; the per-row scratch buffers stay. */
@@ -1274,6 +1403,13 @@ static mk_out *pick_one(void *ctx, const char *key, size_t klen, uint64_t *local
     return c->o;
 }
 
+static int save_top(void *ctx, const char *e, size_t n, uint64_t count)
+{
+    struct { const cp_plan *p; mk_out *o; } *c = ctx;
+    cp_entry_write(c->p, e, n, count, 1, c->o);
+    return 0;
+}
+
 void cp_groups_save(cp_groups *g, mk_out *o)
 {
     const cp_plan *p = g->p;
@@ -1282,6 +1418,10 @@ void cp_groups_save(cp_groups *g, mk_out *o)
     if (p->dset) {
         struct { cp_groups *g; mk_out *o; } c = { g, o };
         cp_dset_each(p->dset, save_distinct, &c);
+    }
+    if (p->tset) {
+        struct { const cp_plan *p; mk_out *o; } c = { p, o };
+        cp_dset_each_count(p->tset, save_top, &c);
     }
 }
 
@@ -1308,12 +1448,15 @@ void cp_entry_split(const cp_plan *p, const char *e, size_t n, unsigned *agg, si
     *klen = key_len(p, e + 2, n - 2);
 }
 
-void cp_entry_write(const cp_plan *p, const char *e, size_t n, mk_out *o)
+void cp_entry_write(const cp_plan *p, const char *e, size_t n, uint64_t count, int top, mk_out *o)
 {
     unsigned ai;
     size_t kl;
     cp_entry_split(p, e, n, &ai, &kl);
-    mk_out_printf(o, "K\t%u\t", ai);
+    if (top)
+        mk_out_printf(o, "%c\t%u\t%llu\t", top == 2 ? 'U' : 'T', ai, (unsigned long long)count);
+    else
+        mk_out_printf(o, "K\t%u\t", ai);
     mk_out_tsv_field(o, e + 2 + kl, n - 2 - kl);
     keys_out(p, e + 2, kl, o);
     mk_out_char(o, '\n');
@@ -1347,20 +1490,25 @@ size_t cp_key_encode(const cp_plan *p, const mk_field *f, char **buf, size_t *ca
     return n;
 }
 
-int cp_entry_parse(const cp_plan *p, char *line, size_t len, char **buf, size_t *cap, size_t *n)
+int cp_entry_parse(const cp_plan *p, char *line, size_t len, char **buf, size_t *cap, size_t *n,
+                   uint64_t *count)
 {
     mk_field f[512];
     size_t nf = mk_split_tsv(line, len, f, 512);
-    if (nf != 3 + p->nkeys || f[0].len != 1 || f[0].ptr[0] != 'K')
+    int top = nf > 0 && f[0].len == 1 && f[0].ptr[0] == 'T';
+    size_t v = top ? 3 : 2;     /* K AGG VALUE KEY... / T AGG COUNT VALUE KEY... */
+    if (nf != v + 1 + p->nkeys || f[0].len != 1 || (f[0].ptr[0] != 'K' && !top))
         return bad("distinct entry");
     for (size_t i = 0; i < nf; i++)
         f[i].len = (uint32_t)mk_tsv_unescape((char *)f[i].ptr, f[i].len);
     uint64_t ai;
-    if (mk_parse_u64(f[1].ptr, f[1].len, &ai) < 0 || ai >= p->naggs)
+    *count = 1;
+    if (mk_parse_u64(f[1].ptr, f[1].len, &ai) < 0 || ai >= p->naggs ||
+        (top && mk_parse_u64(f[2].ptr, f[2].len, count) < 0))
         return bad("distinct aggregate");
     char *kb = NULL;
-    size_t kc = 0, kl = cp_key_encode(p, f + 3, &kb, &kc);
-    size_t need = 2 + kl + f[2].len;
+    size_t kc = 0, kl = cp_key_encode(p, f + v + 1, &kb, &kc);
+    size_t need = 2 + kl + f[v].len;
     if (need > *cap) {
         *cap = need * 2;
         *buf = mk_xrealloc(*buf, *cap);
@@ -1368,13 +1516,12 @@ int cp_entry_parse(const cp_plan *p, char *line, size_t len, char **buf, size_t 
     uint16_t a16 = (uint16_t)ai;
     memcpy(*buf, &a16, 2);
     memcpy(*buf + 2, kb, kl);
-    if (f[2].len)
-        memcpy(*buf + 2 + kl, f[2].ptr, f[2].len);
+    if (f[v].len)
+        memcpy(*buf + 2 + kl, f[v].ptr, f[v].len);
     free(kb);
     *n = need;
-    return 0;
+    return top;
 }
-
 
 /* ---- reading a partial ---------------------------------------------------------- */
 
@@ -1471,8 +1618,8 @@ static int load_state(cp_groups *g, const cp_agg *a, slot *s, const char *f, siz
     if (part_u64(&c, &s->n) < 0)
         return bad("count");
     switch (a->kind) {
-    case A_DISTINCT:
-        /* Counted from D, K or C records, never from this marker. */
+    case A_DISTINCT: case A_TOP:
+        /* Counted from D, K or C records (top: T or U), never from this marker. */
         s->n = 0;
         return 0;
     case A_SUM: case A_MEAN:
@@ -1581,6 +1728,29 @@ static int load_line(cp_groups *g, char *line, size_t len, uint64_t run)
             if (load_state(g, &p->aggs[i], &s[i], f[2 + p->nkeys + i].ptr, f[2 + p->nkeys + i].len,
                            pos_base) < 0)
                 return -1;
+        return 0;
+    }
+    if (f[0].ptr[0] == 'T' || f[0].ptr[0] == 'U') {
+        /* Top records: a value's count in a group (T AGG COUNT VALUE KEY...,
+         * into the counted set) or a finished partition's (U, offered to
+         * the group's list directly). */
+        uint64_t ai, c;
+        if (nf != 4 + p->nkeys || mk_parse_u64(f[1].ptr, f[1].len, &ai) < 0 || ai >= p->naggs ||
+            p->aggs[ai].kind != A_TOP || mk_parse_u64(f[2].ptr, f[2].len, &c) < 0)
+            return bad("top");
+        mk_field kf[512];
+        for (size_t i = 0; i < p->nkeys; i++)
+            kf[p->keys[i]] = f[4 + i];
+        uint64_t gi = p->nkeys ? group_of(g, kf, 512)
+                               : (mk_vec_len(&g->rows) ? 0 : new_group(g, "", 0));
+        slot *s = (slot *)mk_vec_data(&g->slots) + gi * p->naggs + ai;
+        if (f[0].ptr[0] == 'U') {
+            top_offer(g, s, &p->aggs[ai], f[3].ptr, f[3].len, c);
+            return 0;
+        }
+        const keyref *k = mk_vec_get(&g->keys, gi);
+        add_entry(g, p->tset, (size_t)ai, k->p, k->len, f[3].ptr, f[3].len, c);
+        s->n = 1;
         return 0;
     }
     if (f[0].ptr[0] == 'K' || f[0].ptr[0] == 'C') {

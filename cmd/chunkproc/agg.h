@@ -32,7 +32,7 @@ typedef unsigned __int128 cp_pos;
 
 typedef enum {
     A_COUNT, A_SUM, A_MEAN, A_MIN, A_MAX, A_VAR, A_STDDEV, A_FIRST, A_LAST,
-    A_DISTINCT, A_APPROX_DISTINCT, A_QUANTILE,
+    A_DISTINCT, A_APPROX_DISTINCT, A_QUANTILE, A_TOP,
 } cp_agg_kind;
 
 typedef struct {
@@ -40,6 +40,7 @@ typedef struct {
     char *col_name;            /* as written; NULL for count */
     int col;                   /* bound column index, -1 for count */
     double q;                  /* A_QUANTILE */
+    uint32_t k;                /* A_TOP: values kept */
     char *out_name;
     int qstore;                /* A_QUANTILE: which per-group value store */
     int qowner;                /* the first quantile on its column adds the values */
@@ -59,6 +60,8 @@ typedef struct {
     double alpha;              /* sketch relative accuracy */
     struct cp_dset *dset;      /* exact distinct values of every group, shared */
     int distinct_counted;      /* distinct counts are in the slots (spilled runs) */
+    struct cp_dset *tset;      /* top:C:K: every (aggregate, group, value) with its count */
+    int top_counted;           /* top lists are in the slots (spilled runs) */
 } cp_plan;
 
 /* Parse -a and -g lists into a plan (columns unbound); -1 with mk_err. */
@@ -122,10 +125,14 @@ int cp_groups_select(cp_groups *g, cp_rewind_fn rewind, cp_line_fn next, void *c
 /* Distinct entries outside a table, for spilling. An entry is [agg u16]
  * [length-prefixed key][value] (what the shared set holds). */
 void cp_entry_split(const cp_plan *p, const char *e, size_t n, unsigned *agg, size_t *klen);
-/* As a K record: "K AGG VALUE KEY..." */
-void cp_entry_write(const cp_plan *p, const char *e, size_t n, mk_out *o);
-/* A K record (modified in place) back to an entry in *buf; -1 with mk_err. */
-int cp_entry_parse(const cp_plan *p, char *line, size_t len, char **buf, size_t *cap, size_t *n);
+/* As a record: top 0 "K AGG VALUE KEY..." (a distinct value), 1 "T AGG
+ * COUNT VALUE KEY..." (a value's count for top:C:K), 2 the same as "U" (a
+ * count from a finished partition, offered to the group's list). */
+void cp_entry_write(const cp_plan *p, const char *e, size_t n, uint64_t count, int top, mk_out *o);
+/* A K or T record (modified in place) back to an entry in *buf and its
+ * count: 0 for K, 1 for T, -1 with mk_err. */
+int cp_entry_parse(const cp_plan *p, char *line, size_t len, char **buf, size_t *cap, size_t *n,
+                   uint64_t *count);
 /* A C record: "C AGG COUNT KEY...", the distinct count of one group. */
 void cp_count_write(const cp_plan *p, unsigned agg, uint64_t count, const char *key, size_t klen,
                     mk_out *o);

@@ -26,6 +26,7 @@ typedef struct {
 typedef struct {
     pthread_mutex_t mu;
     slot *slots;
+    uint64_t *counts;           /* counted sets: one per slot */
     size_t cap, len;
     char **chunks;
     size_t nchunks, used;       /* bytes used in the last chunk */
@@ -46,7 +47,15 @@ static const char *entry(const stripe *st, uint32_t ref, size_t *n)
 
 struct cp_dset {
     stripe s[STRIPES];
+    int counted;
 };
+
+cp_dset *cp_dset_new_counted(void)
+{
+    cp_dset *d = cp_dset_new();
+    d->counted = 1;
+    return d;
+}
 
 cp_dset *cp_dset_new(void)
 {
@@ -63,10 +72,11 @@ static inline size_t home(uint32_t h32, size_t cap)
     return (size_t)(((uint64_t)h32 * cap) >> 32);
 }
 
-static void grow(stripe *st)
+static void grow(stripe *st, int counted)
 {
     size_t ncap = st->cap ? st->cap + st->cap / 2 : MIN_CAP;
     slot *ns = mk_xcalloc(ncap, sizeof *ns);
+    uint64_t *nc = counted ? mk_xcalloc(ncap, sizeof *nc) : NULL;
     for (size_t i = 0; i < st->cap; i++) {
         const slot *v = &st->slots[i];
         if (!v->len)
@@ -75,20 +85,29 @@ static void grow(stripe *st)
         while (ns[j].len)
             j = j + 1 == ncap ? 0 : j + 1;
         ns[j] = *v;
+        if (counted)
+            nc[j] = st->counts[i];
     }
     free(st->slots);
+    free(st->counts);
     st->slots = ns;
+    st->counts = nc;
     st->cap = ncap;
 }
 
 int cp_dset_add(cp_dset *d, const void *p, size_t n)
+{
+    return cp_dset_add_count(d, p, n, 1);
+}
+
+int cp_dset_add_count(cp_dset *d, const void *p, size_t n, uint64_t c)
 {
     uint64_t h = mk_map_hash(p, n);
     stripe *st = &d->s[h >> 58];
     uint32_t h32 = (uint32_t)h;
     pthread_mutex_lock(&st->mu);
     if (st->len + 1 > st->cap / 8 * 7)   /* 7/8 full at most: probes stay short */
-        grow(st);
+        grow(st, d->counted);
     size_t j = home(h32, st->cap);
     for (;; j = j + 1 == st->cap ? 0 : j + 1) {
         const slot *v = &st->slots[j];
@@ -98,6 +117,8 @@ int cp_dset_add(cp_dset *d, const void *p, size_t n)
             continue;
         if (v->len != LONG) {
             if (v->len == n && memcmp(v->b, p, n) == 0) {
+                if (d->counted)
+                    st->counts[j] += c;
                 pthread_mutex_unlock(&st->mu);
                 return 0;
             }
@@ -108,6 +129,8 @@ int cp_dset_add(cp_dset *d, const void *p, size_t n)
         size_t el;
         const char *e = entry(st, ref, &el);
         if (el == n && memcmp(e, p, n) == 0) {
+            if (d->counted)
+                st->counts[j] += c;
             pthread_mutex_unlock(&st->mu);
             return 0;
         }
@@ -115,6 +138,8 @@ int cp_dset_add(cp_dset *d, const void *p, size_t n)
     slot *sl = &st->slots[j];
     sl->h32 = h32;
     st->len++;
+    if (d->counted)
+        st->counts[j] = c;
     if (n <= INLINE) {
         sl->len = (uint8_t)n;
         memcpy(sl->b, p, n);
@@ -162,11 +187,11 @@ size_t cp_dset_bytes(const cp_dset *d)
 {
     size_t n = sizeof *d;
     for (int i = 0; i < STRIPES; i++)
-        n += d->s[i].cap * sizeof(slot) + d->s[i].bytes;
+        n += d->s[i].cap * (sizeof(slot) + (d->counted ? sizeof(uint64_t) : 0)) + d->s[i].bytes;
     return n;
 }
 
-void cp_dset_each(const cp_dset *d, int (*fn)(void *ctx, const char *p, size_t n), void *ctx)
+void cp_dset_each_count(const cp_dset *d, cp_count_fn fn, void *ctx)
 {
     for (int i = 0; i < STRIPES; i++) {
         const stripe *st = &d->s[i];
@@ -181,24 +206,43 @@ void cp_dset_each(const cp_dset *d, int (*fn)(void *ctx, const char *p, size_t n
                 memcpy(&ref, v->b, 4);
                 e = entry(st, ref, &n);
             }
-            if (fn(ctx, e, n))
+            if (fn(ctx, e, n, d->counted ? st->counts[j] : 1))
                 return;
         }
     }
 }
 
-void cp_dset_drain(cp_dset *d, int (*fn)(void *ctx, const char *p, size_t n), void *ctx)
+struct each_ctx {
+    int (*fn)(void *ctx, const char *p, size_t n);
+    void *ctx;
+};
+
+static int each_one(void *ctx, const char *p, size_t n, uint64_t c)
+{
+    struct each_ctx *e = ctx;
+    return e->fn(e->ctx, p, n);
+}
+
+void cp_dset_each(const cp_dset *d, int (*fn)(void *ctx, const char *p, size_t n), void *ctx)
+{
+    struct each_ctx e = { fn, ctx };
+    cp_dset_each_count(d, each_one, &e);
+}
+
+void cp_dset_drain(cp_dset *d, cp_count_fn fn, void *ctx)
 {
     for (int i = 0; i < STRIPES; i++)
         pthread_mutex_lock(&d->s[i].mu);
-    cp_dset_each(d, fn, ctx);
+    cp_dset_each_count(d, fn, ctx);
     for (int i = 0; i < STRIPES; i++) {
         stripe *st = &d->s[i];
         free(st->slots);
+        free(st->counts);
         for (size_t k = 0; k < st->nchunks; k++)
             free(st->chunks[k]);
         free(st->chunks);
         st->slots = NULL;
+        st->counts = NULL;
         st->chunks = NULL;
         st->cap = st->len = st->nchunks = st->used = st->bytes = 0;
     }
@@ -212,6 +256,7 @@ void cp_dset_free(cp_dset *d)
         return;
     for (int i = 0; i < STRIPES; i++) {
         free(d->s[i].slots);
+        free(d->s[i].counts);
         for (size_t k = 0; k < d->s[i].nchunks; k++)
             free(d->s[i].chunks[k]);
         free(d->s[i].chunks);

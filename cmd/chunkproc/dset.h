@@ -21,17 +21,24 @@
 typedef struct cp_dset cp_dset;
 
 cp_dset *cp_dset_new(void);
+/* A counted set (for top:C:K): every entry has a count, 8 more bytes a slot. */
+cp_dset *cp_dset_new_counted(void);
 /* 1 if the entry was new, 0 if already present. */
 int cp_dset_add(cp_dset *d, const void *p, size_t n);
+/* The same, adding c to the entry's count in a counted set. */
+int cp_dset_add_count(cp_dset *d, const void *p, size_t n, uint64_t c);
 size_t cp_dset_len(const cp_dset *d);
 /* Resident bytes: slots and the entry bytes written (chunks are large
  * allocations whose untouched pages cost nothing). */
 size_t cp_dset_bytes(const cp_dset *d);
 /* Calls fn for every entry; stops early when fn returns non-zero. */
 void cp_dset_each(const cp_dset *d, int (*fn)(void *ctx, const char *p, size_t n), void *ctx);
+/* The same with each entry's count (1 in an uncounted set). */
+typedef int (*cp_count_fn)(void *ctx, const char *p, size_t n, uint64_t count);
+void cp_dset_each_count(const cp_dset *d, cp_count_fn fn, void *ctx);
 /* Calls fn for every entry, then empties the set and frees its storage;
  * safe while other threads add (they wait until it is done). */
-void cp_dset_drain(cp_dset *d, int (*fn)(void *ctx, const char *p, size_t n), void *ctx);
+void cp_dset_drain(cp_dset *d, cp_count_fn fn, void *ctx);
 void cp_dset_free(cp_dset *d);
 
 #endif

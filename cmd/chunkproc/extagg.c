@@ -142,11 +142,19 @@ int cp_ext_spill_groups(cp_ext *x, cp_groups *g)
     return rc;
 }
 
-static int spill_entry(void *ctx, const char *e, size_t n)
+static int spill_entry(void *ctx, const char *e, size_t n, uint64_t count)
 {
     cp_ext *x = ctx;
     x->st.entries++;
-    cp_entry_write(x->p, e, n, mk_spill_out(x->d[part_of(e, n, 0, NPART)].f));
+    cp_entry_write(x->p, e, n, count, 0, mk_spill_out(x->d[part_of(e, n, 0, NPART)].f));
+    return 0;
+}
+
+static int spill_top(void *ctx, const char *e, size_t n, uint64_t count)
+{
+    cp_ext *x = ctx;
+    x->st.entries++;
+    cp_entry_write(x->p, e, n, count, 1, mk_spill_out(x->d[part_of(e, n, 0, NPART)].f));
     return 0;
 }
 
@@ -157,6 +165,10 @@ int cp_ext_spill_distinct(cp_ext *x)
     if (rc == 0 && x->p->dset && cp_dset_len(x->p->dset)) {
         x->st.set_spills++;
         cp_dset_drain(x->p->dset, spill_entry, x);
+    }
+    if (rc == 0 && x->p->tset && cp_dset_len(x->p->tset)) {
+        x->st.set_spills++;
+        cp_dset_drain(x->p->tset, spill_top, x);
     }
     pthread_mutex_unlock(&x->mu);
     return rc;
@@ -194,7 +206,8 @@ static int split_distinct(cp_ext *x, mk_spill *f, unsigned level)
     int r;
     while ((r = mk_spill_line(f, &line, &len)) == 1) {
         char *orig = copy_line(x, line, len);
-        if (cp_entry_parse(x->p, line, len, &x->eb, &x->ecap, &en) < 0)
+        uint64_t c;
+        if (cp_entry_parse(x->p, line, len, &x->eb, &x->ecap, &en, &c) < 0)
             return spill_error("distinct entry");
         mk_out *o = mk_spill_out(sub[part_of(x->eb, en, level + 1, SUBPART)].f);
         mk_out_write(o, orig, len);
@@ -225,39 +238,56 @@ static int count_entry(void *ctx, const char *e, size_t n)
     return 0;
 }
 
-/* One distinct partition: its entries into a set, the set's counts per
- * group to the group partitions as C records. */
+/* A finished partition's top counts, as U records of the group partitions. */
+static int top_out(void *ctx, const char *e, size_t n, uint64_t count)
+{
+    cp_ext *x = ctx;
+    unsigned ai;
+    size_t kl;
+    cp_entry_split(x->p, e, n, &ai, &kl);
+    cp_entry_write(x->p, e, n, count, 2, seg_out(&x->g[part_of(e + 2, kl, 0, NPART)], x->seg, NULL));
+    return 0;
+}
+
+/* One distinct partition: its entries into a set (top counts into a counted
+ * one) — a value always lands in the same partition, so counts are exact;
+ * then each group's distinct count (C records) and value counts (U) go to
+ * the group partitions. */
 static int count_distinct(cp_ext *x, mk_spill *f, unsigned level)
 {
     if (mk_spill_rewind(f) < 0)
         return -1;
-    cp_dset *set = cp_dset_new();
+    cp_dset *set = cp_dset_new(), *tset = cp_dset_new_counted();
     char *line;
     size_t len, en;
-    uint64_t n = 0;
-    int r;
+    uint64_t n = 0, c;
+    int r, kind;
     while ((r = mk_spill_line(f, &line, &len)) == 1) {
-        if (cp_entry_parse(x->p, line, len, &x->eb, &x->ecap, &en) < 0) {
-            cp_dset_free(set);
-            return spill_error("distinct entry");
+        if ((kind = cp_entry_parse(x->p, line, len, &x->eb, &x->ecap, &en, &c)) < 0) {
+            r = spill_error("distinct entry");
+            break;
         }
-        cp_dset_add(set, x->eb, en);
-        if (++n % CHECK_EVERY == 0 && level < MAX_LEVEL && cp_dset_bytes(set) > part_budget(x)) {
+        cp_dset_add_count(kind ? tset : set, x->eb, en, c);
+        if (++n % CHECK_EVERY == 0 && level < MAX_LEVEL &&
+            cp_dset_bytes(set) + cp_dset_bytes(tset) > part_budget(x)) {
             cp_dset_free(set);
+            cp_dset_free(tset);
             return split_distinct(x, f, level);
         }
     }
     if (r < 0 || !n) {
         cp_dset_free(set);
+        cp_dset_free(tset);
         return r;
     }
     mk_map counts;
     mk_map_init(&counts, 0);
-    struct { const cp_plan *p; mk_map *m; } c = { x->p, &counts };
-    cp_dset_each(set, count_entry, &c);
+    struct { const cp_plan *p; mk_map *m; } cc = { x->p, &counts };
+    cp_dset_each(set, count_entry, &cc);
     cp_dset_free(set);
     if (open_parts(x, x->g, NPART) < 0) {
         mk_map_free(&counts);
+        cp_dset_free(tset);
         return -1;
     }
     x->seg++;
@@ -271,6 +301,8 @@ static int count_distinct(cp_ext *x, mk_spill *f, unsigned level)
         cp_count_write(x->p, ai, *v, k + 2, kl - 2, o);
     }
     mk_map_free(&counts);
+    cp_dset_each_count(tset, top_out, x);
+    cp_dset_free(tset);
     return 0;
 }
 
@@ -322,8 +354,9 @@ static int split_groups(cp_ext *x, mk_spill *f, unsigned level)
             mk_out_char(o, '\n');
             continue;
         }
-        size_t first = t == 'G' ? 2 : 3;   /* key fields: G ROWS KEY... / C AGG N KEY... */
-        if ((t != 'G' && t != 'C') || nf < first + p->nkeys) {
+        /* key fields: G ROWS KEY... / C AGG N KEY... / U AGG N VALUE KEY... */
+        size_t first = t == 'G' ? 2 : t == 'C' ? 3 : 4;
+        if ((t != 'G' && t != 'C' && t != 'U') || nf < first + p->nkeys) {
             rc = spill_error("group record");
             break;
         }
@@ -702,7 +735,8 @@ int cp_ext_finish(cp_ext *x, cp_groups **rest, unsigned nrest, const mk_header *
     for (unsigned i = 0; i < nrest; i++)
         if (rest[i] && cp_groups_count(rest[i]) && cp_ext_spill_groups(x, rest[i]) < 0)
             return -1;
-    if (p->dset && cp_dset_len(p->dset) && cp_ext_spill_distinct(x) < 0)
+    if (((p->dset && cp_dset_len(p->dset)) || (p->tset && cp_dset_len(p->tset))) &&
+        cp_ext_spill_distinct(x) < 0)
         return -1;
     x->st.bytes += parts_bytes(x->g, NPART) + parts_bytes(x->d, NPART);
     if (!head) {
@@ -714,6 +748,7 @@ int cp_ext_finish(cp_ext *x, cp_groups **rest, unsigned nrest, const mk_header *
             x->d[i].f = NULL;
         }
         p->distinct_counted = 1;
+        p->top_counted = 1;
     }
     for (unsigned i = 0; i < NPART; i++) {
         if (x->g[i].f && combine_groups(x, x->g[i].f, 0, p->nkeys == 0) < 0)
