@@ -95,6 +95,9 @@ void cp_plan_columns(const cp_plan *p, const mk_header *h, mk_table *t, mk_colty
  * With sortvals, no row is made for an empty ungrouped table and *sortvals
  * gets a malloc'd array of each row's --sort value (NaN when by key). */
 void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t, double **sortvals);
+/* Distinct values added by cp_groups_add wait in a per-table batch; this
+ * puts them into the shared set (merging, saving and tables do it). */
+void cp_groups_flush(cp_groups *g);
 /* Empty the table, keeping its plan (a spilled table starts again). */
 void cp_groups_clear(cp_groups *g);
 /* Write each group's G and Q records to the writer pick() chooses for its

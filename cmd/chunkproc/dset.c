@@ -100,12 +100,10 @@ int cp_dset_add(cp_dset *d, const void *p, size_t n)
     return cp_dset_add_count(d, p, n, 1);
 }
 
-int cp_dset_add_count(cp_dset *d, const void *p, size_t n, uint64_t c)
+/* Insert or count one entry; the stripe's lock is held. */
+static int insert(cp_dset *d, stripe *st, uint64_t h, const void *p, size_t n, uint64_t c)
 {
-    uint64_t h = mk_map_hash(p, n);
-    stripe *st = &d->s[h >> 58];
     uint32_t h32 = (uint32_t)h;
-    pthread_mutex_lock(&st->mu);
     if (st->len + 1 > st->cap / 8 * 7)   /* 7/8 full at most: probes stay short */
         grow(st, d->counted);
     size_t j = home(h32, st->cap);
@@ -119,7 +117,6 @@ int cp_dset_add_count(cp_dset *d, const void *p, size_t n, uint64_t c)
             if (v->len == n && memcmp(v->b, p, n) == 0) {
                 if (d->counted)
                     st->counts[j] += c;
-                pthread_mutex_unlock(&st->mu);
                 return 0;
             }
             continue;
@@ -131,7 +128,6 @@ int cp_dset_add_count(cp_dset *d, const void *p, size_t n, uint64_t c)
         if (el == n && memcmp(e, p, n) == 0) {
             if (d->counted)
                 st->counts[j] += c;
-            pthread_mutex_unlock(&st->mu);
             return 0;
         }
     }
@@ -143,7 +139,6 @@ int cp_dset_add_count(cp_dset *d, const void *p, size_t n, uint64_t c)
     if (n <= INLINE) {
         sl->len = (uint8_t)n;
         memcpy(sl->b, p, n);
-        pthread_mutex_unlock(&st->mu);
         return 1;
     }
     sl->len = LONG;
@@ -171,8 +166,67 @@ int cp_dset_add_count(cp_dset *d, const void *p, size_t n, uint64_t c)
     st->used = need > CHUNK ? CHUNK : (size_t)((char *)w + n - st->chunks[st->nchunks - 1]);
     st->bytes += need > CHUNK ? need : st->used - before;
     memcpy(sl->b, &ref, 4);
-    pthread_mutex_unlock(&st->mu);
     return 1;
+}
+
+int cp_dset_add_count(cp_dset *d, const void *p, size_t n, uint64_t c)
+{
+    uint64_t h = mk_map_hash(p, n);
+    stripe *st = &d->s[h >> 58];
+    pthread_mutex_lock(&st->mu);
+    int r = insert(d, st, h, p, n, c);
+    pthread_mutex_unlock(&st->mu);
+    return r;
+}
+
+void cp_dset_add_batch(cp_dset *d, cp_dset_batch *b)
+{
+    /* Counting sort by stripe, then one lock per stripe for all its entries:
+     * with two threads adding, the locks were most of the cost. */
+    uint32_t start[STRIPES + 1] = { 0 };
+    for (size_t i = 0; i < b->n; i++)
+        start[(b->items[i].h >> 58) + 1]++;
+    for (int i = 0; i < STRIPES; i++)
+        start[i + 1] += start[i];
+    uint32_t at[STRIPES];
+    memcpy(at, start, sizeof at);
+    for (size_t i = 0; i < b->n; i++)
+        b->order[at[b->items[i].h >> 58]++] = (uint32_t)i;
+    for (int s = 0; s < STRIPES; s++) {
+        if (start[s] == start[s + 1])
+            continue;
+        stripe *st = &d->s[s];
+        pthread_mutex_lock(&st->mu);
+        for (uint32_t k = start[s]; k < start[s + 1]; k++) {
+            const cp_dset_item *it = &b->items[b->order[k]];
+            insert(d, st, it->h, b->buf + it->off, it->len, 1);
+        }
+        pthread_mutex_unlock(&st->mu);
+    }
+    b->n = 0;
+    b->used = 0;
+}
+
+void cp_dset_batch_put(cp_dset *d, cp_dset_batch *b, const void *p, size_t n)
+{
+    if (b->n == CP_DSET_BATCH || b->used + n > b->cap) {
+        if (b->n)
+            cp_dset_add_batch(d, b);
+        if (n > b->cap) {
+            b->cap = n > 65536 ? n : 65536;
+            b->buf = mk_xrealloc(b->buf, b->cap);
+        }
+    }
+    memcpy(b->buf + b->used, p, n);
+    b->items[b->n++] = (cp_dset_item){ mk_map_hash(p, n), (uint32_t)b->used, (uint32_t)n };
+    b->used += n;
+}
+
+void cp_dset_batch_free(cp_dset_batch *b)
+{
+    free(b->buf);
+    b->buf = NULL;
+    b->cap = b->used = b->n = 0;
 }
 
 size_t cp_dset_len(const cp_dset *d)

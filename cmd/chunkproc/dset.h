@@ -27,6 +27,22 @@ cp_dset *cp_dset_new_counted(void);
 int cp_dset_add(cp_dset *d, const void *p, size_t n);
 /* The same, adding c to the entry's count in a counted set. */
 int cp_dset_add_count(cp_dset *d, const void *p, size_t n, uint64_t c);
+/* Entries gathered by one thread and added together (one lock per stripe).
+ * Zero-initialise; entries are copied; add_batch empties it. */
+enum { CP_DSET_BATCH = 1024 };
+typedef struct {
+    uint64_t h;
+    uint32_t off, len;
+} cp_dset_item;
+typedef struct {
+    char *buf;
+    size_t used, cap, n;
+    cp_dset_item items[CP_DSET_BATCH];
+    uint32_t order[CP_DSET_BATCH];
+} cp_dset_batch;
+void cp_dset_batch_put(cp_dset *d, cp_dset_batch *b, const void *p, size_t n);
+void cp_dset_add_batch(cp_dset *d, cp_dset_batch *b);
+void cp_dset_batch_free(cp_dset_batch *b);
 size_t cp_dset_len(const cp_dset *d);
 /* Resident bytes: slots and the entry bytes written (chunks are large
  * allocations whose untouched pages cost nothing). */

@@ -733,6 +733,8 @@ int cp_ext_finish(cp_ext *x, cp_groups **rest, unsigned nrest, const mk_header *
     if (p->nkeys + p->naggs > MAX_COLS)
         return mk_err_set("more than %d result columns", MAX_COLS);
     for (unsigned i = 0; i < nrest; i++)
+        cp_groups_flush(rest[i]);
+    for (unsigned i = 0; i < nrest; i++)
         if (rest[i] && cp_groups_count(rest[i]) && cp_ext_spill_groups(x, rest[i]) < 0)
             return -1;
     if (((p->dset && cp_dset_len(p->dset)) || (p->tset && cp_dset_len(p->tset))) &&

@@ -9,10 +9,12 @@
 #
 # Tasks (each tool that can do them):
 #   A  group by region: count, sum(bytes), mean/min/max(latency_ms)
-#   B  exact distinct user_id (chunkproc retries with --memory $CP_FALLBACK when
-#      the default budget is exceeded; the flag it needed is printed)
+#   B  exact distinct user_id
 #   C  p50 and p99 of latency_ms per region (chunkproc sketch and --exact)
 #   D  status >= 500, project ts,path,status (output to /dev/null)
+#   E  group by user_id (~2 M groups): count, sum(bytes) — chunkproc on the
+#      plain file at the default --memory (its state spills to disk) against
+#      DuckDB; the target is bounded memory (peak RSS < 100 MiB), not speed
 # Inputs: chunkproc -j 2 on big.csv, on big.csv.zst, and `zstd -dc | chunkproc`;
 # DuckDB (explicit column types, threads=2) on big.csv and big.csv.zst; mawk,
 # Miller, datamash and `cut | sort -u` on big.csv. Limits: `zstd -dc big.csv.zst
@@ -262,6 +264,12 @@ cp_jobs D chunkproc 1e-9 --where 'status >= 500' --select ts,path,status -f csv
     "$(cmdstr mlr --icsv --ocsv filter '$status >= 500' "then" cut -o -f ts,path,status "$F")"
 D_SQL="COPY (SELECT ts, path, status FROM @SRC@ WHERE status >= 500) TO '@OUT@' (FORMAT csv, HEADER true, USE_TMP_FILE false)"
 duck_jobs D 1e-9 "${D_SQL//@OUT@/$DEVNULL}" "${D_SQL//@OUT@/$WORK/out/@N@.csv}"
+# E — high cardinality: only the plain file (the other inputs add nothing here).
+add E chunkproc "plain -j2" 1 1e-9 "$(cmdstr "$CP" -j 2 -g user_id -a count,sum:bytes -f csv "$F")"
+if [ "$HAVE_DUCK" = 1 ]; then
+    e_sql="SELECT user_id, count(*) AS count, sum(bytes) AS sum_bytes FROM $(duck_src "$F") GROUP BY user_id ORDER BY user_id"
+    add E duckdb plain 0 1e-9 "$(cmdstr node "$DUCK_DIR/run.mjs" "$e_sql" 2)"
+fi
 [ "$HAVE_MAWK" = 1 ] && skip "C with mawk: no quantile function"
 [ "$HAVE_DATAMASH" = 1 ] && skip "D with datamash: it cannot filter rows"
 
@@ -337,6 +345,7 @@ summary() {
         B) printf 'distinct %s' "$(bvalue "$2")" ;;
         C) awk -F, 'NR > 1 { g++ } END { printf "%d groups", g }' "$o" ;;
         D) printf 'rows %s' "$(drows "$2")" ;;
+        E) awk -F, 'NR > 1 { g++; c += $2; s += $3 } END { printf "%d groups, count %.0f, sum(bytes) %.0f", g, c, s }' "$o" ;;
     esac
 }
 bvalue() { tail -n 1 "$WORK/out/$1.out" | awk -F, '{ v = $NF; gsub(/[" \r]/, "", v); print v }'; }
@@ -352,7 +361,7 @@ mismatches=0
 mismatch() { mismatches=$((mismatches + 1)); printf '!!! MISMATCH %s\n' "$*"; }
 echo
 echo "== results check (reference: DuckDB on the plain file when present, else the first tool listed)"
-for task in A B C D; do
+for task in A B C D E; do
     ref=-1
     for ((i = 0; i < N; i++)); do
         if ! sel "$i" "$task" || [ "${J_TOL[i]}" != 1e-9 ]; then continue; fi
@@ -366,7 +375,7 @@ for task in A B C D; do
         if [ "$i" = "$ref" ]; then echo "$line  (reference)"; continue; fi
         diffs=''
         case $task in
-            A) diffs=$(cmp_table "$WORK/out/$ref.out" "$WORK/out/$i.out" 2,3 "${J_TOL[i]}") ;;
+            A|E) diffs=$(cmp_table "$WORK/out/$ref.out" "$WORK/out/$i.out" 2,3 "${J_TOL[i]}") ;;
             C) diffs=$(cmp_table "$WORK/out/$ref.out" "$WORK/out/$i.out" '' "${J_TOL[i]}")
                line+=", max relative difference $(sed -n 's/^MAXREL //p' <<< "$diffs")" ;;
             B) [ "$(bvalue "$i")" = "$(bvalue "$ref")" ] || diffs="$(bvalue "$i") != $(bvalue "$ref")" ;;
@@ -437,11 +446,12 @@ declare -A TITLE=(
     [A]="group by region: count, sum(bytes), mean/min/max(latency_ms)"
     [B]="exact distinct user_id"
     [C]="p50 and p99 of latency_ms per region"
-    [D]="status >= 500, project ts,path,status (to /dev/null)")
+    [D]="status >= 500, project ts,path,status (to /dev/null)"
+    [E]="group by user_id (~2 M groups): count, sum(bytes); state spills to disk")
 zwc=$(find_job L "zstd -dc | wc -l" zst)
 echo
 echo "== figures: median of $RUNS; MB/s of the uncompressed $size bytes; ratio = peer wall / chunkproc wall (> 1: chunkproc faster)"
-for task in A B C D; do
+for task in A B C D E; do
     echo
     echo "$task: ${TITLE[$task]}"
     printf '  %-18s %-16s %8s %8s %8s %13s\n' tool input "wall s" "cpu s" "MB/s" "peak RSS"
@@ -465,6 +475,11 @@ for task in A B C D; do
     mlr=$(find_job "$task" mlr plain)
     for ((i = 0; i < N; i++)); do
         if ! sel "$i" "$task" || [ "${J_SUBJ[i]}" != 1 ]; then continue; fi
+        if [ "$task" = E ]; then
+            v=$(awk -v r="${M_R[i]}" 'BEGIN { printf "%.1f", r / 1024 }')
+            target "$i" "peak RSS < 100 MiB" "$v" "<" 100 "$v MiB"
+            continue
+        fi
         case ${J_INPUT[i]} in
             plain*)
                 if [ "$duck" -ge 0 ]; then
