@@ -1255,32 +1255,37 @@ static void free_state(cp_groups *g)
     mk_arena_free(&g->strs);
 }
 
-/* A spilled table fills up again to about the same size: its map keeps its
- * slots and the vectors get their old capacity back at once, so refilling
- * does not grow them by doubling (copying) all over again. Reserved but
- * untouched pages cost nothing, which is why cp_groups_bytes counts the
- * vectors by length. */
+/* A spilled table fills up again to about the same size: its map and
+ * vectors keep their memory (already resident, and reused without a page
+ * fault or a copy), and only the per-group blocks are freed. */
 void cp_groups_clear(cp_groups *g)
 {
-    size_t ng = mk_vec_len(&g->rows), naggs = g->p->naggs, nq = (size_t)g->p->nq;
-    size_t nh = mk_vec_len(&g->hlls);
     for (size_t i = 0; i < mk_vec_len(&g->qs); i++)
         q_free(mk_vec_get(&g->qs, i));
-    for (size_t i = 0; i < nh; i++)
+    for (size_t i = 0; i < mk_vec_len(&g->hlls); i++)
         mk_hll_free(mk_vec_get(&g->hlls, i));
     mk_map_clear(&g->index);
-    mk_vec_free(&g->keys);
-    mk_vec_free(&g->rows);
-    mk_vec_free(&g->slots);
-    mk_vec_free(&g->qs);
-    mk_vec_free(&g->hlls);
+    mk_vec_clear(&g->keys);
+    mk_vec_clear(&g->rows);
+    mk_vec_clear(&g->slots);
+    mk_vec_clear(&g->qs);
+    mk_vec_clear(&g->hlls);
     mk_arena_free(&g->strs);
     mk_arena_init(&g->strs, 0);
-    mk_vec_reserve(&g->keys, ng);
-    mk_vec_reserve(&g->rows, ng);
-    mk_vec_reserve(&g->slots, ng * naggs);
-    mk_vec_reserve(&g->qs, ng * nq);
-    mk_vec_reserve(&g->hlls, nh);
+    memset(g->cache, 0, sizeof g->cache);
+    g->qh_bytes = 0;
+}
+
+void cp_groups_release(cp_groups *g)
+{
+    free_state(g);
+    mk_map_init(&g->index, 0);
+    mk_vec_init(&g->keys, sizeof(keyref));
+    mk_vec_init(&g->rows, sizeof(uint64_t));
+    mk_vec_init(&g->slots, sizeof(slot));
+    mk_vec_init(&g->qs, sizeof(qstore));
+    mk_vec_init(&g->hlls, sizeof(mk_hll));
+    mk_arena_init(&g->strs, 0);
     memset(g->cache, 0, sizeof g->cache);
     g->qh_bytes = 0;
 }

@@ -98,8 +98,10 @@ void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t, double **sor
 /* Distinct values added by cp_groups_add wait in a per-table batch; this
  * puts them into the shared set (merging, saving and tables do it). */
 void cp_groups_flush(cp_groups *g);
-/* Empty the table, keeping its plan (a spilled table starts again). */
+/* Empty the table, keeping its plan and its memory (a spilled table fills
+ * up again); release also gives the memory back. */
 void cp_groups_clear(cp_groups *g);
+void cp_groups_release(cp_groups *g);
 /* Write each group's G and Q records to the writer pick() chooses for its
  * (length-prefixed) key; pick also numbers the group within that writer. */
 typedef mk_out *(*cp_pick_fn)(void *ctx, const char *key, size_t klen, uint64_t *local);

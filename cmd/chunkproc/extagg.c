@@ -734,9 +734,12 @@ int cp_ext_finish(cp_ext *x, cp_groups **rest, unsigned nrest, const mk_header *
         return mk_err_set("more than %d result columns", MAX_COLS);
     for (unsigned i = 0; i < nrest; i++)
         cp_groups_flush(rest[i]);
-    for (unsigned i = 0; i < nrest; i++)
+    for (unsigned i = 0; i < nrest; i++) {
         if (rest[i] && cp_groups_count(rest[i]) && cp_ext_spill_groups(x, rest[i]) < 0)
             return -1;
+        if (rest[i])
+            cp_groups_release(rest[i]);   /* the partitions need the memory now */
+    }
     if (((p->dset && cp_dset_len(p->dset)) || (p->tset && cp_dset_len(p->tset))) &&
         cp_ext_spill_distinct(x) < 0)
         return -1;

@@ -22,7 +22,6 @@
 #include "map.h"
 #include "work.h"
 
-#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -674,12 +673,6 @@ static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *h
 
 int main(int argc, char **argv)
 {
-    /* Group tables are a few big vectors that grow and are freed at every
-     * spill. glibc's threshold for serving them by mmap rises with each one
-     * freed, after which they come from the heap: copied on growth and kept
-     * resident after free. A fixed 1 MiB keeps them mmap'd: grown by mremap
-     * without a copy, and given back to the system when freed. */
-    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     int first = mk_cli_parse(&cli, &spec, argc, argv);
     char *stdin_only[] = { "-", NULL };
     char **files = first < argc ? argv + first : stdin_only;
