@@ -32,7 +32,8 @@
 # uncompressed size, speed ratios (peer wall / chunkproc wall, > 1 = chunkproc
 # faster) and the targets marked MET / NOT MET.
 #
-# Environment: BENCH_DIR, ROWS, RUNS (default 3), QUICK=1 (smoke run on 500000
+# Environment: BENCH_DIR, ROWS, RUNS (default 3), TASKS (default ABCDE: the
+# tasks to run, e.g. TASKS=E), QUICK=1 (smoke run on 500000
 # rows in $BENCH_DIR/quick, so the shared full-size files stay), CP_FALLBACK
 # (default 1G), MLR_C=0|1 (Miller's percentiles keep every value, ~11 × the
 # input: by default skipped when MemAvailable is short of that).
@@ -50,6 +51,7 @@ BASE=${BENCH_DIR:-/tmp/memkit-bench}
 case $BASE in /*) ;; *) BASE=$PWD/$BASE ;; esac
 QUICK=${QUICK:-0}
 RUNS=${RUNS:-3}
+TASKS=${TASKS:-ABCDE}
 CP_FALLBACK=${CP_FALLBACK:-1G}
 MLR_C=${MLR_C:-auto}
 if [ "$QUICK" = 1 ]; then
@@ -145,6 +147,7 @@ fi
 N=0
 J_TASK=() J_TOOL=() J_INPUT=() J_SUBJ=() J_TOL=() J_CMD=() J_CHECK=() J_FALLBACK=() J_NOTE=() J_OK=()
 add() { # TASK TOOL INPUT SUBJ TOL CMD [CHECK_CMD [FALLBACK_CMD]]
+    [ "$1" = L ] || [[ $TASKS == *"$1"* ]] || return 0
     J_TASK[N]=$1 J_TOOL[N]=$2 J_INPUT[N]=$3 J_SUBJ[N]=$4 J_TOL[N]=$5 J_CMD[N]=$6
     J_CHECK[N]=${7:-$6} J_FALLBACK[N]=${8:-} J_NOTE[N]='' J_OK[N]=1
     N=$((N + 1))
