@@ -95,18 +95,25 @@ static int expired(const mk_pool *p, uint64_t now)
 
 /* Destroys expired objects oldest first, one at a time with mu released
  * around each destroy; returns how many. Called without mu held. */
+/* Destroy obj without the lock held (destroy may be slow), counted as
+ * dying meanwhile so its slot is not handed out twice. Called and returns
+ * with the lock held. */
+static void destroy_unlocked(mk_pool *p, void *obj)
+{
+    p->dying++;
+    unlock(p);
+    p->o.destroy(obj, p->o.ctx);
+    lock(p);
+    p->dying--;
+    p->st.destroyed++;
+}
+
 static size_t trim(mk_pool *p, uint64_t now)
 {
     size_t n = 0;
     lock(p);
     while (expired(p, now)) {
-        void *obj = pop_bottom(p);
-        p->dying++;
-        unlock(p);
-        p->o.destroy(obj, p->o.ctx);
-        lock(p);
-        p->dying--;
-        p->st.destroyed++;
+        destroy_unlocked(p, pop_bottom(p));
         p->st.shrunk++;
         n++;
         if (p->nwaiters)
@@ -143,12 +150,7 @@ static void *acquire(mk_pool *p, uint64_t deadline, uint64_t timeout_ns)
             lock(p);
             p->in_use--;
             p->st.reused--;
-            p->dying++;
-            unlock(p);
-            p->o.destroy(obj, p->o.ctx);
-            lock(p);
-            p->dying--;
-            p->st.destroyed++;
+            destroy_unlocked(p, obj);
             p->st.discarded++;
             continue;
         }

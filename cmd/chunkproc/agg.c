@@ -348,10 +348,9 @@ typedef struct {
     size_t len;
 } keyref;
 
-cp_groups *cp_groups_new(const cp_plan *p)
+/* The groups and their state, empty (new, and again after release). */
+static void init_state(cp_groups *g)
 {
-    cp_groups *g = mk_xcalloc(1, sizeof *g);
-    g->p = p;
     mk_map_init(&g->index, 0);
     mk_vec_init(&g->keys, sizeof(keyref));
     mk_vec_init(&g->rows, sizeof(uint64_t));
@@ -359,6 +358,15 @@ cp_groups *cp_groups_new(const cp_plan *p)
     mk_vec_init(&g->qs, sizeof(qstore));
     mk_vec_init(&g->hlls, sizeof(mk_hll));
     mk_arena_init(&g->strs, 0);
+    memset(g->cache, 0, sizeof g->cache);
+    g->qh_bytes = 0;
+}
+
+cp_groups *cp_groups_new(const cp_plan *p)
+{
+    cp_groups *g = mk_xcalloc(1, sizeof *g);
+    g->p = p;
+    init_state(g);
     return g;
 }
 
@@ -1239,20 +1247,26 @@ void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t, double **sor
         mk_out_discard(tm);
 }
 
-/* The groups and their state; the per-row scratch buffers stay. */
-static void free_state(cp_groups *g)
+/* What each group owns outside the table's vectors. */
+static void free_group_blocks(cp_groups *g)
 {
     for (size_t i = 0; i < mk_vec_len(&g->qs); i++)
         q_free(mk_vec_get(&g->qs, i));
     for (size_t i = 0; i < mk_vec_len(&g->hlls); i++)
         mk_hll_free(mk_vec_get(&g->hlls, i));
+    mk_arena_free(&g->strs);
+}
+
+/* The groups and their state; the per-row scratch buffers stay. */
+static void free_state(cp_groups *g)
+{
+    free_group_blocks(g);
     mk_vec_free(&g->hlls);
     mk_map_free(&g->index);
     mk_vec_free(&g->keys);
     mk_vec_free(&g->rows);
     mk_vec_free(&g->slots);
     mk_vec_free(&g->qs);
-    mk_arena_free(&g->strs);
 }
 
 /* A spilled table fills up again to about the same size: its map and
@@ -1260,18 +1274,14 @@ static void free_state(cp_groups *g)
  * fault or a copy), and only the per-group blocks are freed. */
 void cp_groups_clear(cp_groups *g)
 {
-    for (size_t i = 0; i < mk_vec_len(&g->qs); i++)
-        q_free(mk_vec_get(&g->qs, i));
-    for (size_t i = 0; i < mk_vec_len(&g->hlls); i++)
-        mk_hll_free(mk_vec_get(&g->hlls, i));
+    free_group_blocks(g);
+    mk_arena_init(&g->strs, 0);
     mk_map_clear(&g->index);
     mk_vec_clear(&g->keys);
     mk_vec_clear(&g->rows);
     mk_vec_clear(&g->slots);
     mk_vec_clear(&g->qs);
     mk_vec_clear(&g->hlls);
-    mk_arena_free(&g->strs);
-    mk_arena_init(&g->strs, 0);
     memset(g->cache, 0, sizeof g->cache);
     g->qh_bytes = 0;
 }
@@ -1279,15 +1289,7 @@ void cp_groups_clear(cp_groups *g)
 void cp_groups_release(cp_groups *g)
 {
     free_state(g);
-    mk_map_init(&g->index, 0);
-    mk_vec_init(&g->keys, sizeof(keyref));
-    mk_vec_init(&g->rows, sizeof(uint64_t));
-    mk_vec_init(&g->slots, sizeof(slot));
-    mk_vec_init(&g->qs, sizeof(qstore));
-    mk_vec_init(&g->hlls, sizeof(mk_hll));
-    mk_arena_init(&g->strs, 0);
-    memset(g->cache, 0, sizeof g->cache);
-    g->qh_bytes = 0;
+    init_state(g);
 }
 
 void cp_groups_free(cp_groups *g)
@@ -1507,24 +1509,32 @@ void cp_count_write(const cp_plan *p, unsigned agg, uint64_t count, const char *
     mk_out_char(o, '\n');
 }
 
-size_t cp_key_encode(const cp_plan *p, const mk_field *f, char **buf, size_t *cap)
+/* Key fields, length-prefixed, at *buf + at, with room for `extra` more
+ * bytes after them; returns the key's length. */
+static size_t encode_at(const cp_plan *p, const mk_field *f, char **buf, size_t *cap, size_t at,
+                        size_t extra)
 {
-    size_t need = 0;
+    size_t need = at + extra;
     for (size_t i = 0; i < p->nkeys; i++)
         need += 4 + f[i].len;
-    if (need + 2 > *cap) {
+    if (need > *cap) {
         *cap = need * 2 + 16;
         *buf = mk_xrealloc(*buf, *cap);
     }
     size_t n = 0;
     for (size_t i = 0; i < p->nkeys; i++) {
         uint32_t len = f[i].len;
-        memcpy(*buf + n, &len, 4);
+        memcpy(*buf + at + n, &len, 4);
         if (len)
-            memcpy(*buf + n + 4, f[i].ptr, len);
+            memcpy(*buf + at + n + 4, f[i].ptr, len);
         n += 4 + len;
     }
     return n;
+}
+
+size_t cp_key_encode(const cp_plan *p, const mk_field *f, char **buf, size_t *cap)
+{
+    return encode_at(p, f, buf, cap, 0, 0);
 }
 
 int cp_entry_parse(const cp_plan *p, char *line, size_t len, char **buf, size_t *cap, size_t *n,
@@ -1543,20 +1553,12 @@ int cp_entry_parse(const cp_plan *p, char *line, size_t len, char **buf, size_t 
     if (mk_parse_u64(f[1].ptr, f[1].len, &ai) < 0 || ai >= p->naggs ||
         (top && mk_parse_u64(f[2].ptr, f[2].len, count) < 0))
         return bad("distinct aggregate");
-    char *kb = NULL;
-    size_t kc = 0, kl = cp_key_encode(p, f + v + 1, &kb, &kc);
-    size_t need = 2 + kl + f[v].len;
-    if (need > *cap) {
-        *cap = need * 2;
-        *buf = mk_xrealloc(*buf, *cap);
-    }
+    size_t kl = encode_at(p, f + v + 1, buf, cap, 2, f[v].len);
     uint16_t a16 = (uint16_t)ai;
     memcpy(*buf, &a16, 2);
-    memcpy(*buf + 2, kb, kl);
     if (f[v].len)
         memcpy(*buf + 2 + kl, f[v].ptr, f[v].len);
-    free(kb);
-    *n = need;
+    *n = 2 + kl + f[v].len;
     return top;
 }
 

@@ -174,6 +174,15 @@ int cp_ext_spill_distinct(cp_ext *x)
     return rc;
 }
 
+int cp_ext_fit(cp_ext *x, cp_groups *g, size_t table_bytes)
+{
+    if (table_bytes + cp_plan_bytes(x->p) <= x->memory)
+        return 0;
+    if (cp_plan_bytes(x->p) > x->memory / 2 && cp_ext_spill_distinct(x) < 0)
+        return -1;
+    return table_bytes + cp_plan_bytes(x->p) > x->memory ? cp_ext_spill_groups(x, g) : 0;
+}
+
 /* ---- finishing: distinct partitions to counts ----------------------------------- */
 
 static char *copy_line(cp_ext *x, const char *line, size_t len)
@@ -388,15 +397,21 @@ static int split_groups(cp_ext *x, mk_spill *f, unsigned level)
     return rc;
 }
 
+/* A run line's --sort value: exact (%a), or "nan" for an empty cell. */
+static void put_sortval(mk_out *o, double sv)
+{
+    if (isnan(sv))
+        mk_out_str(o, "nan");
+    else
+        mk_out_printf(o, "%a", sv);
+}
+
 /* One result row to a run: "SORTVALUE CELL..." where a cell is "-" when
  * empty, else "=" and its text (TSV-escaped). */
 static void run_row(mk_out *o, const mk_table *t, size_t row, size_t ncols, double sv)
 {
     char b[64];
-    if (isnan(sv))
-        mk_out_str(o, "nan");
-    else
-        mk_out_printf(o, "%a", sv);
+    put_sortval(o, sv);
     for (size_t c = 0; c < ncols; c++) {
         const char *s;
         size_t n;
@@ -642,10 +657,7 @@ static int merge_runs(cp_ext *x, mk_spill **runs, size_t nr, merge_to to, mk_spi
         rows++;
         if (to == TO_RUN) {
             mk_out *o = mk_spill_out(into);
-            if (isnan(best->sv))
-                mk_out_str(o, "nan");
-            else
-                mk_out_printf(o, "%a", best->sv);
+            put_sortval(o, best->sv);
             for (size_t c = 0; c < ncols; c++) {
                 const mk_field *cf = &best->cell[c];
                 mk_out_write(o, cf->flags ? "\t=" : "\t-", 2);

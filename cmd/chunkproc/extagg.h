@@ -55,6 +55,11 @@ int cp_ext_spill_groups(cp_ext *x, cp_groups *g);
 /* Write the shared distinct set out and empty it; -1 with mk_err. */
 int cp_ext_spill_distinct(cp_ext *x);
 
+/* Keep the tables (table_bytes, as the caller counts them) and the shared
+ * sets within --memory: the sets go to disk first when they are over half
+ * of it, then g if still needed. -1 with mk_err. */
+int cp_ext_fit(cp_ext *x, cp_groups *g, size_t table_bytes);
+
 /* Called before each --partial segment: writes its header lines. */
 typedef void (*cp_head_fn)(void *ctx, mk_out *o);
 

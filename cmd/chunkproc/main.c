@@ -281,13 +281,7 @@ static int bad_record(worker *w, uint64_t line, const char *why)
  * hold megabytes of new groups. */
 static int keep_budget(worker *w)
 {
-    job *j = w->j;
-    size_t tb = cp_groups_bytes(w->groups) * (size_t)cli.threads;
-    if (tb + cp_plan_bytes(j->plan) <= memory)
-        return 0;
-    if (cp_plan_bytes(j->plan) > memory / 2 && cp_ext_spill_distinct(j->ext) < 0)
-        return -1;
-    return tb + cp_plan_bytes(j->plan) > memory ? cp_ext_spill_groups(j->ext, w->groups) : 0;
+    return cp_ext_fit(w->j->ext, w->groups, cp_groups_bytes(w->groups) * (size_t)cli.threads);
 }
 
 static int do_block(mk_work *wk, void *ctx, const mk_block *b)
@@ -652,9 +646,7 @@ static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *h
                 if (tb + cp_plan_bytes(plan) > memory) {
                     if (!*ext)
                         *ext = cp_ext_new(plan, tmpdir, memory);
-                    if (cp_plan_bytes(plan) > memory / 2 && cp_ext_spill_distinct(*ext) < 0)
-                        mk_die_err();
-                    if (tb + cp_plan_bytes(plan) > memory && cp_ext_spill_groups(*ext, *total) < 0)
+                    if (cp_ext_fit(*ext, *total, tb) < 0)
                         mk_die_err();
                 }
             }
