@@ -55,38 +55,33 @@ typedef struct {
 } counts;
 
 /* One pass that counts newlines (and quotes, for CSV), finds the first NUL
- * and the first over-long line. Compare results are summed in 8-bit lanes for
- * up to 255 rounds, then folded with psadbw: no popcount needed. Line lengths
- * are checked per 16-byte chunk from the newline bit masks. */
+ * and the first over-long line. Compare results are summed in 8-bit lanes
+ * over chunks of up to 255 vectors, then folded with psadbw: no popcount and
+ * no branch per vector. A chunk spans at most the line limit, so a line
+ * inside one is never too long: only the line that ends at a chunk's first
+ * newline needs its length checked, and only its last newline starts one. */
 static inline counts scan(const char *p, size_t n, int want_quotes, size_t maxl)
 {
     counts c = { 0, 0, SIZE_MAX, SIZE_MAX };
     size_t i = 0, ls = 0;   /* ls: start of the current line */
 #ifdef __SSE2__
     const __m128i vn = _mm_set1_epi8('\n'), vq = _mm_set1_epi8('"'), vz = _mm_setzero_si128();
+    size_t max_rounds = maxl / 16 < 255 ? maxl / 16 : 255;   /* maxl >= 16 */
     while (n - i >= 16) {
         size_t rounds = (n - i) / 16, start = i;
-        if (rounds > 255)
-            rounds = 255;
+        if (rounds > max_rounds)
+            rounds = max_rounds;
         __m128i an = vz, aq = vz, az = vz;
         for (size_t k = 0; k < rounds; k++, i += 16) {
             __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
-            __m128i en = _mm_cmpeq_epi8(v, vn);
-            an = _mm_sub_epi8(an, en);
+            an = _mm_sub_epi8(an, _mm_cmpeq_epi8(v, vn));
             if (want_quotes)
                 aq = _mm_sub_epi8(aq, _mm_cmpeq_epi8(v, vq));
             az = _mm_or_si128(az, _mm_cmpeq_epi8(v, vz));
-            unsigned mn = (unsigned)_mm_movemask_epi8(en);
-            if (mn) {
-                if (i + (size_t)__builtin_ctz(mn) - ls > maxl && c.long_at == SIZE_MAX)
-                    c.long_at = ls;
-                ls = i + (size_t)(32 - __builtin_clz(mn));
-            } else if (i + 16 - ls > maxl && c.long_at == SIZE_MAX) {
-                c.long_at = ls;
-            }
         }
         an = _mm_sad_epu8(an, vz);
-        c.nl += (uint64_t)_mm_cvtsi128_si32(an) + (uint64_t)_mm_extract_epi16(an, 4);
+        uint64_t k = (uint64_t)_mm_cvtsi128_si32(an) + (uint64_t)_mm_extract_epi16(an, 4);
+        c.nl += k;
         if (want_quotes) {
             aq = _mm_sad_epu8(aq, vz);
             c.quotes += (uint64_t)_mm_cvtsi128_si32(aq) + (uint64_t)_mm_extract_epi16(aq, 4);
@@ -94,6 +89,12 @@ static inline counts scan(const char *p, size_t n, int want_quotes, size_t maxl)
         if (c.nul == SIZE_MAX && _mm_movemask_epi8(az)) {
             const char *z = memchr(p + start, 0, i - start);
             c.nul = (size_t)(z - p);
+        }
+        if (k) {
+            const char *first = memchr(p + start, '\n', i - start);
+            if ((size_t)(first - p) - ls > maxl && c.long_at == SIZE_MAX)
+                c.long_at = ls;
+            ls = (size_t)((const char *)memrchr(p + start, '\n', i - start) - p) + 1;
         }
     }
 #endif

@@ -338,6 +338,7 @@ int mk_cli_parse(mk_cli *cli, const mk_cli_spec *spec, int argc, char **argv)
                            (long long)cli->threads);
     if (cli->threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cli->threads_auto = 1;
         cli->threads = n > 0 ? n : 1;
     }
     if (cli->threads > 256)

@@ -72,6 +72,7 @@ typedef struct {
     char *output;
     int quiet, progress, stats, lenient;
     int64_t threads;           /* resolved: ≥ 1 (0 or absent = online CPUs) */
+    int threads_auto;          /* threads came from the CPU count, not the user */
     const mk_cli_spec *spec;
 } mk_cli;
 

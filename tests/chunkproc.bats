@@ -327,6 +327,20 @@ EOF
     assert_output "$want"
 }
 
+@test "compressed input: one parsing thread fewer than the cores by default, -j as given" {
+    small_csv
+    zstd -q -c s.csv > s.csv.zst
+    n=$(nproc)
+    want=$(( n > 1 ? n - 1 : 1 ))
+    run chunkproc --stats -g g -a count s.csv.zst
+    assert_success
+    assert_line "chunkproc: stats: threads: $want parsing, 1 decompressing"
+    run chunkproc --stats -j 3 -g g -a count s.csv.zst
+    assert_line "chunkproc: stats: threads: 3 parsing, 1 decompressing"
+    run chunkproc --stats -g g -a count s.csv
+    assert_line "chunkproc: stats: threads: $n parsing"
+}
+
 # ---- threads and big inputs ---------------------------------------------------
 
 @test "a multi-block file: -j 1 and -j 2 agree with each other and with DuckDB" {
