@@ -22,6 +22,7 @@ typedef struct {
     uint8_t len;                /* 1..INLINE: bytes inline; LONG: ref in b */
     char b[INLINE];
 } slot;
+_Static_assert(sizeof(slot) == 16, "a slot is compared as 16 bytes");
 
 typedef struct {
     pthread_mutex_t mu;
@@ -106,15 +107,23 @@ static int insert(cp_dset *d, stripe *st, uint64_t h, const void *p, size_t n, u
     uint32_t h32 = (uint32_t)h;
     if (st->len + 1 > st->cap / 8 * 7)   /* 7/8 full at most: probes stay short */
         grow(st, d->counted);
+    /* A short entry is compared as the whole 16-byte slot it would have
+     * (unused bytes are zero: slots come zeroed and are never reused). */
+    slot want;
+    int inl = n <= INLINE;
+    if (inl) {
+        memset(&want, 0, sizeof want);
+        want.h32 = h32;
+        want.len = (uint8_t)n;
+        memcpy(want.b, p, n);
+    }
     size_t j = home(h32, st->cap);
     for (;; j = j + 1 == st->cap ? 0 : j + 1) {
         const slot *v = &st->slots[j];
         if (!v->len)
             break;
-        if (v->h32 != h32)
-            continue;
-        if (v->len != LONG) {
-            if (v->len == n && memcmp(v->b, p, n) == 0) {
+        if (inl || v->h32 != h32 || v->len != LONG) {
+            if (inl && memcmp(v, &want, sizeof want) == 0) {
                 if (d->counted)
                     st->counts[j] += c;
                 return 0;
@@ -179,6 +188,14 @@ int cp_dset_add_count(cp_dset *d, const void *p, size_t n, uint64_t c)
     return r;
 }
 
+enum { PREFETCH = 8 };
+
+static inline void prefetch_home(const stripe *st, uint64_t h)
+{
+    if (st->cap)
+        __builtin_prefetch(&st->slots[home((uint32_t)h, st->cap)]);
+}
+
 void cp_dset_add_batch(cp_dset *d, cp_dset_batch *b)
 {
     /* Counting sort by stripe, then one lock per stripe for all its entries:
@@ -197,7 +214,13 @@ void cp_dset_add_batch(cp_dset *d, cp_dset_batch *b)
             continue;
         stripe *st = &d->s[s];
         pthread_mutex_lock(&st->mu);
+        /* A big set is far out of cache: ask for each entry's slot a few
+         * entries ahead so the misses overlap instead of queueing. */
+        for (uint32_t k = start[s]; k < start[s + 1] && k < start[s] + PREFETCH; k++)
+            prefetch_home(st, b->items[b->order[k]].h);
         for (uint32_t k = start[s]; k < start[s + 1]; k++) {
+            if (k + PREFETCH < start[s + 1])
+                prefetch_home(st, b->items[b->order[k + PREFETCH]].h);
             const cp_dset_item *it = &b->items[b->order[k]];
             insert(d, st, it->h, b->buf + it->off, it->len, 1);
         }
