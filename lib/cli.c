@@ -234,7 +234,7 @@ int mk_cli_parse(mk_cli *cli, const mk_cli_spec *spec, int argc, char **argv)
     table t;
     build(&t, cli, spec);
 
-    struct option lo[MAX_OPTS + 4];
+    struct option lo[MAX_OPTS + 5];
     char so[3 * MAX_OPTS + 8];
     size_t ns = 0, nl = 0;
     so[ns++] = ':';           /* report a missing argument as ':' */
@@ -252,6 +252,7 @@ int mk_cli_parse(mk_cli *cli, const mk_cli_spec *spec, int argc, char **argv)
     lo[nl++] = (struct option){ "help", no_argument, NULL, 'h' };
     lo[nl++] = (struct option){ "version", no_argument, NULL, 'V' };
     lo[nl++] = (struct option){ "list-options", no_argument, NULL, 1 };
+    lo[nl++] = (struct option){ "list-subcommands", no_argument, NULL, 2 };
     lo[nl] = (struct option){ 0 };
     memcpy(so + ns, "hV", 3);
 
@@ -271,6 +272,11 @@ int mk_cli_parse(mk_cli *cli, const mk_cli_spec *spec, int argc, char **argv)
         }
         if (c == 1) {
             list_options(&t);
+            exit(0);
+        }
+        if (c == 2) {
+            for (size_t i = 0; spec->subcommands && spec->subcommands[i]; i++)
+                printf("%s\n", spec->subcommands[i]);
             exit(0);
         }
         if (c == ':') {

@@ -62,6 +62,9 @@ typedef struct {
     const mk_opt *opts;
     unsigned std;
     void *ctx;                 /* passed to custom setters */
+    /* Words the tool takes as its first argument (NULL-terminated), or NULL:
+     * listed by the hidden --list-subcommands, for completions and doc tests. */
+    const char *const *subcommands;
 } mk_cli_spec;
 
 typedef struct {

@@ -615,6 +615,60 @@ static void write_text(const mk_table *t, mk_out *o, const size_t *w, int header
     }
 }
 
+void mk_out_html(mk_out *o, const char *p, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *rep;
+        switch (p[i]) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        default: continue;
+        }
+        mk_out_write(o, p + run, i - run);
+        mk_out_str(o, rep);
+        run = i + 1;
+    }
+    mk_out_write(o, p + run, n - run);
+}
+
+void mk_table_write_html(const mk_table *t, mk_out *o)
+{
+    char b[64], rb[64];
+    const char *s, *rs;
+    mk_out_str(o, "<table>\n<thead><tr>");
+    for (size_t j = 0; j < t->ncols; j++) {
+        mk_out_str(o, numeric(t->cols[j].type) ? "<th class=\"num\">" : "<th>");
+        mk_out_html(o, t->cols[j].name, strlen(t->cols[j].name));
+        mk_out_str(o, "</th>");
+    }
+    mk_out_str(o, "</tr></thead>\n<tbody>\n");
+    for (size_t i = 0; i < t->nrows; i++) {
+        mk_out_str(o, "<tr>");
+        for (size_t j = 0; j < t->ncols; j++) {
+            const cell *c = &t->cells[i * t->ncols + j];
+            size_t n = human(t, j, c, b, sizeof b, &s);
+            mk_out_str(o, numeric(t->cols[j].type) ? "<td class=\"num\"" : "<td");
+            if (c->set) {
+                size_t rn = raw(t, j, c, rb, sizeof rb, &rs);
+                if (rn != n || memcmp(rs, s, n) != 0) {
+                    mk_out_str(o, " title=\"");
+                    mk_out_html(o, rs, rn);
+                    mk_out_char(o, '"');
+                }
+            }
+            mk_out_char(o, '>');
+            mk_out_html(o, s, n);
+            mk_out_str(o, "</td>");
+        }
+        mk_out_str(o, "</tr>\n");
+    }
+    mk_out_str(o, "</tbody>\n</table>\n");
+}
+
 /* TSV cannot quote: tab, newline, CR and backslash are escaped as \t \n \r \\. */
 void mk_out_tsv_field(mk_out *o, const char *p, size_t n)
 {

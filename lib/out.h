@@ -53,6 +53,8 @@ void mk_out_json_str(mk_out *o, const char *p, size_t n);             /* with qu
 int mk_json_number(const char *s, size_t n);
 /* TSV cannot quote: tab, LF, CR and backslash are written as \t \n \r \\. */
 void mk_out_tsv_field(mk_out *o, const char *p, size_t n);
+/* Escape &, <, >, " and ' for HTML/XML text and attribute values. */
+void mk_out_html(mk_out *o, const char *p, size_t n);
 int mk_out_flush(mk_out *o);
 uint64_t mk_out_bytes(const mk_out *o);
 int mk_out_close(mk_out *o);                    /* commit; -1 on any write error */
@@ -89,6 +91,10 @@ size_t mk_table_rows(const mk_table *t);
 int mk_table_cell(const mk_table *t, size_t row, size_t col, char *buf, size_t cap,
                   const char **s, size_t *n);
 void mk_table_write(const mk_table *t, mk_format f, mk_out *o);
+/* An HTML <table>: cells as in text (KiB, percent), numbers right-aligned
+ * (class "num"), the exact machine value in a title attribute where the
+ * text rounds it. */
+void mk_table_write_html(const mk_table *t, mk_out *o);
 /* A table too big to hold is written in pieces with the same columns: the
  * header goes out with the first piece, JSON's brackets around all of them
  * (last = 1 on the final piece, which may have no rows). Text alignment

@@ -28,6 +28,12 @@ for o in $(echo "$want" | grep '^--'); do
     grep -q -- "$o" <<<"$help" || say "--help does not show $o"
 done
 
+# Subcommands (reports): named in the man page (.Cm) and in --help.
+for s in $("$bin" --list-subcommands); do
+    grep -q "^\.It Cm $s\b\|^\.Cm $s\b" "$man" || say "man page $man does not describe the subcommand $s"
+    grep -qw -- "$s" <<<"$help" || say "--help does not show the subcommand $s"
+done
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bash "$here/../completions/generate.sh" "$bin" "$tmp" >/dev/null

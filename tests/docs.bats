@@ -77,3 +77,19 @@ load helpers
     assert_success
     assert_output "$(printf -- '--sync\tno read-ahead thread')"
 }
+
+@test "completions offer a tool's subcommands as its first word, and only there" {
+    run bash -c "source '$ROOT/completions/bash/leakdiff'
+        COMP_WORDS=(leakdiff su); COMP_CWORD=1; _leakdiff; echo \"\${COMPREPLY[*]}\"
+        COMP_WORDS=(leakdiff top su); COMP_CWORD=2; _leakdiff; echo \"[\${COMPREPLY[*]}]\""
+    assert_success
+    assert_line --index 0 "summary suggest"
+    assert_line --index 1 "[]"
+    run fish -c "source '$ROOT/completions/fish/leakdiff.fish'; complete -C 'leakdiff ti'"
+    assert_output "timeline"
+    # a man page that does not describe one is caught
+    grep -v '^\.It Cm suggest' "$ROOT/man/leakdiff.1" > leakdiff.1
+    run bash "$ROOT/tests/check-docs.sh" "$MK_BUILD/bin/leakdiff" leakdiff.1 "$ROOT/completions"
+    assert_failure 1
+    assert_output "leakdiff: man page leakdiff.1 does not describe the subcommand suggest"
+}

@@ -1,0 +1,382 @@
+/* track — replay heap events into live blocks and figures (see track.h). */
+#include "track.h"
+#include "err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Both start at one event, so a short trace is seen exactly; halving keeps
+ * a long one within LD_WINDOWS windows and 2 * LD_POINTS points. */
+enum { FIRST_WINDOW = 1, FIRST_POINT = 1 };
+
+void ld_track_init(ld_track *k, mk_intern *types)
+{
+    memset(k, 0, sizeof *k);
+    mk_vec_init(&k->sites, sizeof(ld_stat));
+    mk_vec_init(&k->types, sizeof(ld_stat));
+    mk_imap_init(&k->live, 0);
+    mk_vec_init(&k->blocks, sizeof(ld_block));
+    mk_vec_init(&k->free_blocks, sizeof(uint32_t));
+    mk_imap_init(&k->freed, 0);
+    k->ring = mk_xmalloc(LD_FREED_RING * sizeof *k->ring);
+    mk_vec_init(&k->findings, sizeof(ld_finding));
+    mk_vec_init(&k->snaps, sizeof(ld_snap));
+    mk_vec_init(&k->snap_sites, sizeof(ld_point_site));
+    mk_vec_init(&k->wins, sizeof(ld_snap));
+    mk_vec_init(&k->win_sites, sizeof(ld_point_site));
+    mk_vec_init(&k->points, sizeof(ld_tpoint));
+    k->win_every = FIRST_WINDOW;
+    k->point_every = FIRST_POINT;
+    k->typenames = types;
+    for (size_t i = 0; i < sizeof k->size_class / sizeof *k->size_class; i++)
+        k->size_class[i] = UINT32_MAX;
+}
+
+void ld_track_free(ld_track *k)
+{
+    for (size_t i = 0; i < mk_vec_len(&k->snaps); i++)
+        free(((ld_snap *)mk_vec_get(&k->snaps, i))->label);
+    mk_vec_free(&k->sites);
+    mk_vec_free(&k->types);
+    mk_imap_free(&k->live);
+    mk_vec_free(&k->blocks);
+    mk_vec_free(&k->free_blocks);
+    mk_imap_free(&k->freed);
+    free(k->ring);
+    mk_vec_free(&k->findings);
+    mk_vec_free(&k->snaps);
+    mk_vec_free(&k->snap_sites);
+    mk_vec_free(&k->wins);
+    mk_vec_free(&k->win_sites);
+    mk_vec_free(&k->points);
+}
+
+/* ---- figures --------------------------------------------------------------------- */
+
+static ld_stat *stat_of(mk_vec *v, uint32_t id)
+{
+    size_t n = mk_vec_len(v);
+    if (id >= n) {
+        size_t want = (size_t)id + 1 > n * 2 ? (size_t)id + 1 : n * 2;
+        memset(mk_vec_push_n(v, want - n), 0, (want - n) * sizeof(ld_stat));
+    }
+    return mk_vec_get(v, id);
+}
+
+ld_stat *ld_track_site(ld_track *k, uint32_t site) { return stat_of(&k->sites, site); }
+ld_stat *ld_track_type(ld_track *k, uint32_t type) { return stat_of(&k->types, type); }
+
+uint64_t ld_stat_at_peak(const ld_track *k, const ld_stat *s)
+{
+    return s->changed <= k->t.peak_event ? s->live_bytes : s->at_peak_v;
+}
+
+/* c with 2^(c-1) < size <= 2^c; sizes up to 16 share class 4. */
+static int class_index(uint64_t size)
+{
+    return size <= 16 ? 4 : 64 - __builtin_clzll(size - 1);
+}
+
+uint32_t ld_track_size_class(ld_track *k, uint64_t size)
+{
+    int c = class_index(size);
+    if (k->size_class[c] == UINT32_MAX) {
+        char name[64];
+        if (c == 4)
+            snprintf(name, sizeof name, "size 0..16");
+        else if (c >= 64)
+            snprintf(name, sizeof name, "size %llu..", (unsigned long long)(1ull << 63) + 1);
+        else
+            snprintf(name, sizeof name, "size %llu..%llu", (unsigned long long)(1ull << (c - 1)) + 1,
+                     (unsigned long long)(1ull << c));
+        k->size_class[c] = mk_intern_id(k->typenames, name, strlen(name));
+    }
+    return k->size_class[c];
+}
+
+/* Before a stat changes: keep its value at the latest peak if it has not
+ * changed since (see track.h). */
+static inline void touch(const ld_track *k, ld_stat *s)
+{
+    if (s->changed <= k->t.peak_event)
+        s->at_peak_v = s->live_bytes;
+    s->changed = k->t.events;
+}
+
+static void stat_add(ld_track *k, ld_stat *s, uint64_t size)
+{
+    touch(k, s);
+    if (!s->allocs)
+        s->first_event = k->t.events;
+    s->allocs++;
+    s->alloc_bytes += size;
+    s->live_bytes += size;
+    s->live_blocks++;
+    if (size <= 64)
+        s->small++;
+    if (s->live_bytes > s->max_live)
+        s->max_live = s->live_bytes;
+}
+
+static void stat_remove(ld_track *k, ld_stat *s, uint64_t size)
+{
+    touch(k, s);
+    s->live_bytes -= size;
+    s->live_blocks--;
+    s->frees++;
+}
+
+/* ---- findings ------------------------------------------------------------------- */
+
+static void finding(ld_track *k, ld_fkind kind, const ld_event *ev, uint64_t addr, uint64_t other)
+{
+    k->t.findings[kind]++;
+    if (mk_vec_len(&k->findings) < LD_MAX_FINDINGS)
+        *(ld_finding *)mk_vec_push(&k->findings) = (ld_finding){ kind, ev->line, addr, other, ev->site };
+}
+
+/* Recently freed addresses: a bounded ring, so memory stays bounded by the
+ * live set; an older double free reads as a free of an unknown address. */
+static void remember_free(ld_track *k, uint64_t addr, uint64_t line)
+{
+    if (k->ring_len == LD_FREED_RING) {
+        struct ld_freed *o = &k->ring[k->ring_head];
+        uint64_t *v = mk_imap_get(&k->freed, o->addr);
+        if (v && *v == o->line)
+            mk_imap_del(&k->freed, o->addr);
+        k->ring_head = (k->ring_head + 1) % LD_FREED_RING;
+        k->ring_len--;
+    }
+    k->ring[(k->ring_head + k->ring_len++) % LD_FREED_RING] = (struct ld_freed){ addr, line };
+    int ins;
+    *mk_imap_put(&k->freed, addr, &ins) = line;
+}
+
+/* ---- blocks ------------------------------------------------------------------------ */
+
+static uint32_t type_of(ld_track *k, uint32_t type, uint64_t size)
+{
+    return type != LD_NO_TYPE ? type : ld_track_size_class(k, size);
+}
+
+static void release(ld_track *k, uint64_t *slot, uint64_t addr)
+{
+    uint32_t bi = (uint32_t)*slot;
+    ld_block *b = mk_vec_get(&k->blocks, bi);
+    ld_stat *s = ld_track_site(k, b->site);
+    stat_remove(k, s, b->size);
+    if (k->t.events - b->event <= LD_SHORT)
+        s->short_lived++;
+    stat_remove(k, ld_track_type(k, b->type), b->size);
+    k->t.live_bytes -= b->size;
+    k->t.live_blocks--;
+    *(uint32_t *)mk_vec_push(&k->free_blocks) = bi;
+    mk_imap_del(&k->live, addr);
+}
+
+static void place(ld_track *k, const ld_event *ev, uint64_t addr, uint64_t size, uint32_t type)
+{
+    int ins;
+    uint64_t *slot = mk_imap_put(&k->live, addr, &ins);
+    if (!ins) {
+        /* an address handed out twice: its free is missing from the trace */
+        finding(k, LD_F_LIVE_ALLOC, ev, addr, 0);
+        release(k, slot, addr);
+        slot = mk_imap_put(&k->live, addr, &ins);
+    }
+    uint32_t bi;
+    uint32_t *fb = mk_vec_pop(&k->free_blocks);
+    if (fb) {
+        bi = *fb;
+    } else {
+        bi = (uint32_t)mk_vec_len(&k->blocks);
+        mk_vec_push(&k->blocks);
+    }
+    *slot = bi;
+    uint32_t t = type_of(k, type, size);
+    *(ld_block *)mk_vec_get(&k->blocks, bi) = (ld_block){ size, k->t.events, ev->site, t };
+    stat_add(k, ld_track_site(k, ev->site), size);
+    stat_add(k, ld_track_type(k, t), size);
+    k->t.live_bytes += size;
+    k->t.live_blocks++;
+    k->t.total_bytes += size;
+    if (mk_imap_len(&k->freed))
+        mk_imap_del(&k->freed, addr);   /* reused: a later free is no double free */
+}
+
+/* ---- moments: snapshots, windows, timeline points --------------------------------- */
+
+static void capture(ld_track *k, mk_vec *snaps, mk_vec *entries, const ld_event *ev, const char *label,
+                    size_t label_len)
+{
+    ld_snap *sn = mk_vec_push(snaps);
+    *sn = (ld_snap){ NULL, k->t.events, ev->line, ev->ts, ev->has_ts, k->t.live_bytes,
+                     k->t.live_blocks, k->t.peak_bytes, mk_vec_len(entries), 0 };
+    if (label) {
+        sn->label = mk_xmalloc(label_len + 1);
+        memcpy(sn->label, label, label_len);
+        sn->label[label_len] = 0;
+    }
+    size_t n = mk_vec_len(&k->sites);
+    for (size_t i = 0; i < n; i++) {
+        const ld_stat *s = mk_vec_get(&k->sites, i);
+        if (s->live_blocks)
+            *(ld_point_site *)mk_vec_push(entries) = (ld_point_site){ (uint32_t)i, s->live_bytes,
+                                                                      s->live_blocks };
+    }
+    sn = mk_vec_get(snaps, mk_vec_len(snaps) - 1);
+    sn->n = mk_vec_len(entries) - sn->off;
+}
+
+/* Windows are thinned to every other one when full, so they always span the
+ * trace so far with at most LD_WINDOWS moments. */
+static void thin_windows(ld_track *k)
+{
+    size_t n = mk_vec_len(&k->wins), w = 0, e = 0;
+    ld_snap *ws = mk_vec_data(&k->wins);
+    ld_point_site *es = mk_vec_data(&k->win_sites);
+    for (size_t i = 1; i < n; i += 2) {
+        ld_snap sn = ws[i];
+        memmove(es + e, es + sn.off, sn.n * sizeof *es);
+        sn.off = e;
+        e += sn.n;
+        ws[w++] = sn;
+    }
+    k->wins.len = w;
+    k->win_sites.len = e;
+    k->win_every *= 2;
+}
+
+static void point_end(ld_track *k, const ld_event *ev)
+{
+    ld_tpoint *p = &k->cur;
+    p->event = k->t.events;
+    p->line = ev->line;
+    p->ts = ev->ts;
+    p->live_end = k->t.live_bytes;
+    *(ld_tpoint *)mk_vec_push(&k->points) = *p;
+    *p = (ld_tpoint){ 0 };
+    p->live_max = k->t.live_bytes;
+    if (mk_vec_len(&k->points) == 2 * LD_POINTS) {
+        ld_tpoint *ps = mk_vec_data(&k->points);
+        for (size_t i = 0; i < LD_POINTS; i++) {
+            ld_tpoint a = ps[2 * i], b = ps[2 * i + 1];
+            b.live_max = a.live_max > b.live_max ? a.live_max : b.live_max;
+            b.allocs += a.allocs;
+            b.frees += a.frees;
+            ps[i] = b;
+        }
+        k->points.len = LD_POINTS;
+        k->point_every *= 2;
+    }
+}
+
+/* ---- events ------------------------------------------------------------------------ */
+
+static void on_free(ld_track *k, const ld_event *ev, uint64_t addr)
+{
+    uint64_t *slot = mk_imap_get(&k->live, addr);
+    if (!slot) {
+        uint64_t *fl = mk_imap_get(&k->freed, addr);
+        if (fl)
+            finding(k, LD_F_DOUBLE_FREE, ev, addr, *fl);
+        else
+            finding(k, LD_F_UNKNOWN_FREE, ev, addr, 0);
+        return;
+    }
+    release(k, slot, addr);
+    k->cur.frees++;
+    remember_free(k, addr, ev->line);
+}
+
+static void on_realloc(ld_track *k, const ld_event *ev)
+{
+    uint64_t *slot = mk_imap_get(&k->live, ev->old);
+    uint32_t type = ev->type;
+    k->t.reallocs++;
+    if (!slot) {
+        finding(k, LD_F_UNKNOWN_REALLOC, ev, ev->old, 0);
+    } else {
+        ld_block b = *(ld_block *)mk_vec_get(&k->blocks, (uint32_t)*slot);
+        ld_stat *s = ld_track_site(k, ev->site);
+        s->reallocs++;
+        if (ev->size > b.size && ev->size < b.size + b.size / 2)
+            s->small_steps++;
+        /* The block keeps a type it was given; a size class follows the size. */
+        if (type == LD_NO_TYPE && b.type != k->size_class[class_index(b.size)])
+            type = b.type;
+        release(k, slot, ev->old);
+    }
+    place(k, ev, ev->addr, ev->size, type);
+}
+
+void ld_track_event(ld_track *k, const ld_event *ev)
+{
+    if (ev->has_ts) {
+        if (!k->t.has_ts)
+            k->t.first_ts = ev->ts;
+        k->t.has_ts = 1;
+        k->t.last_ts = ev->ts;
+    }
+    k->t.last_line = ev->line;
+    if (ev->kind == LD_SNAPSHOT) {
+        capture(k, &k->snaps, &k->snap_sites, ev, ev->label, ev->label_len);
+        return;
+    }
+    k->t.events++;
+    switch (ev->kind) {
+    case LD_ALLOC:
+        k->t.allocs++;
+        k->cur.allocs++;
+        place(k, ev, ev->addr, ev->size, ev->type);
+        break;
+    case LD_FREE:
+        if (ev->addr == 0)
+            break;               /* free(NULL) */
+        k->t.frees++;
+        on_free(k, ev, ev->addr);
+        break;
+    case LD_REALLOC:
+        if (ev->old == 0) {      /* realloc(NULL, n) allocates */
+            k->t.allocs++;
+            k->cur.allocs++;
+            place(k, ev, ev->addr, ev->size, ev->type);
+        } else if (ev->addr == 0 && ev->size == 0) {   /* realloc(p, 0) frees */
+            k->t.frees++;
+            on_free(k, ev, ev->old);
+        } else {
+            on_realloc(k, ev);
+        }
+        break;
+    case LD_REALLOC_FAIL:
+        k->t.realloc_fails++;
+        break;
+    case LD_SNAPSHOT:
+        break;
+    }
+    if (k->t.live_bytes > k->t.peak_bytes) {
+        k->t.peak_bytes = k->t.live_bytes;
+        k->t.peak_event = k->t.events;
+        k->t.peak_line = ev->line;
+        k->t.peak_ts = ev->ts;
+        k->t.peak_has_ts = ev->has_ts;
+    }
+    if (k->t.live_bytes > k->cur.live_max)
+        k->cur.live_max = k->t.live_bytes;
+    if (k->t.events % k->point_every == 0)
+        point_end(k, ev);
+    if (k->t.events % k->win_every == 0) {
+        capture(k, &k->wins, &k->win_sites, ev, NULL, 0);
+        if (mk_vec_len(&k->wins) == LD_WINDOWS)
+            thin_windows(k);
+    }
+}
+
+void ld_track_end(ld_track *k)
+{
+    if (k->t.events % k->point_every != 0) {
+        ld_event ev = { .line = k->t.last_line, .ts = k->t.last_ts, .has_ts = k->t.has_ts };
+        point_end(k, &ev);
+    }
+}
