@@ -145,34 +145,38 @@ int mk_parse_i64(const char *s, size_t n, int64_t *out)
     return fail("an integer", s, n);
 }
 
-static inline unsigned hexdigit(char ch)
-{
-    unsigned c = (unsigned char)ch;
-    if (c - '0' < 10)
-        return c - '0';
-    c |= 0x20;                                   /* ASCII lower case */
-    if (c - 'a' < 6)
-        return c - 'a' + 10;
-    return 16;
-}
+/* Hex digit values; 16 marks anything else. A table, not branches: digits
+ * and letters mix at random in addresses, and mispredicted branches cost
+ * more than the lookups. */
+static const uint8_t HEX[256] = {
+#define X16 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16
+    X16, X16, X16,
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 16, 16, 16, 16, 16,
+    16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16, X16,
+    16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16, X16,
+    X16, X16, X16, X16, X16, X16, X16, X16,
+#undef X16
+};
 
 int mk_parse_hex(const char *s, size_t n, uint64_t *out)
 {
-    size_t i = 0, sig = 0;
-    uint64_t v = 0;
+    size_t i = 0;
     if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
         i = 2;
     if (i == n)
         goto bad;
-    for (; i < n; i++) {
-        unsigned d = hexdigit(s[i]);
-        if (d > 15)
-            goto bad;
-        if (v || d)
-            sig++;
-        v = v << 4 | d;
+    while (i < n - 1 && s[i] == '0')
+        i++;                    /* leading zeros do not count */
+    uint64_t v = 0;
+    unsigned badbits = 0;
+    for (size_t j = i; j < n; j++) {
+        unsigned d = HEX[(unsigned char)s[j]];
+        badbits |= d;
+        v = v << 4 | (d & 15);
     }
-    if (sig > 16)
+    if (badbits & 16)
+        goto bad;
+    if (n - i > 16)
         return fail_range("hex address", s, n);
     *out = v;
     return 0;

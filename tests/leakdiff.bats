@@ -238,6 +238,24 @@ req 4\t14\t25\t10000\t65936\t5\t66736')"
     assert_line --index 2 "$(printf 'a.c:4\t8\t1\t8\t8')"
 }
 
+@test "many frees: a recent double free is still told apart, an old one reads as unknown" {
+    {
+        for i in $(seq 1 100000); do printf '+ %d %x 16 a.c:1\n' "$i" $((i * 16)); done
+        for i in $(seq 1 100000); do printf -- '- %d %x\n' $((100000 + i)) $((i * 16)); done
+        printf -- '- 300000 %x\n' $((100000 * 16))    # freed 1 record ago
+        printf -- '- 300001 %x\n' 16                   # freed 100001 records ago
+        printf '+ 300002 %x 1099511627776 big.c:1\n' 64 # 1 TiB: beyond the packed size field
+    } > many.heap
+    run --separate-stderr leakdiff summary -f json many.heap
+    assert_success
+    assert_output --partial '"total_bytes":1099513227776,"live_bytes":1099511627776,"live_blocks":1,"peak_bytes":1099511627776,'
+    assert_output --partial '"unknown_frees":1,"double_frees":1,'
+    [ "${stderr_lines[0]}" = "leakdiff: many.heap:200001: double free of 0x186a00 (freed at line 200000)" ]
+    [ "${stderr_lines[1]}" = "leakdiff: many.heap:200002: free of an address that is not allocated: 0x10" ]
+    run leakdiff leaks -q -f tsv many.heap
+    assert_line --index 1 "$(printf 'big.c:1\t1099511627776\t1\t1099511627776\t1099511627776')"
+}
+
 # ---- suggestions ------------------------------------------------------------------
 
 @test "suggest: arena, grow-geometrically, equal-size-blocks and large-held fire with evidence" {

@@ -296,9 +296,9 @@ mk_table *ld_leaks(ld_track *k, const ld_opts *o, uint64_t *leak_blocks, uint64_
     mk_vec_init(&cache, 1);
     *leak_blocks = *supp_bytes = *supp_blocks = 0;
     size_t it = 0;
-    uint64_t addr, *v;
-    while (mk_imap_next(&k->live, &it, &addr, &v)) {
-        const ld_block *b = mk_vec_get(&k->blocks, (uint32_t)*v);
+    ld_block blk;
+    const ld_block *b = &blk;
+    while (ld_track_next_live(k, &it, &blk)) {
         if (site_suppressed(&cache, o, b->site)) {
             *supp_bytes += b->size;
             (*supp_blocks)++;
@@ -767,10 +767,11 @@ mk_table *ld_suggest(ld_track *k, const ld_opts *o)
     mk_map eq;
     mk_map_init(&eq, 0);
     size_t it = 0;
-    uint64_t addr, *v;
+    uint64_t *v;
+    ld_block blk;
+    const ld_block *b = &blk;
     uint64_t early = k->t.events / 10;
-    while (mk_imap_next(&k->live, &it, &addr, &v)) {
-        const ld_block *b = mk_vec_get(&k->blocks, (uint32_t)*v);
+    while (ld_track_next_live(k, &it, &blk)) {
         struct { uint32_t site; uint64_t size; } __attribute__((packed)) key = { b->site, b->size };
         int ins;
         uint64_t *c = mk_map_put(&eq, &key, sizeof key, &ins);
@@ -784,7 +785,7 @@ mk_table *ld_suggest(ld_track *k, const ld_opts *o)
                      "a block of %s made at event %llu of %llu (address 0x%llx) is still held at the "
                      "end: free it when done, or map it and let the kernel page it",
                      b1, (unsigned long long)b->event, (unsigned long long)k->t.events,
-                     (unsigned long long)addr);
+                     (unsigned long long)b->addr);
         }
     }
     it = 0;

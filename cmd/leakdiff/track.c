@@ -15,11 +15,9 @@ void ld_track_init(ld_track *k, mk_intern *types)
     memset(k, 0, sizeof *k);
     mk_vec_init(&k->sites, sizeof(ld_stat));
     mk_vec_init(&k->types, sizeof(ld_stat));
-    mk_imap_init(&k->live, 0);
-    mk_vec_init(&k->blocks, sizeof(ld_block));
-    mk_vec_init(&k->free_blocks, sizeof(uint32_t));
-    mk_imap_init(&k->freed, 0);
-    k->ring = mk_xmalloc(LD_FREED_RING * sizeof *k->ring);
+    k->cap = 1024;
+    k->slots = mk_xcalloc(k->cap, sizeof *k->slots);
+    mk_imap_init(&k->big, 0);
     mk_vec_init(&k->findings, sizeof(ld_finding));
     mk_vec_init(&k->snaps, sizeof(ld_snap));
     mk_vec_init(&k->snap_sites, sizeof(ld_point_site));
@@ -39,11 +37,8 @@ void ld_track_free(ld_track *k)
         free(((ld_snap *)mk_vec_get(&k->snaps, i))->label);
     mk_vec_free(&k->sites);
     mk_vec_free(&k->types);
-    mk_imap_free(&k->live);
-    mk_vec_free(&k->blocks);
-    mk_vec_free(&k->free_blocks);
-    mk_imap_free(&k->freed);
-    free(k->ring);
+    free(k->slots);
+    mk_imap_free(&k->big);
     mk_vec_free(&k->findings);
     mk_vec_free(&k->snaps);
     mk_vec_free(&k->snap_sites);
@@ -136,21 +131,147 @@ static void finding(ld_track *k, ld_fkind kind, const ld_event *ev, uint64_t add
         *(ld_finding *)mk_vec_push(&k->findings) = (ld_finding){ kind, ev->line, addr, other, ev->site };
 }
 
-/* Recently freed addresses: a bounded ring, so memory stays bounded by the
- * live set; an older double free reads as a free of an unknown address. */
-static void remember_free(ld_track *k, uint64_t addr, uint64_t line)
+/* ---- blocks ------------------------------------------------------------------------ */
+
+/* ---- the block table ---------------------------------------------------------------
+ * Linear probing over addresses, home slot by multiply-shift (capacities need
+ * not be powers of two, so the table grows by half). A free leaves a freed
+ * mark in place; marks are overwritten when the address comes back, and
+ * swept all at once when there are too many. No other deletion exists, so
+ * probing needs no tombstone logic of its own. */
+
+enum { LOW_BITS = 40 };
+#define LOW_MASK ((UINT64_C(1) << LOW_BITS) - 1)
+#define FREED_SITE UINT32_C(0xffffff)
+
+static inline uint32_t slot_site(const ld_slot *s) { return (uint32_t)(s->event_site >> LOW_BITS); }
+static inline uint32_t slot_type(const ld_slot *s) { return (uint32_t)(s->size_type >> LOW_BITS); }
+static inline uint64_t slot_event(const ld_slot *s) { return s->event_site & LOW_MASK; }
+static inline int slot_freed(const ld_slot *s) { return slot_site(s) == FREED_SITE; }
+
+static uint64_t slot_size(const ld_track *k, const ld_slot *s)
 {
-    if (k->ring_len == LD_FREED_RING) {
-        struct ld_freed *o = &k->ring[k->ring_head];
-        uint64_t *v = mk_imap_get(&k->freed, o->addr);
-        if (v && *v == o->line)
-            mk_imap_del(&k->freed, o->addr);
-        k->ring_head = (k->ring_head + 1) % LD_FREED_RING;
-        k->ring_len--;
+    uint64_t v = s->size_type & LOW_MASK;
+    if (v == LOW_MASK) {
+        const uint64_t *big = mk_imap_get(&k->big, s->addr);
+        if (big)
+            return *big;
     }
-    k->ring[(k->ring_head + k->ring_len++) % LD_FREED_RING] = (struct ld_freed){ addr, line };
-    int ins;
-    *mk_imap_put(&k->freed, addr, &ins) = line;
+    return v;
+}
+
+static void slot_set(ld_track *k, ld_slot *s, uint64_t addr, uint64_t size, uint32_t site, uint32_t type)
+{
+    if (site >= FREED_SITE || type >= FREED_SITE)
+        mk_die("more than %u distinct sites or types: not supported", (unsigned)FREED_SITE - 1);
+    uint64_t sz = size;
+    if (size >= LOW_MASK) {
+        int ins;
+        *mk_imap_put(&k->big, addr, &ins) = size;
+        sz = LOW_MASK;
+    }
+    s->addr = addr;
+    s->size_type = sz | (uint64_t)type << LOW_BITS;
+    s->event_site = (k->t.events & LOW_MASK) | (uint64_t)site << LOW_BITS;
+}
+
+static inline size_t home(uint64_t addr, size_t cap)
+{
+    uint64_t h = addr * 0x9E3779B97F4A7C15ull;
+    return (size_t)(((unsigned __int128)h * cap) >> 64);
+}
+
+void ld_track_prefetch(const ld_track *k, uint64_t addr)
+{
+    __builtin_prefetch(&k->slots[home(addr, k->cap)]);
+}
+
+/* The slot holding addr, or the empty slot where it would go. */
+static ld_slot *find(const ld_track *k, uint64_t addr)
+{
+    size_t i = home(addr, k->cap);
+    for (;;) {
+        ld_slot *b = &k->slots[i];
+        if (b->addr == addr || b->addr == 0)
+            return b;
+        i = i + 1 == k->cap ? 0 : i + 1;
+    }
+}
+
+static void put_raw(ld_slot *slots, size_t cap, const ld_slot *b)
+{
+    size_t i = home(b->addr, cap);
+    while (slots[i].addr)
+        i = i + 1 == cap ? 0 : i + 1;
+    slots[i] = *b;
+}
+
+/* Drop the older half of the freed marks (by the line of their free), then
+ * move each remaining entry to the first empty slot from its home, scanning
+ * from an empty slot so clusters stay whole. */
+static void sweep(ld_track *k)
+{
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < k->cap; i++)
+        if (k->slots[i].addr && slot_freed(&k->slots[i])) {
+            uint64_t l = slot_event(&k->slots[i]);
+            lo = l < lo ? l : lo;
+            hi = l > hi ? l : hi;
+        }
+    uint64_t cut = lo + (hi - lo) / 2 + 1;
+    for (size_t i = 0; i < k->cap; i++)
+        if (k->slots[i].addr && slot_freed(&k->slots[i]) && slot_event(&k->slots[i]) < cut) {
+            k->slots[i].addr = 0;
+            k->used--;
+            k->freed--;
+        }
+    size_t start = 0;
+    while (k->slots[start].addr)
+        start++;
+    for (size_t j = 1; j <= k->cap; j++) {
+        size_t i = (start + j) % k->cap;
+        if (!k->slots[i].addr)
+            continue;
+        ld_slot b = k->slots[i];
+        k->slots[i].addr = 0;
+        put_raw(k->slots, k->cap, &b);
+    }
+}
+
+/* Room for one more slot: sweep marks when they are many, else grow by half
+ * (at most 3/4 full: probes stay short, and the old and new arrays together
+ * stay small at the moment of growth). */
+static void make_room(ld_track *k)
+{
+    if ((k->used + 1) * 4 < k->cap * 3)
+        return;
+    uint64_t live = k->used - k->freed;
+    if (k->freed > live / 2 && k->freed > 1024) {
+        sweep(k);
+        if ((k->used + 1) * 4 < k->cap * 3)
+            return;
+    }
+    size_t ncap = k->cap + k->cap / 2;
+    ld_slot *ns = mk_xcalloc(ncap, sizeof *ns);
+    for (size_t i = 0; i < k->cap; i++)
+        if (k->slots[i].addr)
+            put_raw(ns, ncap, &k->slots[i]);
+    free(k->slots);
+    k->slots = ns;
+    k->cap = ncap;
+}
+
+int ld_track_next_live(const ld_track *k, size_t *it, ld_block *b)
+{
+    for (; *it < k->cap; (*it)++) {
+        const ld_slot *s = &k->slots[*it];
+        if (s->addr && !slot_freed(s)) {
+            *b = (ld_block){ s->addr, slot_size(k, s), slot_event(s), slot_site(s), slot_type(s) };
+            (*it)++;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* ---- blocks ------------------------------------------------------------------------ */
@@ -160,49 +281,50 @@ static uint32_t type_of(ld_track *k, uint32_t type, uint64_t size)
     return type != LD_NO_TYPE ? type : ld_track_size_class(k, size);
 }
 
-static void release(ld_track *k, uint64_t *slot, uint64_t addr)
+/* The block in slot b is freed: figures down, the slot becomes a mark. */
+static void release(ld_track *k, ld_slot *b, uint64_t line)
 {
-    uint32_t bi = (uint32_t)*slot;
-    ld_block *b = mk_vec_get(&k->blocks, bi);
-    ld_stat *s = ld_track_site(k, b->site);
-    stat_remove(k, s, b->size);
-    if (k->t.events - b->event <= LD_SHORT)
+    uint64_t size = slot_size(k, b);
+    if ((b->size_type & LOW_MASK) == LOW_MASK)
+        mk_imap_del(&k->big, b->addr);
+    ld_stat *s = ld_track_site(k, slot_site(b));
+    stat_remove(k, s, size);
+    if (((k->t.events - slot_event(b)) & LOW_MASK) <= LD_SHORT)
         s->short_lived++;
-    stat_remove(k, ld_track_type(k, b->type), b->size);
-    k->t.live_bytes -= b->size;
+    stat_remove(k, ld_track_type(k, slot_type(b)), size);
+    k->t.live_bytes -= size;
     k->t.live_blocks--;
-    *(uint32_t *)mk_vec_push(&k->free_blocks) = bi;
-    mk_imap_del(&k->live, addr);
+    b->event_site = (line & LOW_MASK) | (uint64_t)FREED_SITE << LOW_BITS;
+    k->freed++;
+    if (k->freed > LD_FREED_MIN && k->freed > k->t.live_blocks / 2)
+        sweep(k);
 }
 
 static void place(ld_track *k, const ld_event *ev, uint64_t addr, uint64_t size, uint32_t type)
 {
-    int ins;
-    uint64_t *slot = mk_imap_put(&k->live, addr, &ins);
-    if (!ins) {
+    if (addr == 0)
+        return;                 /* a failed allocation: nothing lives there */
+    ld_slot *b = find(k, addr);
+    if (b->addr && !slot_freed(b)) {
         /* an address handed out twice: its free is missing from the trace */
         finding(k, LD_F_LIVE_ALLOC, ev, addr, 0);
-        release(k, slot, addr);
-        slot = mk_imap_put(&k->live, addr, &ins);
+        release(k, b, ev->line);
+        b = find(k, addr);      /* a sweep may have moved it */
     }
-    uint32_t bi;
-    uint32_t *fb = mk_vec_pop(&k->free_blocks);
-    if (fb) {
-        bi = *fb;
+    if (!b->addr) {
+        make_room(k);
+        b = find(k, addr);
+        k->used++;
     } else {
-        bi = (uint32_t)mk_vec_len(&k->blocks);
-        mk_vec_push(&k->blocks);
+        k->freed--;             /* a freed mark, overwritten */
     }
-    *slot = bi;
     uint32_t t = type_of(k, type, size);
-    *(ld_block *)mk_vec_get(&k->blocks, bi) = (ld_block){ size, k->t.events, ev->site, t };
+    slot_set(k, b, addr, size, ev->site, t);
     stat_add(k, ld_track_site(k, ev->site), size);
     stat_add(k, ld_track_type(k, t), size);
     k->t.live_bytes += size;
     k->t.live_blocks++;
     k->t.total_bytes += size;
-    if (mk_imap_len(&k->freed))
-        mk_imap_del(&k->freed, addr);   /* reused: a later free is no double free */
 }
 
 /* ---- moments: snapshots, windows, timeline points --------------------------------- */
@@ -276,37 +398,36 @@ static void point_end(ld_track *k, const ld_event *ev)
 
 static void on_free(ld_track *k, const ld_event *ev, uint64_t addr)
 {
-    uint64_t *slot = mk_imap_get(&k->live, addr);
-    if (!slot) {
-        uint64_t *fl = mk_imap_get(&k->freed, addr);
-        if (fl)
-            finding(k, LD_F_DOUBLE_FREE, ev, addr, *fl);
-        else
-            finding(k, LD_F_UNKNOWN_FREE, ev, addr, 0);
+    ld_slot *b = find(k, addr);
+    if (!b->addr) {
+        finding(k, LD_F_UNKNOWN_FREE, ev, addr, 0);
         return;
     }
-    release(k, slot, addr);
+    if (slot_freed(b)) {
+        finding(k, LD_F_DOUBLE_FREE, ev, addr, slot_event(b));
+        return;
+    }
+    release(k, b, ev->line);
     k->cur.frees++;
-    remember_free(k, addr, ev->line);
 }
 
 static void on_realloc(ld_track *k, const ld_event *ev)
 {
-    uint64_t *slot = mk_imap_get(&k->live, ev->old);
+    ld_slot *b = find(k, ev->old);
     uint32_t type = ev->type;
     k->t.reallocs++;
-    if (!slot) {
+    if (!b->addr || slot_freed(b)) {
         finding(k, LD_F_UNKNOWN_REALLOC, ev, ev->old, 0);
     } else {
-        ld_block b = *(ld_block *)mk_vec_get(&k->blocks, (uint32_t)*slot);
         ld_stat *s = ld_track_site(k, ev->site);
+        uint64_t size = slot_size(k, b);
         s->reallocs++;
-        if (ev->size > b.size && ev->size < b.size + b.size / 2)
+        if (ev->size > size && ev->size < size + size / 2)
             s->small_steps++;
         /* The block keeps a type it was given; a size class follows the size. */
-        if (type == LD_NO_TYPE && b.type != k->size_class[class_index(b.size)])
-            type = b.type;
-        release(k, slot, ev->old);
+        if (type == LD_NO_TYPE && slot_type(b) != k->size_class[class_index(size)])
+            type = slot_type(b);
+        release(k, b, ev->line);
     }
     place(k, ev, ev->addr, ev->size, type);
 }

@@ -1,12 +1,16 @@
 /* track — replay heap events into live blocks, per-site and per-type
  * figures, the exact peak, snapshots and a timeline.
  *
- * Memory is bounded by the live set, not the trace: one 24-byte block record
- * and one map slot per live block, one ld_stat per site and type, the
- * per-site figures of each snapshot, a timeline of at most 2 * LD_POINTS
- * points and at most LD_WINDOWS automatic windows (both thinned by halving
- * as the trace grows), and a ring of recently freed addresses (to tell a
- * double free from a free of an address never seen).
+ * Memory is bounded by the live set, not the trace: one 24-byte slot per
+ * live block in an open-addressing table keyed by address (one cache miss
+ * per event, and ld_track_prefetch() lets a reader overlap them), one
+ * ld_stat per site and type, the per-site figures of each snapshot, a
+ * timeline of at most 2 * LD_POINTS points and at most LD_WINDOWS automatic
+ * windows (both thinned by halving as the trace grows). A freed block stays
+ * in its slot as a "freed" mark (to tell a double free from a free of an
+ * address never seen) until its address is reused, or until the marks
+ * outnumber max(live / 2, LD_FREED_MIN) and the older half of them is swept:
+ * so at least the last LD_FREED_MIN / 2 frees are remembered.
  *
  * The peak is exact: every allocation compares the live total with the
  * highest so far. Each site's share of it is kept lazily: a site remembers
@@ -29,7 +33,7 @@
 #include "trace.h"
 #include "vec.h"
 
-enum { LD_POINTS = 512, LD_WINDOWS = 32, LD_MAX_FINDINGS = 1000, LD_FREED_RING = 1 << 16 };
+enum { LD_POINTS = 512, LD_WINDOWS = 32, LD_MAX_FINDINGS = 1000, LD_FREED_MIN = 1 << 16 };
 
 /* Figures of one site (or type, or size class). */
 typedef struct {
@@ -84,20 +88,27 @@ typedef struct {
     uint64_t findings[4];
 } ld_totals;
 
+/* A live block, as ld_track_next_live() hands it out. */
 typedef struct {
-    uint64_t size, event;
+    uint64_t addr, size, event;
     uint32_t site, type;
 } ld_block;
+
+/* A table slot, packed into 24 bytes: size and type share one word (40 and
+ * 24 bits), the allocation's event number and site the other. A size of
+ * 2^40 - 1 or more is kept in `big` instead. A freed mark has the site
+ * 0xffffff and the line of its free as event; an empty slot has addr 0 (no
+ * block lives at address 0). So sites and types are limited to 2^24 - 2. */
+typedef struct {
+    uint64_t addr, size_type, event_site;
+} ld_slot;
 
 typedef struct ld_track {
     ld_totals t;
     mk_vec sites, types;       /* ld_stat by site id / by type id */
-    mk_imap live;              /* addr -> index into blocks */
-    mk_vec blocks;             /* ld_block */
-    mk_vec free_blocks;        /* uint32_t indexes of unused block records */
-    mk_imap freed;             /* addr -> line of its free (recent ones) */
-    struct ld_freed { uint64_t addr, line; } *ring;   /* what freed holds, oldest first */
-    size_t ring_head, ring_len;
+    ld_slot *slots;            /* the block table */
+    size_t cap, used, freed;   /* slots; non-empty ones; freed marks among them */
+    mk_imap big;               /* addr -> size, for sizes of 2^40 - 1 and more */
     mk_vec findings;           /* ld_finding, the first LD_MAX_FINDINGS */
     mk_vec snaps, snap_sites;  /* ld_snap, ld_point_site */
     mk_vec wins, win_sites;    /* automatic windows, same layout */
@@ -117,6 +128,10 @@ void ld_track_end(ld_track *k);   /* close the last timeline point */
 /* A site's or type's figures, sized on demand (ids beyond the end are zero). */
 ld_stat *ld_track_site(ld_track *k, uint32_t site);
 ld_stat *ld_track_type(ld_track *k, uint32_t type);
+/* Blocks live now, in table order: *it starts at 0; 0 at the end. */
+int ld_track_next_live(const ld_track *k, size_t *it, ld_block *b);
+/* Start loading the slot of addr (a reader calls it a few events ahead). */
+void ld_track_prefetch(const ld_track *k, uint64_t addr);
 /* A stat's live bytes at the global peak. */
 uint64_t ld_stat_at_peak(const ld_track *k, const ld_stat *s);
 /* Type id used for blocks without t=: their power-of-two size class. */

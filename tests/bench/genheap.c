@@ -84,7 +84,7 @@ int main(int argc, char **argv)
             printf("@ %" PRIu64 " step %" PRIu64 "\n", ts, e / (events / 20 ? events / 20 : 1));
         int leak = e % 1000 == 0;
         /* allocate while below target, free while above, else a coin */
-        int alloc = leak || nlive == 0 || (nlive < live_target ? next() % 100 < 80 : next() % 100 < 50);
+        int alloc = leak || nlive == 0 || (nlive < live_target ? next() % 100 < 80 : next() % 100 < 45);
         if (nlive >= 2 * live_target)
             alloc = 0;
         if (alloc) {
