@@ -119,6 +119,8 @@ $(B)/fuzz/obj/%.o: lib/%.c | deps
 $(B)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB_OBJ) | deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) $(LIBS)
+# A target that compiles a tool's own sources in (fuzz_TOOL.c includes them).
+$(B)/fuzz/fuzz_leakdiff: $(wildcard cmd/leakdiff/*.c cmd/leakdiff/*.h)
 fuzz-bins: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	@bash tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS)

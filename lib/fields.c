@@ -10,6 +10,32 @@
 #include <emmintrin.h>
 #endif
 
+/* High bit set in each byte of x that is a space or a tab (exact up to the
+ * first such byte, which is all a search needs). */
+static inline uint64_t blanks8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t a = x ^ (ones * ' '), b = x ^ (ones * '\t');
+    return ((a - ones) & ~a & highs) | ((b - ones) & ~b & highs);
+}
+
+/* The first blank at or after i, or n: eight bytes at a time (fields of
+ * traces and logs are addresses and numbers, mostly 8 to 16 bytes). */
+static inline size_t next_blank(const char *p, size_t n, size_t i)
+{
+    while (n - i >= 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        uint64_t m = blanks8(x);
+        if (m)
+            return i + (size_t)(__builtin_ctzll(m) >> 3);
+        i += 8;
+    }
+    while (i < n && p[i] != ' ' && p[i] != '\t')
+        i++;
+    return i;
+}
+
 size_t mk_split_blank(const char *p, size_t n, mk_field *f, size_t max)
 {
     size_t nf = 0, i = 0;
@@ -19,8 +45,7 @@ size_t mk_split_blank(const char *p, size_t n, mk_field *f, size_t max)
         if (i >= n)
             return nf;
         size_t s = i;
-        while (i < n && p[i] != ' ' && p[i] != '\t')
-            i++;
+        i = next_blank(p, n, i);
         if (nf < max)
             f[nf] = (mk_field){ p + s, (uint32_t)(i - s), 0 };
         nf++;

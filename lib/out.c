@@ -514,7 +514,7 @@ static size_t raw(const mk_table *t, size_t col, const cell *c, char *b, size_t 
     *s = b;
     switch (t->cols[col].type) {
     case MK_COL_STR: case MK_COL_NUM: case MK_COL_JSON:
-        *s = t->strs + c->v.s.off;
+        *s = t->strs ? t->strs + c->v.s.off : "";   /* only empty strings so far */
         return c->v.s.len;
     case MK_COL_INT:
         return (size_t)snprintf(b, cap, "%lld", (long long)c->v.i);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* Plot margins inside the viewBox: room for tick labels and titles. */
-enum { LEFT = 80, RIGHT = 20, TOP = 34, BOTTOM = 46 };
+enum { LEFT = 80, RIGHT = 20, TOP = 34, BOTTOM = 46, MAX_TICKS = 20 };
 
 static void esc(mk_out *o, const char *s)
 {
@@ -94,7 +94,11 @@ void mk_svg_line(mk_out *o, const mk_svg_chart *c, const double *xs, const doubl
     open_svg(o, c, w, h);
     char b[64];
     /* y grid and labels */
-    for (double y = 0; y <= ytop + ystep / 2; y += ystep) {
+    /* Ticks by index, at most MAX_TICKS: with values far from zero a step
+     * can be smaller than their spacing as doubles, and y += step would
+     * never move. */
+    for (int k = 0; k <= MAX_TICKS && k * ystep <= ytop + ystep / 2; k++) {
+        double y = k * ystep;
         tick_label(b, sizeof b, y, c->y_kind);
         mk_out_printf(o, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
                          "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
@@ -102,7 +106,9 @@ void mk_svg_line(mk_out *o, const mk_svg_chart *c, const double *xs, const doubl
     }
     /* x ticks */
     double xstep = mk_svg_nice_step(x0, x1, 6, c->x_kind);
-    for (double x = ceil(x0 / xstep) * xstep; x <= x1 + xstep / 1e6; x += xstep) {
+    double xfirst = ceil(x0 / xstep) * xstep;
+    for (int k = 0; k <= MAX_TICKS && xfirst + k * xstep <= x1 + xstep / 1e6; k++) {
+        double x = xfirst + k * xstep;
         tick_label(b, sizeof b, x, c->x_kind);
         mk_out_printf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>"
                          "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
@@ -169,7 +175,8 @@ void mk_svg_bars(mk_out *o, const mk_svg_chart *c, const char *const *labels, co
     open_svg(o, c, w, h);
     char b[64];
     double bottom = TOP + (double)n * (bar + gap);
-    for (double v = 0; v <= top + step / 2; v += step) {
+    for (int k = 0; k <= MAX_TICKS && k * step <= top + step / 2; k++) {
+        double v = k * step;
         double x = label_w + v / top * pw;
         tick_label(b, sizeof b, v, c->y_kind);
         mk_out_printf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"

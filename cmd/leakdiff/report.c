@@ -228,7 +228,8 @@ mk_table *ld_top(ld_track *k, const ld_opts *o)
         if (rs[i].allocs)
             rs[n++] = rs[i];
     sort_by = o->by;
-    qsort(rs, n, sizeof *rs, cmp_top);
+    if (n > 1)
+        qsort(rs, n, sizeof *rs, cmp_top);
     mk_table *t = mk_table_new();
     size_t c_site = mk_table_col(t, o->by_type ? "type" : "site", MK_COL_STR);
     size_t c_live = mk_table_col(t, "live_bytes", MK_COL_BYTES);
@@ -322,7 +323,8 @@ mk_table *ld_leaks(ld_track *k, const ld_opts *o, uint64_t *leak_blocks, uint64_
     for (size_t i = 0; i < mk_vec_len(&rows); i++)
         if (rs[i].blocks)
             rs[n++] = rs[i];
-    qsort(rs, n, sizeof *rs, cmp_leak);
+    if (n > 1)
+        qsort(rs, n, sizeof *rs, cmp_leak);
     mk_table *t = mk_table_new();
     size_t c_site = mk_table_col(t, "site", MK_COL_STR);
     size_t c_bytes = mk_table_col(t, "bytes", MK_COL_BYTES);
@@ -432,7 +434,8 @@ mk_table *ld_growth(ld_track *k, const ld_opts *o, uint64_t *nsus)
             *(growrow *)mk_vec_push(&rows) = (growrow){ (uint32_t)i, g };
     }
     *nsus = mk_vec_len(&rows);
-    qsort(mk_vec_data(&rows), mk_vec_len(&rows), sizeof(growrow), cmp_grow);
+    if (mk_vec_len(&rows) > 1)
+        qsort(mk_vec_data(&rows), mk_vec_len(&rows), sizeof(growrow), cmp_grow);
     mk_table *t = mk_table_new();
     size_t c_site = mk_table_col(t, "site", MK_COL_STR);
     size_t c_rises = mk_table_col(t, "rises", MK_COL_UINT);
@@ -613,7 +616,8 @@ mk_table *ld_diff(ld_moment a, ld_moment b, const ld_opts *o)
     for (size_t i = 0; i < mk_vec_len(&rows); i++)
         if (rs[i].n0 || rs[i].n1)
             rs[n++] = rs[i];
-    qsort(rs, n, sizeof *rs, cmp_diff);
+    if (n > 1)
+        qsort(rs, n, sizeof *rs, cmp_diff);
     mk_table *t = mk_table_new();
     size_t c_site = mk_table_col(t, "site", MK_COL_STR);
     size_t c_b0 = mk_table_col(t, "bytes_before", MK_COL_UINT);
@@ -806,7 +810,8 @@ mk_table *ld_suggest(ld_track *k, const ld_opts *o)
                  (unsigned long long)*v, (unsigned long long)size, b1);
     }
     mk_map_free(&eq);
-    qsort(mk_vec_data(&out), mk_vec_len(&out), sizeof(sugg), cmp_sugg);
+    if (mk_vec_len(&out) > 1)
+        qsort(mk_vec_data(&out), mk_vec_len(&out), sizeof(sugg), cmp_sugg);
     mk_table *t = mk_table_new();
     size_t c_rule = mk_table_col(t, "rule", MK_COL_STR);
     size_t c_site = mk_table_col(t, "site", MK_COL_STR);

@@ -23,6 +23,7 @@ struct ld_trace {
     /* "s ID SITE": numeric ids index an array, others go through a map */
     mk_vec num_ids;            /* uint32_t site + 1 (0 = undefined) */
     mk_map ids;                /* id -> site */
+    mk_map callers;            /* mtrace: raw CALLER -> site */
     /* mtrace: a '<' waiting for its '>' */
     int pending;
     uint64_t pend_old, pend_line;
@@ -31,12 +32,26 @@ struct ld_trace {
 
 /* ---- opening ------------------------------------------------------------------ */
 
+static ld_trace *trace_new(mk_lines *l, mk_intern *sites, mk_intern *types, int lenient,
+                           ld_trace *prev);
+
 ld_trace *ld_trace_open(const char *path, mk_intern *sites, mk_intern *types, int lenient,
                         ld_trace *prev)
 {
     mk_lines *l = mk_lines_open(path, NULL);
-    if (!l)
-        return NULL;
+    return l ? trace_new(l, sites, types, lenient, prev) : NULL;
+}
+
+ld_trace *ld_trace_from(mk_source *src, mk_intern *sites, mk_intern *types, int lenient,
+                        ld_trace *prev)
+{
+    mk_lines *l = mk_lines_from(src, NULL);
+    return l ? trace_new(l, sites, types, lenient, prev) : NULL;
+}
+
+static ld_trace *trace_new(mk_lines *l, mk_intern *sites, mk_intern *types, int lenient,
+                           ld_trace *prev)
+{
     ld_trace *t = mk_xcalloc(1, sizeof *t);
     t->lines = l;
     t->sites = sites;
@@ -53,6 +68,7 @@ ld_trace *ld_trace_open(const char *path, mk_intern *sites, mk_intern *types, in
         mk_vec_init(&t->num_ids, sizeof(uint32_t));
         mk_map_init(&t->ids, 0);
     }
+    mk_map_init(&t->callers, 0);
     return t;
 }
 
@@ -68,6 +84,7 @@ int ld_trace_close(ld_trace *t)
     int r = mk_lines_close(t->lines);
     mk_vec_free(&t->num_ids);
     mk_map_free(&t->ids);
+    mk_map_free(&t->callers);
     free(t);
     return r;
 }
@@ -348,8 +365,14 @@ static int mtrace_record(ld_trace *t, const mk_field *f, size_t nf, ld_event *ev
     if (f[0].len == 1 && f[0].ptr[0] == '@') {
         if (nf < 3)
             return bad(t, "mtrace: expected '@ CALLER OP ...'");
-        size_t kn = ld_mtrace_site(f[1].ptr, f[1].len, t->key, sizeof t->key);
-        site = site_named(t, t->key, kn);
+        /* The raw caller is stable within one trace: normalise it once. */
+        int ins;
+        uint64_t *v = mk_map_put(&t->callers, f[1].ptr, f[1].len, &ins);
+        if (ins) {
+            size_t kn = ld_mtrace_site(f[1].ptr, f[1].len, t->key, sizeof t->key);
+            *v = site_named(t, t->key, kn);
+        }
+        site = (uint32_t)*v;
         i = 2;
     } else {
         site = site_named(t, "?", 1);

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "intern.h"
+#include "source.h"
 
 typedef enum {
     LD_ALLOC,        /* addr, size, site, type */
@@ -50,6 +51,9 @@ typedef struct ld_trace ld_trace;
  * file continues (its format and "s" site ids carry over; it must not be
  * read any further), or NULL. NULL on error (mk_err). */
 ld_trace *ld_trace_open(const char *path, mk_intern *sites, mk_intern *types, int lenient,
+                        ld_trace *prev);
+/* The same over an open source (owned from now on), e.g. a memory one. */
+ld_trace *ld_trace_from(mk_source *src, mk_intern *sites, mk_intern *types, int lenient,
                         ld_trace *prev);
 /* 1 = an event, 0 = end of trace, -1 = error (mk_err holds "file:line: ..."). */
 int ld_trace_next(ld_trace *t, ld_event *ev);

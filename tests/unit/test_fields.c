@@ -75,6 +75,38 @@ static void test_blank(void)
     CHECK_U64(mk_split_blank("x y", 3, NULL, 0), 2);
 }
 
+/* Random lines of spaces, tabs, bytes next to them in value (space + 1,
+ * tab + 1, NUL, 0xa0, 0x89) and letters, at every offset and length, against
+ * a byte-at-a-time split: the eight-at-a-time search must find the same. */
+static void test_blank_random(void)
+{
+    static const char alpha[] = { ' ', '\t', '!', '\n', 0, (char)0xa0, (char)0x89, 'a', 'b', 'x' };
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(rnd() % 70);
+        char *p = malloc(n + 1);
+        for (size_t i = 0; i < n; i++)
+            p[i] = alpha[rnd() % (round % 2 ? 10 : 3)];
+        mk_field f[80], g[80];
+        size_t nf = mk_split_blank(p, n, f, 80), ng = 0, i = 0;
+        while (i < n) {
+            while (i < n && (p[i] == ' ' || p[i] == '\t'))
+                i++;
+            if (i == n)
+                break;
+            size_t st = i;
+            while (i < n && p[i] != ' ' && p[i] != '\t')
+                i++;
+            g[ng++] = (mk_field){ p + st, (uint32_t)(i - st), 0 };
+        }
+        CHECK_U64(nf, ng);
+        for (size_t k = 0; k < nf && k < ng; k++)
+            CHECK(f[k].ptr == g[k].ptr && f[k].len == g[k].len);
+        free(p);
+        if (unit_cur_failed)
+            break;
+    }
+}
+
 static void test_tsv(void)
 {
     mk_field f[8];
@@ -830,6 +862,7 @@ static void test_header(void)
 int main(void)
 {
     RUN(test_blank);
+    RUN(test_blank_random);
     RUN(test_tsv);
     RUN(test_tsv_unescape);
     RUN(test_csv_basic);
