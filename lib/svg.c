@@ -132,10 +132,12 @@ void mk_svg_line(mk_out *o, const mk_svg_chart *c, const double *xs, const doubl
         const mk_svg_marker *m = &marks[i];
         if (m->has_y || !isfinite(m->x))
             continue;
+        int right = PX(m->x) > LEFT + pw * 0.9;   /* near the edge: label to the left */
         mk_out_printf(o, "<g class=\"mk-marker\"><line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\" "
                          "stroke=\"#999\" stroke-dasharray=\"4 3\"/><text x=\"%.1f\" y=\"%d\" "
-                         "font-size=\"10\" fill=\"#555\">",
-                      PX(m->x), PX(m->x), TOP, TOP + ph, PX(m->x) + 3, TOP + 10 + (int)(i % 3) * 11);
+                         "font-size=\"10\" fill=\"#555\"%s>",
+                      PX(m->x), PX(m->x), TOP, TOP + ph, PX(m->x) + (right ? -3 : 3),
+                      TOP + 10 + (int)(i % 3) * 11, right ? " text-anchor=\"end\"" : "");
         esc(o, m->label);
         mk_out_str(o, "</text></g>\n");
     }
@@ -202,9 +204,13 @@ void mk_svg_bars(mk_out *o, const mk_svg_chart *c, const char *const *labels, co
         }
         mk_out_printf(o, "<title>");
         mk_out_html(o, l, ll);
+        /* the value after the bar, or inside its end when the bar is long */
+        double bw = v / top * pw;
+        int inside = bw > pw * 0.8;
         mk_out_printf(o, "</title></text><rect class=\"mk-bar\" x=\"%d\" y=\"%.1f\" width=\"%.1f\" "
-                         "height=\"%d\" fill=\"#1f6fb2\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%s</text>\n",
-                      label_w, y, v / top * pw, bar, label_w + v / top * pw + 4, y + bar * 0.7, b);
+                         "height=\"%d\" fill=\"#1f6fb2\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"11\"%s>%s</text>\n",
+                      label_w, y, bw, bar, label_w + bw + (inside ? -4 : 4), y + bar * 0.7,
+                      inside ? " text-anchor=\"end\" fill=\"#fff\"" : "", b);
     }
     if (c->y_label) {
         mk_out_printf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", label_w + pw / 2, h - 6);

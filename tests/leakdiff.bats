@@ -305,6 +305,19 @@ req 4\t14\t25\t10000\t65936\t5\t66736')"
     assert_success
 }
 
+@test "html: the page renders in headless Chromium (DOM and screenshot)" {
+    command -v chromium > /dev/null || skip "chromium is not installed (make check-deps installs it)"
+    leakdiff html -o r.html "$LD/service.heap"
+    run bash "$ROOT/tests/html-render.sh" r.html out
+    assert_success
+    assert_output "html-render.sh: $PWD/r.html renders: 2 charts, all sections; screenshot out/page.png"
+    # and the check can fail: a page without its charts does not pass
+    sed 's/<svg /<div /g' r.html > broken.html
+    run bash "$ROOT/tests/html-render.sh" broken.html out2
+    assert_failure 1
+    assert_line "html-render.sh: the DOM has fewer than two <svg> charts"
+}
+
 # ---- inputs and errors ---------------------------------------------------------------
 
 @test "zstd, gzip and stdin give the same report as the plain trace" {

@@ -59,14 +59,9 @@ static void summary(mk_out *o, const ld_track *k, const ld_html_opts *h)
     } else {
         mk_out_printf(o, "<dt>peak at</dt><dd>line %llu</dd>\n", (unsigned long long)t->peak_line);
     }
-    uint64_t nf = t->findings[0] + t->findings[1] + t->findings[2] + t->findings[3];
-    if (nf)
-        mk_out_printf(o, "<dt>findings</dt><dd>%llu unknown frees, %llu double frees, %llu unknown "
-                         "reallocs, %llu allocations at a live address</dd>\n",
-                      (unsigned long long)t->findings[LD_F_UNKNOWN_FREE],
-                      (unsigned long long)t->findings[LD_F_DOUBLE_FREE],
-                      (unsigned long long)t->findings[LD_F_UNKNOWN_REALLOC],
-                      (unsigned long long)t->findings[LD_F_LIVE_ALLOC]);
+    char f[256];
+    if (ld_findings_text(k, f, sizeof f))
+        mk_out_printf(o, "<dt>findings</dt><dd>%s</dd>\n", f);
     mk_out_str(o, "</dl>\n");
 }
 

@@ -160,14 +160,38 @@ void ld_summary_write(const ld_track *k, const char *format_name, mk_format f, m
     mk_out_printf(out, "sites           %llu\n", (unsigned long long)nsites);
     if (mk_vec_len(&k->snaps))
         mk_out_printf(out, "snapshots       %zu\n", mk_vec_len(&k->snaps));
-    uint64_t nfind = t->findings[0] + t->findings[1] + t->findings[2] + t->findings[3];
-    if (nfind)
-        mk_out_printf(out, "findings        %llu unknown frees, %llu double frees, %llu unknown reallocs, "
-                      "%llu allocations at a live address\n",
-                      (unsigned long long)t->findings[LD_F_UNKNOWN_FREE],
-                      (unsigned long long)t->findings[LD_F_DOUBLE_FREE],
-                      (unsigned long long)t->findings[LD_F_UNKNOWN_REALLOC],
-                      (unsigned long long)t->findings[LD_F_LIVE_ALLOC]);
+    char ft[256];
+    if (ld_findings_text(k, ft, sizeof ft))
+        mk_out_printf(out, "findings        %s\n", ft);
+}
+
+int ld_findings_text(const ld_track *k, char *buf, size_t cap)
+{
+    const uint64_t *n = k->t.findings;
+    if (!(n[0] + n[1] + n[2] + n[3]))
+        return 0;
+    snprintf(buf, cap, "%llu unknown frees, %llu double frees, %llu unknown reallocs, "
+             "%llu allocations at a live address", (unsigned long long)n[LD_F_UNKNOWN_FREE],
+             (unsigned long long)n[LD_F_DOUBLE_FREE], (unsigned long long)n[LD_F_UNKNOWN_REALLOC],
+             (unsigned long long)n[LD_F_LIVE_ALLOC]);
+    return 1;
+}
+
+/* Keep the rows that `keep` accepts, in order, then sort them: the common
+ * end of every per-group accumulation. Returns how many are kept. */
+static size_t keep_sorted(mk_vec *rows, int (*keep)(const void *), int (*cmp)(const void *, const void *))
+{
+    size_t n = 0, sz = rows->elem;
+    char *d = mk_vec_data(rows);
+    for (size_t i = 0; i < mk_vec_len(rows); i++)
+        if (keep(d + i * sz)) {
+            if (n != i)
+                memcpy(d + n * sz, d + i * sz, sz);
+            n++;
+        }
+    if (n > 1)
+        qsort(d, n, sz, cmp);
+    return n;
 }
 
 /* ---- top ------------------------------------------------------------------------------ */
@@ -198,6 +222,8 @@ static int cmp_top(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+static int top_used(const void *r) { return ((const toprow *)r)->allocs != 0; }
+
 mk_table *ld_top(ld_track *k, const ld_opts *o)
 {
     ld_groups g;
@@ -222,14 +248,9 @@ mk_table *ld_top(ld_track *k, const ld_opts *o)
         r->frees += s->frees;
     }
     /* drop ids that never allocated (holes), then sort */
-    size_t n = 0;
-    toprow *rs = mk_vec_data(&rows);
-    for (size_t i = 0; i < mk_vec_len(&rows); i++)
-        if (rs[i].allocs)
-            rs[n++] = rs[i];
     sort_by = o->by;
-    if (n > 1)
-        qsort(rs, n, sizeof *rs, cmp_top);
+    size_t n = keep_sorted(&rows, top_used, cmp_top);
+    const toprow *rs = mk_vec_data(&rows);
     mk_table *t = mk_table_new();
     size_t c_site = mk_table_col(t, o->by_type ? "type" : "site", MK_COL_STR);
     size_t c_live = mk_table_col(t, "live_bytes", MK_COL_BYTES);
@@ -272,6 +293,8 @@ static int cmp_leak(const void *a, const void *b)
         return x->blocks > y->blocks ? -1 : 1;
     return x->id < y->id ? -1 : x->id > y->id;
 }
+
+static int leak_used(const void *r) { return ((const leakrow *)r)->blocks != 0; }
 
 /* Per site: 0 unknown, 1 kept, 2 suppressed. */
 static int site_suppressed(mk_vec *cache, const ld_opts *o, uint32_t site)
@@ -318,13 +341,8 @@ mk_table *ld_leaks(ld_track *k, const ld_opts *o, uint64_t *leak_blocks, uint64_
         r->blocks++;
         (*leak_blocks)++;
     }
-    size_t n = 0;
-    leakrow *rs = mk_vec_data(&rows);
-    for (size_t i = 0; i < mk_vec_len(&rows); i++)
-        if (rs[i].blocks)
-            rs[n++] = rs[i];
-    if (n > 1)
-        qsort(rs, n, sizeof *rs, cmp_leak);
+    size_t n = keep_sorted(&rows, leak_used, cmp_leak);
+    const leakrow *rs = mk_vec_data(&rows);
     mk_table *t = mk_table_new();
     size_t c_site = mk_table_col(t, "site", MK_COL_STR);
     size_t c_bytes = mk_table_col(t, "bytes", MK_COL_BYTES);
@@ -572,6 +590,12 @@ static int cmp_diff(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+static int diff_used(const void *r)
+{
+    const diffrow *d = r;
+    return d->n0 || d->n1;
+}
+
 static diffrow *diff_row(mk_vec *rows, uint32_t gid)
 {
     while (mk_vec_len(rows) <= gid)
@@ -611,17 +635,12 @@ mk_table *ld_diff(ld_moment a, ld_moment b, const ld_opts *o)
     mk_vec_init(&rows, sizeof(diffrow));
     add_moment(&rows, &g, o, a, 0);
     add_moment(&rows, &g, o, b, 1);
-    size_t n = 0;
-    diffrow *rs = mk_vec_data(&rows);
-    for (size_t i = 0; i < mk_vec_len(&rows); i++)
-        if (rs[i].n0 || rs[i].n1)
-            rs[n++] = rs[i];
-    if (n > 1)
-        qsort(rs, n, sizeof *rs, cmp_diff);
+    size_t n = keep_sorted(&rows, diff_used, cmp_diff);
+    const diffrow *rs = mk_vec_data(&rows);
     mk_table *t = mk_table_new();
     size_t c_site = mk_table_col(t, "site", MK_COL_STR);
-    size_t c_b0 = mk_table_col(t, "bytes_before", MK_COL_UINT);
-    size_t c_b1 = mk_table_col(t, "bytes_after", MK_COL_UINT);
+    size_t c_b0 = mk_table_col(t, "bytes_before", MK_COL_BYTES);
+    size_t c_b1 = mk_table_col(t, "bytes_after", MK_COL_BYTES);
     size_t c_bd = mk_table_col(t, "bytes_diff", MK_COL_INT);
     size_t c_nd = mk_table_col(t, "count_diff", MK_COL_INT);
     size_t c_n0 = mk_table_col(t, "count_before", MK_COL_UINT);

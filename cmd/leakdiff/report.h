@@ -62,6 +62,8 @@ typedef struct {
 } ld_moment;
 mk_table *ld_diff(ld_moment a, ld_moment b, const ld_opts *o);
 mk_table *ld_findings(const ld_track *k, const ld_opts *o);
+/* "N unknown frees, N double frees, ..." into buf; 0 when there are none. */
+int ld_findings_text(const ld_track *k, char *buf, size_t cap);
 mk_table *ld_suggest(ld_track *k, const ld_opts *o);
 
 /* Index of the snapshot with this label (the last one so named), -1 if none. */
