@@ -40,8 +40,9 @@ static const mk_opt opts[] = {
     { "limit", 'n', MK_ARG_UINT, &limit, "N", "at most N rows per table (0 = all)", NULL, "20" },
     { "buckets", 0, MK_ARG_UINT, &buckets, "N", "timeline: rows over the whole trace", NULL, "20" },
     { "snapshots", 0, MK_ARG_FLAG, &at_snapshots, NULL, "timeline: one row per snapshot marker instead" },
-    { "from", 0, MK_ARG_STR, &from_label, "LABEL", "diff: the snapshot to compare from (default: the first)" },
-    { "to", 0, MK_ARG_STR, &to_label, "LABEL", "diff: the snapshot to compare to (default: the end)" },
+    { "from", 0, MK_ARG_STR, &from_label, "LABEL",
+      "diff: the snapshot to compare from (default: the first; of two traces, the end)" },
+    { "to", 0, MK_ARG_STR, &to_label, "LABEL", "diff: the snapshot to compare to (default: the end of the trace)" },
     { "suppressions", 0, MK_ARG_STR, &supp_file, "FILE", "leaks: ignore blocks whose site matches a pattern "
       "in FILE (one glob per line)" },
     { "min-rises", 0, MK_ARG_UINT, &min_rises, "K", "growth suspects: live bytes rose across K consecutive "
@@ -63,7 +64,8 @@ static const mk_cli_spec spec = {
     "  top       sites (or types) ranked --by live, peak, total or count\n"
     "  timeline  live bytes over time in --buckets N, or at each --snapshots marker\n"
     "  diff      per-site change between two snapshots (--from, --to) or two traces\n"
-    "  leaks     blocks not freed at the end by site; growth suspects (exit 1 if any)\n"
+    "  leaks     blocks not freed at the end, by site, and growth suspects\n"
+    "            (exit 1 when blocks remain)\n"
     "  suggest   patterns worth fixing, each with its evidence\n"
     "  html      one self-contained page with charts (-o FILE)\n"
     "\n"
