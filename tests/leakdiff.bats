@@ -332,6 +332,28 @@ req 4\t14\t25\t10000\t65936\t5\t66736')"
     assert_output "$(leakdiff summary -f json "$P/two_sites.mt")"
 }
 
+@test "the one-pass reader of common records agrees with the general one" {
+    # genheap writes single spaces (the fast path); a tab after the record
+    # type forces the general path
+    cc -O2 -o genheap "$ROOT/tests/bench/genheap.c"
+    ./genheap 30000 500 3 > fast.heap
+    sed -E 's/^([-+]) /\1\t/' fast.heap > slow.heap
+    [ "$(grep -c "$(printf '^[-+]\t')" slow.heap)" -gt 25000 ]
+    for r in "summary -f json" "top -n 0 -f tsv" "leaks -n 0 -f tsv" "leaks --growth -f tsv" "timeline -f tsv" \
+             "diff --from 'step 2' --to 'step 19' -n 0 -f tsv"; do
+        eval "leakdiff $r fast.heap" > fast.out || true
+        eval "leakdiff $r slow.heap" > slow.out || true
+        [ -s fast.out ]
+        run diff fast.out slow.out
+        assert_success
+    done
+    # and a record the fast path declines (an option) still reads
+    printf '+ 1 0x10 8 a.c:1 t=x\n+ 2 0x20 8 $1\n' > opt.heap
+    run leakdiff summary opt.heap
+    assert_failure 2
+    assert_output "leakdiff: opt.heap:2: site \$1 is not defined (define it first with 's ID SITE')"
+}
+
 @test "several traces are read as one, in order" {
     head -14 "$LD/service.heap" > a.heap
     tail -n +15 "$LD/service.heap" > b.heap

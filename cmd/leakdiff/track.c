@@ -485,9 +485,10 @@ void ld_track_event(ld_track *k, const ld_event *ev)
     }
     if (k->t.live_bytes > k->cur.live_max)
         k->cur.live_max = k->t.live_bytes;
-    if (k->t.events % k->point_every == 0)
+    /* both periods are powers of two: a mask, not a division per event */
+    if ((k->t.events & (k->point_every - 1)) == 0)
         point_end(k, ev);
-    if (k->t.events % k->win_every == 0) {
+    if ((k->t.events & (k->win_every - 1)) == 0) {
         capture(k, &k->wins, &k->win_sites, ev, NULL, 0);
         if (mk_vec_len(&k->wins) == LD_WINDOWS)
             thin_windows(k);
@@ -496,7 +497,7 @@ void ld_track_event(ld_track *k, const ld_event *ev)
 
 void ld_track_end(ld_track *k)
 {
-    if (k->t.events % k->point_every != 0) {
+    if ((k->t.events & (k->point_every - 1)) != 0) {
         ld_event ev = { .line = k->t.last_line, .ts = k->t.last_ts, .has_ts = k->t.has_ts };
         point_end(k, &ev);
     }
