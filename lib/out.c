@@ -552,7 +552,8 @@ static size_t human(const mk_table *t, size_t col, const cell *c, char *b, size_
                                 : mk_fmt_double(b, cap, c->v.d);
     case MK_COL_FLOAT:
         if (isfinite(c->v.d) && fabs(c->v.d) < 1e15 && c->v.d != floor(c->v.d))
-            return (size_t)snprintf(b, cap, "%.4g", c->v.d);
+            /* four significant digits, but no exponent for big values */
+            return (size_t)snprintf(b, cap, fabs(c->v.d) >= 1e4 ? "%.0f" : "%.4g", c->v.d);
         return mk_fmt_double(b, cap, c->v.d);
     default:
         return raw(t, col, c, b, cap, s);

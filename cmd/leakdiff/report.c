@@ -379,9 +379,13 @@ typedef struct {
     growth *g;
 } growrow;
 
+/* The longest steady growth first (a leak grows at every step), then the
+ * largest. */
 static int cmp_grow(const void *a, const void *b)
 {
     const growrow *x = a, *y = b;
+    if (x->g->best != y->g->best)
+        return x->g->best > y->g->best ? -1 : 1;
     uint64_t gx = x->g->best_b1 - x->g->best_b0, gy = y->g->best_b1 - y->g->best_b0;
     if (gx != gy)
         return gx > gy ? -1 : 1;

@@ -231,8 +231,9 @@ static void test_table_text(void)
         { 1024, 12500, 0.125, 1234.5678 },
         { 15 * 1024 * 1024 + 300 * 1024, 2350000000ull, -0.5, -0.001 },
         { UINT64_MAX, 185000000000ull, INFINITY, -INFINITY },
+        { 0, 0, 0.0, 56610.333 },   /* big fractions: no exponent */
     };
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         mk_table_row(t);
         mk_table_uint(t, 0, rows[i].b);
         mk_table_uint(t, 1, rows[i].d);
@@ -247,6 +248,7 @@ static void test_table_text(void)
     n += (size_t)snprintf(want + n, sizeof want - n, f4, "1.00 KiB", "12.5 us", "12.50%", "1235");
     n += (size_t)snprintf(want + n, sizeof want - n, f4, "15.3 MiB", "2.35 s", "-50.00%", "-0.001");
     n += (size_t)snprintf(want + n, sizeof want - n, f4, "16.0 EiB", "3m05s", "inf", "-inf");
+    n += (size_t)snprintf(want + n, sizeof want - n, f4, "0 B", "0 ns", "0.00%", "56610");
     CHECK_STR(s, want);
     free(s);
     mk_table_free(t);
