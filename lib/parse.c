@@ -148,7 +148,7 @@ int mk_parse_i64(const char *s, size_t n, int64_t *out)
 /* Hex digit values; 16 marks anything else. A table, not branches: digits
  * and letters mix at random in addresses, and mispredicted branches cost
  * more than the lookups. */
-static const uint8_t HEX[256] = {
+const uint8_t mk_hex_value[256] = {
 #define X16 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16
     X16, X16, X16,
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 16, 16, 16, 16, 16,
@@ -170,7 +170,7 @@ int mk_parse_hex(const char *s, size_t n, uint64_t *out)
     uint64_t v = 0;
     unsigned badbits = 0;
     for (size_t j = i; j < n; j++) {
-        unsigned d = HEX[(unsigned char)s[j]];
+        unsigned d = mk_hex_value[(unsigned char)s[j]];
         badbits |= d;
         v = v << 4 | (d & 15);
     }

@@ -55,6 +55,9 @@ int mk_parse_u64(const char *s, size_t n, uint64_t *out);
 /* Hex address: optional 0x/0X, then 1 to 16 significant hex digits of either
  * case (leading zeros do not count). */
 int mk_parse_hex(const char *s, size_t n, uint64_t *out);
+/* Value of a hex digit byte (either case), 16 for any other byte: for hand
+ * loops on hot paths that must not branch per digit. */
+extern const uint8_t mk_hex_value[256];
 
 /* Decimal floating point: [+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?, so not
  * ".5", "5.", hex floats, inf or nan. The result is correctly rounded (as

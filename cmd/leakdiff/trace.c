@@ -429,16 +429,6 @@ static int mtrace_record(ld_trace *t, const mk_field *f, size_t nf, ld_event *ev
  * fields first; anything else (tabs, extra fields, an error) returns 0 and
  * goes the general way, which also words the errors. */
 
-static const uint8_t HEXV[256] = {
-#define X16 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16
-    X16, X16, X16,
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 16, 16, 16, 16, 16,
-    16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16, X16,
-    16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16, X16,
-    X16, X16, X16, X16, X16, X16, X16, X16,
-#undef X16
-};
-
 /* A decimal field at *pp ending at a space or the end: at most 19 digits. */
 static inline int fast_dec(const char **pp, const char *end, uint64_t *v)
 {
@@ -462,7 +452,7 @@ static inline int fast_hex(const char **pp, const char *end, uint64_t *v)
     const char *s = p;
     uint64_t x = 0;
     unsigned d;
-    while (p < end && (d = HEXV[(unsigned char)*p]) < 16) {
+    while (p < end && (d = mk_hex_value[(unsigned char)*p]) < 16) {
         x = x << 4 | d;
         p++;
     }
