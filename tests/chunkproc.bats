@@ -341,6 +341,19 @@ EOF
     assert_line "chunkproc: stats: threads: $n parsing"
 }
 
+@test "decimal forms: signs, short and long numbers sum exactly; malformed ones are errors" {
+    printf 'v\n1\n-2.50\n+3.125\n0.000000000000001\n123456789012345678\n1234567890123456789\n-0\n' > d.csv
+    run chunkproc -f csv -a sum:v,min:v,max:v,mean:v d.csv
+    assert_success
+    assert_output "$(printf 'sum_v,min_v,max_v,mean_v\n1358024679135802468.625000000000001,-2.5,1234567890123456789,1.940035255908289e+17')"
+    for bad in .5 5. - + 1.2.3 --1 1,5; do
+        printf 'v\n"%s"\n' "$bad" > b.csv
+        run chunkproc -f csv -a sum:v b.csv
+        assert_failure 2
+        assert_output "chunkproc: b.csv:2: column 'v': expected a number, found '$bad'"
+    done
+}
+
 # ---- threads and big inputs ---------------------------------------------------
 
 @test "a multi-block file: -j 1 and -j 2 agree with each other and with DuckDB" {
