@@ -87,7 +87,6 @@ static void timeline(mk_out *o, const ld_track *k)
     if (ts && m > 1)
         xs[0] = xs[1];
     mk_svg_marker *mk = mk_xcalloc(ns + 1, sizeof *mk);
-    char **labels = mk_xcalloc(ns + 1, sizeof *labels);
     for (size_t i = 0; i < ns; i++) {
         const ld_snap *s = mk_vec_get(&k->snaps, i);
         mk[i].x = ts ? (double)(s->ts - k->t.first_ts) : (double)s->event;
@@ -104,7 +103,6 @@ static void timeline(mk_out *o, const ld_track *k)
     free(xs);
     free(ys);
     free(mk);
-    free(labels);
 }
 
 static void top_bars(mk_out *o, ld_track *k, const ld_opts *o0)
@@ -115,7 +113,6 @@ static void top_bars(mk_out *o, ld_track *k, const ld_opts *o0)
         opt.limit = 15;
     mk_table *t = ld_top(k, &opt);
     size_t n = mk_table_rows(t);
-    const char **labels = mk_xcalloc(n + 1, sizeof *labels);
     char **owned = mk_xcalloc(n + 1, sizeof *owned);
     double *vals = mk_xcalloc(n + 1, sizeof *vals);
     char buf[64];
@@ -126,20 +123,18 @@ static void top_bars(mk_out *o, ld_track *k, const ld_opts *o0)
         owned[i] = mk_xmalloc(len + 1);
         memcpy(owned[i], s, len);
         owned[i][len] = 0;
-        labels[i] = owned[i];
         mk_table_cell(t, i, 3, buf, sizeof buf, &s, &len);   /* peak_bytes */
         vals[i] = strtod(s, NULL);
     }
     mk_svg_chart c = { "Top sites by their share of the peak", NULL, "bytes live at the peak",
                        MK_AXIS_COUNT, MK_AXIS_BYTES, 0, 0 };
     if (n)
-        mk_svg_bars(o, &c, labels, vals, n);
+        mk_svg_bars(o, &c, (const char *const *)owned, vals, n);
     else
         mk_out_str(o, "<p class=\"none\">no allocations</p>\n");
     for (size_t i = 0; i < n; i++)
         free(owned[i]);
     free(owned);
-    free(labels);
     free(vals);
     section(o, "top", "Top sites");
     table_or(o, t, "no allocations");

@@ -11,9 +11,8 @@
 
 /* ---- grouping by depth ------------------------------------------------------------ */
 
-void ld_groups_init(ld_groups *g, const ld_opts *o)
+void ld_groups_init(ld_groups *g)
 {
-    (void)o;
     mk_intern_init(&g->names, 0);
     mk_vec_init(&g->of, sizeof(uint32_t));
 }
@@ -227,7 +226,7 @@ static int top_used(const void *r) { return ((const toprow *)r)->allocs != 0; }
 mk_table *ld_top(ld_track *k, const ld_opts *o)
 {
     ld_groups g;
-    ld_groups_init(&g, o);
+    ld_groups_init(&g);
     mk_vec rows;
     mk_vec_init(&rows, sizeof(toprow));
     const mk_vec *src = o->by_type ? &k->types : &k->sites;
@@ -314,7 +313,7 @@ mk_table *ld_leaks(ld_track *k, const ld_opts *o, uint64_t *leak_blocks, uint64_
                    uint64_t *supp_blocks)
 {
     ld_groups g;
-    ld_groups_init(&g, o);
+    ld_groups_init(&g);
     mk_vec rows, cache;
     mk_vec_init(&rows, sizeof(leakrow));
     mk_vec_init(&cache, 1);
@@ -409,7 +408,7 @@ mk_table *ld_growth(ld_track *k, const ld_opts *o, uint64_t *nsus)
         ents = &k->win_sites;
     }
     ld_groups gr;
-    ld_groups_init(&gr, o);
+    ld_groups_init(&gr);
     mk_vec gs;
     mk_vec_init(&gs, sizeof(growth));
     size_t ns = mk_vec_len(snaps);
@@ -634,7 +633,7 @@ static void add_moment(mk_vec *rows, ld_groups *g, const ld_opts *o, ld_moment m
 mk_table *ld_diff(ld_moment a, ld_moment b, const ld_opts *o)
 {
     ld_groups g;
-    ld_groups_init(&g, o);
+    ld_groups_init(&g);
     mk_vec rows;
     mk_vec_init(&rows, sizeof(diffrow));
     add_moment(&rows, &g, o, a, 0);

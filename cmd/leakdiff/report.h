@@ -39,7 +39,7 @@ typedef struct {
     mk_vec of;                 /* uint32_t group of each site id */
 } ld_groups;
 
-void ld_groups_init(ld_groups *g, const ld_opts *o);
+void ld_groups_init(ld_groups *g);
 uint32_t ld_group_of(ld_groups *g, const ld_opts *o, uint32_t site);
 void ld_groups_free(ld_groups *g);
 
