@@ -114,7 +114,15 @@ static void test_random_vs_reference(void)
             bad += found && id != ref[k];
             continue;
         }
-        uint32_t id = mk_intern_id(&in, buf, (size_t)n);
+        /* Half the lookups go the batched way: hash, prefetch, look up. */
+        uint32_t id;
+        if (r & 0x10000) {
+            uint64_t h = mk_intern_hash(buf, (size_t)n);
+            mk_intern_prefetch(&in, h);
+            id = mk_intern_id_hashed(&in, buf, (size_t)n, h);
+        } else {
+            id = mk_intern_id(&in, buf, (size_t)n);
+        }
         if (ref[k] < 0) {
             bad += id != next;
             ref[k] = next++;
