@@ -37,9 +37,13 @@ static char *keep(const char *s, size_t n)
 
 static mk_opt std_opts[16];
 
+static char format_choices[256];
+
 static void build(table *t, mk_cli *cli, const mk_cli_spec *spec)
 {
     size_t k = 0;
+    snprintf(format_choices, sizeof format_choices, "%s%s%s", MK_FORMAT_CHOICES,
+             spec->extra_formats ? "|" : "", spec->extra_formats ? spec->extra_formats : "");
     memset(t, 0, sizeof *t);
     t->spec = spec;
     t->cli = cli;
@@ -49,7 +53,7 @@ static void build(table *t, mk_cli *cli, const mk_cli_spec *spec)
     STD(MK_STD_CONFIG, "config", 'c', MK_ARG_STR, &cli->config, "FILE",
         "read options from a YAML file (keys are long option names)")
     STD(MK_STD_FORMAT, "format", 'f', MK_ARG_CHOICE, &cli->format_name, "FORMAT",
-        "output format", MK_FORMAT_CHOICES, "text")
+        "output format", format_choices, "text")
     STD(MK_STD_OUTPUT, "output", 'o', MK_ARG_STR, &cli->output, "FILE",
         "write to FILE (atomically: a temporary file renamed at the end)")
     STD(MK_STD_THREADS, "threads", 'j', MK_ARG_INT, &cli->threads, "N",
@@ -337,7 +341,15 @@ int mk_cli_parse(mk_cli *cli, const mk_cli_spec *spec, int argc, char **argv)
     free(pend);
 
     cli->format = MK_FMT_TEXT;
-    if (cli->format_name && mk_format_parse(cli->format_name, &cli->format) < 0)
+    cli->format_extra = NULL;
+    if (cli->format_name && spec->extra_formats) {
+        /* The choice was checked against format_choices already. */
+        const char *x = strstr(spec->extra_formats, cli->format_name);
+        size_t n = strlen(cli->format_name);
+        if (x && (x == spec->extra_formats || x[-1] == '|') && (x[n] == 0 || x[n] == '|'))
+            cli->format_extra = cli->format_name;
+    }
+    if (cli->format_name && !cli->format_extra && mk_format_parse(cli->format_name, &cli->format) < 0)
         mk_cli_usage_error(cli, "option --format: %s", mk_err_msg());
     if (cli->threads < 0)
         mk_cli_usage_error(cli, "option --threads: expected 0 (one per core) or more, found %lld",

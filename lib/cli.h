@@ -65,6 +65,10 @@ typedef struct {
     /* Words the tool takes as its first argument (NULL-terminated), or NULL:
      * listed by the hidden --list-subcommands, for completions and doc tests. */
     const char *const *subcommands;
+    /* Output formats of this tool beyond the standard ones ("dot", or
+     * "a|b"), offered by --format; one chosen leaves format = TEXT and
+     * sets format_extra. NULL for none. */
+    const char *extra_formats;
 } mk_cli_spec;
 
 typedef struct {
@@ -72,6 +76,7 @@ typedef struct {
     char *config;
     char *format_name;
     mk_format format;
+    const char *format_extra;  /* the spec's extra format chosen, or NULL */
     char *output;
     int quiet, progress, stats, lenient;
     int64_t threads;           /* resolved: ≥ 1 (0 or absent = online CPUs) */

@@ -1,0 +1,457 @@
+/* graph — reading edge lists, freezing into sorted adjacency (see graph.h). */
+#include "graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "blocks.h"
+#include "dot.h"
+#include "err.h"
+
+struct edge {
+    uint32_t s, d;
+};
+
+void cf_graph_init(cf_graph *g)
+{
+    memset(g, 0, sizeof *g);
+    mk_intern_init(&g->names, 0);
+    mk_intern_init(&g->labels, 0);
+    mk_vec_init(&g->edges, sizeof(struct edge));
+    mk_vec_init(&g->elab, sizeof(uint32_t));
+}
+
+void cf_graph_free(cf_graph *g)
+{
+    mk_intern_free(&g->names);
+    mk_intern_free(&g->labels);
+    mk_vec_free(&g->edges);
+    mk_vec_free(&g->elab);
+    free(g->off);
+    free(g->adj);
+    free(g->lab);
+    free(g->node_id);
+    free(g->lab_id);
+    memset(g, 0, sizeof *g);
+}
+
+/* ---- building ------------------------------------------------------------------- */
+
+uint32_t cf_graph_node(cf_graph *g, const char *s, size_t n)
+{
+    return mk_intern_id(&g->names, s, n);
+}
+
+uint32_t cf_graph_label(cf_graph *g, const char *s, size_t n)
+{
+    return mk_intern_id(&g->labels, s, n);
+}
+
+void cf_graph_edge(cf_graph *g, uint32_t s, uint32_t d, uint32_t label)
+{
+    struct edge *e = mk_vec_push(&g->edges);
+    e->s = s;
+    e->d = d;
+    /* Labels cost nothing until the first one appears. */
+    if (label == CF_NONE && !mk_vec_len(&g->elab))
+        return;
+    size_t have = mk_vec_len(&g->elab), need = mk_vec_len(&g->edges) - 1;
+    if (have < need) {
+        uint32_t *p = mk_vec_push_n(&g->elab, need - have);
+        for (size_t i = 0; i < need - have; i++)
+            p[i] = CF_NONE;
+    }
+    *(uint32_t *)mk_vec_push(&g->elab) = label;
+}
+
+/* ---- reading edge lists ------------------------------------------------------------ */
+
+static int blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Whether the first significant line opens a DOT graph: its first word is
+ * strict, digraph or graph (DOT keywords ignore case), or it starts a
+ * C-style comment. An edge list whose first node is called "digraph" is
+ * the price; it is documented. */
+static int looks_dot(const char *p, size_t n)
+{
+    size_t i = 0, w;
+    while (i < n && blank(p[i]))
+        i++;
+    if (n - i >= 2 && p[i] == '/' && (p[i + 1] == '*' || p[i + 1] == '/'))
+        return 1;
+    for (w = i; w < n && ((p[w] | 0x20) >= 'a' && (p[w] | 0x20) <= 'z'); w++)
+        ;
+    if (w < n && !blank(p[w]) && p[w] != '{')
+        return 0;
+    return (w - i == 6 && strncasecmp(p + i, "strict", 6) == 0) ||
+           (w - i == 7 && strncasecmp(p + i, "digraph", 7) == 0) ||
+           (w - i == 5 && strncasecmp(p + i, "graph", 5) == 0);
+}
+
+/* A parsed edge line waiting for its names to be looked up: the batch
+ * hashes every name first and prefetches its slot, so the cache misses of
+ * a big name table overlap instead of queueing. */
+enum { BATCH = 32 };
+typedef struct {
+    const char *tok[2], *lab;
+    uint32_t len[2], lablen;
+    uint64_t h[2];
+} pending;
+
+static void flush(cf_graph *g, pending *b, size_t k)
+{
+    for (size_t i = 0; i < k; i++) {
+        b[i].h[0] = mk_intern_hash(b[i].tok[0], b[i].len[0]);
+        b[i].h[1] = mk_intern_hash(b[i].tok[1], b[i].len[1]);
+        mk_intern_prefetch(&g->names, b[i].h[0]);
+        mk_intern_prefetch(&g->names, b[i].h[1]);
+    }
+    for (size_t i = 0; i < k; i++) {
+        uint32_t s = mk_intern_id_hashed(&g->names, b[i].tok[0], b[i].len[0], b[i].h[0]);
+        uint32_t d = mk_intern_id_hashed(&g->names, b[i].tok[1], b[i].len[1], b[i].h[1]);
+        uint32_t l = b[i].lab ? cf_graph_label(g, b[i].lab, b[i].lablen) : CF_NONE;
+        cf_graph_edge(g, s, d, l);
+    }
+}
+
+/* One block of edge-list lines. Returns -1 on a malformed line (not lenient). */
+static int edge_block(cf_graph *g, const mk_block *blk, const char *name, int lenient)
+{
+    pending b[BATCH];
+    size_t k = 0;
+    const char *p = blk->data, *end = p + blk->len;
+    uint64_t line = blk->first_line;
+    for (; p < end; line++) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        const char *q = p;
+        p = eol + 1;
+        while (q < eol && blank(*q))
+            q++;
+        if (q == eol || *q == '#')
+            continue;
+        pending *e = &b[k];
+        int t;
+        for (t = 0; t < 2 && q < eol; t++) {
+            const char *s = q;
+            while (q < eol && !blank(*q))
+                q++;
+            e->tok[t] = s;
+            e->len[t] = (uint32_t)(q - s);
+            while (q < eol && blank(*q))
+                q++;
+        }
+        if (t < 2) {
+            if (lenient) {
+                g->skipped++;
+                continue;
+            }
+            flush(g, b, k);
+            return mk_err_set("%s:%llu: an edge needs a source and a target node, found one word "
+                              "'%.*s'", name, (unsigned long long)line, (int)e->len[0] > 64 ? 64 :
+                              (int)e->len[0], e->tok[0]);
+        }
+        /* The label is the rest of the line, blanks around it dropped. */
+        const char *le = eol;
+        while (le > q && blank(le[-1]))
+            le--;
+        e->lab = q < le ? q : NULL;
+        e->lablen = (uint32_t)(le - q);
+        if (++k == BATCH) {
+            flush(g, b, k);
+            k = 0;
+        }
+    }
+    flush(g, b, k);
+    return 0;
+}
+
+int cf_graph_read(cf_graph *g, mk_source *src, int lenient)
+{
+    mk_blocks_opts o;
+    mk_blocks_defaults(&o);
+    mk_blocks *bl = mk_blocks_open(src, &o);
+    const char *name = mk_source_name(src);
+    mk_block *blk;
+    int r, first = 1, rc = 0;
+    while ((r = mk_blocks_next(bl, &blk)) > 0) {
+        if (first) {
+            /* The first significant line decides the format. */
+            const char *p = blk->data, *end = p + blk->len;
+            while (p < end) {
+                const char *eol = memchr(p, '\n', (size_t)(end - p));
+                size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
+                size_t i = 0;
+                while (i < n && blank(p[i]))
+                    i++;
+                if (i < n && p[i] != '#') {
+                    first = 0;
+                    if (looks_dot(p, n)) {
+                        rc = cf_dot_read(g, bl, blk, name);
+                        mk_blocks_close(bl);
+                        return rc;
+                    }
+                    break;
+                }
+                p += n + 1;
+            }
+        }
+        rc = edge_block(g, blk, name, lenient);
+        mk_blocks_release(bl, blk);
+        if (rc < 0)
+            break;
+    }
+    if (r < 0)
+        rc = -1;
+    mk_blocks_close(bl);
+    return rc;
+}
+
+/* ---- freezing ------------------------------------------------------------------- */
+
+struct key {
+    uint64_t pre;    /* the first 8 bytes, big-endian, zero padded */
+    uint32_t id;
+};
+
+static const mk_intern *cmp_in;
+
+static int cmp_tail(const void *a, const void *b)
+{
+    size_t la, lb;
+    const char *sa = mk_intern_str(cmp_in, ((const struct key *)a)->id, &la);
+    const char *sb = mk_intern_str(cmp_in, ((const struct key *)b)->id, &lb);
+    size_t n = la < lb ? la : lb;
+    int c = n > 8 ? memcmp(sa + 8, sb + 8, n - 8) : 0;
+    return c ? c : (la > lb) - (la < lb);
+}
+
+/* The intern ids of in, in byte order of their strings: an LSD radix sort
+ * on 8-byte prefixes (skipping bytes every string shares), then the few
+ * runs with equal prefixes sorted by the rest. Returns a malloc'd array. */
+static uint32_t *sorted_ids(const mk_intern *in)
+{
+    size_t n = mk_intern_count(in);
+    struct key *k = mk_xmalloc((n ? n : 1) * sizeof *k), *t = mk_xmalloc((n ? n : 1) * sizeof *t);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const unsigned char *s = (const unsigned char *)mk_intern_str(in, (uint32_t)i, &len);
+        uint64_t pre = 0;
+        for (size_t j = 0; j < 8; j++)
+            pre = pre << 8 | (j < len ? s[j] : 0);
+        k[i].pre = pre;
+        k[i].id = (uint32_t)i;
+    }
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t cnt[256] = { 0 };
+        for (size_t i = 0; i < n; i++)
+            cnt[k[i].pre >> shift & 255]++;
+        if (n && cnt[k[0].pre >> shift & 255] == n)
+            continue;
+        size_t sum = 0;
+        for (int c = 0; c < 256; c++) {
+            size_t x = cnt[c];
+            cnt[c] = sum;
+            sum += x;
+        }
+        for (size_t i = 0; i < n; i++)
+            t[cnt[k[i].pre >> shift & 255]++] = k[i];
+        struct key *x = k;
+        k = t;
+        t = x;
+    }
+    cmp_in = in;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && k[j].pre == k[i].pre)
+            j++;
+        if (j - i > 1)
+            qsort(k + i, j - i, sizeof *k, cmp_tail);
+        i = j;
+    }
+    uint32_t *ids = (uint32_t *)t;   /* reuse: 4 bytes per entry fit in 16 */
+    for (size_t i = 0; i < n; i++)
+        ids[i] = k[i].id;
+    free(k);
+    return mk_xrealloc(ids, (n ? n : 1) * sizeof *ids);
+}
+
+static uint32_t *inverse(const uint32_t *perm, size_t n)
+{
+    uint32_t *inv = mk_xmalloc((n ? n : 1) * sizeof *inv);
+    for (size_t i = 0; i < n; i++)
+        inv[perm[i]] = (uint32_t)i;
+    return inv;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sort one node's targets (with labels: target << 32 | label, so ties
+ * order by label name). Most lists are short: insertion sort. */
+static void sort_list_u32(uint32_t *a, size_t n)
+{
+    if (n > 24) {
+        qsort(a, n, sizeof *a, cmp_u32);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = a[i];
+        size_t j = i;
+        for (; j > 0 && a[j - 1] > x; j--)
+            a[j] = a[j - 1];
+        a[j] = x;
+    }
+}
+
+static void sort_list_u64(uint64_t *a, size_t n)
+{
+    if (n > 24) {
+        qsort(a, n, sizeof *a, cmp_u64);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = a[i];
+        size_t j = i;
+        for (; j > 0 && a[j - 1] > x; j--)
+            a[j] = a[j - 1];
+        a[j] = x;
+    }
+}
+
+void cf_graph_freeze(cf_graph *g, int multi)
+{
+    size_t n = mk_intern_count(&g->names), m = mk_vec_len(&g->edges);
+    if (n >= CF_NONE)
+        mk_die("more than %lu nodes", (unsigned long)CF_NONE - 1);
+    g->n = (uint32_t)n;
+    g->edges_read = m;
+    g->node_id = sorted_ids(&g->names);
+    uint32_t *rank = inverse(g->node_id, n);
+    int labels = mk_vec_len(&g->elab) > 0;
+    uint32_t *lrank = NULL;
+    if (labels) {
+        g->lab_id = sorted_ids(&g->labels);
+        lrank = inverse(g->lab_id, mk_intern_count(&g->labels));
+        while (mk_vec_len(&g->elab) < m)   /* edges after the last label */
+            *(uint32_t *)mk_vec_push(&g->elab) = CF_NONE;
+    }
+
+    /* Counting sort by source, then each list sorted by target. */
+    g->off = mk_xcalloc(n + 1, sizeof *g->off);
+    const struct edge *e = mk_vec_data(&g->edges);
+    const uint32_t *el = mk_vec_data(&g->elab);
+    for (size_t i = 0; i < m; i++)
+        g->off[rank[e[i].s] + 1]++;
+    for (size_t v = 0; v < n; v++)
+        g->off[v + 1] += g->off[v];
+    uint64_t *pos = mk_xmalloc((n ? n : 1) * sizeof *pos);
+    memcpy(pos, g->off, n * sizeof *pos);
+    uint32_t *adj = mk_xmalloc((m ? m : 1) * sizeof *adj);
+    uint64_t *wide = NULL;
+    if (labels) {
+        /* target << 32 | label rank (CF_NONE sorts last: unlabelled after
+         * labelled, a fixed rule). */
+        wide = mk_xmalloc((m ? m : 1) * sizeof *wide);
+        for (size_t i = 0; i < m; i++) {
+            uint32_t l = el[i] == CF_NONE ? CF_NONE : lrank[el[i]];
+            wide[pos[rank[e[i].s]]++] = (uint64_t)rank[e[i].d] << 32 | l;
+        }
+    } else {
+        for (size_t i = 0; i < m; i++)
+            adj[pos[rank[e[i].s]]++] = rank[e[i].d];
+    }
+    free(pos);
+    free(rank);
+    free(lrank);
+    mk_vec_free(&g->edges);
+    mk_vec_free(&g->elab);
+    uint32_t *lab = labels ? mk_xmalloc((m ? m : 1) * sizeof *lab) : NULL;
+
+    /* Sort, count and (unless multi) drop repeated targets, in place. */
+    uint64_t w = 0, dup = 0, loops = 0;
+    for (size_t v = 0; v < n; v++) {
+        uint64_t a = g->off[v], b = g->off[v + 1];
+        g->off[v] = w;
+        if (labels)
+            sort_list_u64(wide + a, b - a);
+        else
+            sort_list_u32(adj + a, b - a);
+        uint32_t prev = CF_NONE;
+        for (uint64_t i = a; i < b; i++) {
+            uint32_t d = labels ? (uint32_t)(wide[i] >> 32) : adj[i];
+            if (d == prev) {
+                dup++;
+                if (!multi)
+                    continue;
+            }
+            prev = d;
+            loops += d == v;
+            adj[w] = d;
+            if (labels)
+                lab[w] = (uint32_t)wide[i];
+            w++;
+        }
+    }
+    g->off[n] = w;
+    free(wide);
+    g->m = w;
+    g->adj = mk_xrealloc(adj, (w ? w : 1) * sizeof *adj);
+    g->lab = labels ? mk_xrealloc(lab, (w ? w : 1) * sizeof *lab) : NULL;
+    g->duplicates = dup;
+    g->self_loops = loops;
+}
+
+/* ---- names ---------------------------------------------------------------------- */
+
+const char *cf_name(const cf_graph *g, uint32_t v, size_t *len)
+{
+    return mk_intern_str(&g->names, g->node_id[v], len);
+}
+
+const char *cf_label(const cf_graph *g, uint32_t l, size_t *len)
+{
+    if (l == CF_NONE) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    return mk_intern_str(&g->labels, g->lab_id[l], len);
+}
+
+int cf_find(const cf_graph *g, const char *s, size_t n, uint32_t *v)
+{
+    /* Nodes are in byte order of their names: binary search. */
+    uint32_t lo = 0, hi = g->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        size_t len;
+        const char *x = cf_name(g, mid, &len);
+        size_t k = len < n ? len : n;
+        int c = k ? memcmp(x, s, k) : 0;
+        if (!c)
+            c = (len > n) - (len < n);
+        if (!c) {
+            *v = mid;
+            return 1;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
