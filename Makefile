@@ -49,8 +49,9 @@ tests: $(UNITS) $(DRIVER)
 DEB_PKGS := gcc make pkg-config libzstd-dev zlib1g-dev libyaml-dev libxxhash-dev \
             zstd gzip bats bats-assert bats-support mandoc clang libclang-rt-dev zsh fish
 # What only the tests use: xmllint and headless Chromium check the HTML
-# reports (installed by `make check`, not by `make demo`).
-CHECK_PKGS := libxml2-utils chromium
+# reports, networkx and Graphviz check cyclefind (installed by `make check`,
+# not by `make demo`).
+CHECK_PKGS := libxml2-utils chromium python3 python3-networkx graphviz
 deps: $(B)/.deps-ok
 check-deps: $(B)/.check-deps-ok
 $(B)/.check-deps-ok: PKGS = $(CHECK_PKGS)

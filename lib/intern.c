@@ -7,8 +7,11 @@
 #include "err.h"
 #include "map.h"
 
-/* tag = the hash's high 32 bits (its low bits pick the slot, so they would
- * say nothing); an empty slot has str == NULL. */
+/* tag = the hash's high 32 bits. Its top bits also pick the slot, so a
+ * table that doubles re-places slots from the tag alone, without hashing
+ * any string again; neighbours in a probe run share only those top bits,
+ * so the rest still tells strings apart before any comparison. An empty
+ * slot has str == NULL. */
 struct mk_intern_slot {
     uint32_t tag, id;
     const char *str;
@@ -19,6 +22,13 @@ static uint32_t str_len(const char *p)
     uint32_t n;
     memcpy(&n, p - 4, 4);
     return n;
+}
+
+/* The home slot of a tag in a table of cap (a power of two, at most 2^32)
+ * slots: the tag's top bits. */
+static size_t slot_of(uint32_t tag, size_t cap)
+{
+    return cap > 1 ? (size_t)(((uint64_t)tag * cap) >> 32) : 0;
 }
 
 void mk_intern_init(mk_intern *in, size_t hint)
@@ -53,13 +63,22 @@ uint64_t mk_intern_hash(const void *s, size_t len)
 void mk_intern_prefetch(const mk_intern *in, uint64_t hash)
 {
     if (in->cap)
-        __builtin_prefetch(&in->slots[hash & (in->cap - 1)]);
+        __builtin_prefetch(&in->slots[slot_of((uint32_t)(hash >> 32), in->cap)]);
+}
+
+void mk_intern_prefetch_str(const mk_intern *in, uint64_t hash)
+{
+    if (!in->cap)
+        return;
+    const struct mk_intern_slot *e = &in->slots[slot_of((uint32_t)(hash >> 32), in->cap)];
+    if (e->str && e->tag == (uint32_t)(hash >> 32))
+        __builtin_prefetch(e->str - 4);
 }
 
 static struct mk_intern_slot *probe(const mk_intern *in, const void *s, size_t len, uint64_t hash)
 {
-    size_t mask = in->cap - 1, i = hash & mask;
     uint32_t tag = (uint32_t)(hash >> 32);
+    size_t mask = in->cap - 1, i = slot_of(tag, in->cap);
     for (;; i = (i + 1) & mask) {
         struct mk_intern_slot *e = &in->slots[i];
         if (!e->str || (e->tag == tag && str_len(e->str) == len &&
@@ -76,13 +95,12 @@ static void grow(mk_intern *in)
     in->slots = mk_xcalloc(ncap, sizeof *in->slots);
     in->cap = ncap;
     in->grow_at = ncap / 10 * 7;
-    /* Re-placing needs each string's full hash; only the tag is kept, so
-     * hash again. Growth is rare (doubling) and strings are short. */
+    if (ncap > (size_t)1 << 32)
+        mk_die("intern table over 2^32 slots");
     for (size_t i = 0; i < ocap; i++) {
         if (!old[i].str)
             continue;
-        uint64_t h = mk_intern_hash(old[i].str, str_len(old[i].str));
-        size_t j = h & (ncap - 1);
+        size_t j = slot_of(old[i].tag, ncap);
         while (in->slots[j].str)
             j = (j + 1) & (ncap - 1);
         in->slots[j] = old[i];
@@ -90,8 +108,18 @@ static void grow(mk_intern *in)
     free(old);
 }
 
+void mk_intern_seal(mk_intern *in)
+{
+    free(in->slots);
+    in->slots = NULL;
+    in->cap = in->grow_at = 0;
+    in->sealed = 1;
+}
+
 uint32_t mk_intern_id_hashed(mk_intern *in, const void *s, size_t len, uint64_t hash)
 {
+    if (in->sealed)
+        mk_die("internal error: lookup in a sealed string table");
     if (in->len >= in->grow_at)
         grow(in);
     struct mk_intern_slot *e = probe(in, s, len, hash);
@@ -126,6 +154,8 @@ uint32_t mk_intern_id(mk_intern *in, const void *s, size_t len)
 
 int mk_intern_find(const mk_intern *in, const void *s, size_t len, uint32_t *id)
 {
+    if (in->sealed)
+        mk_die("internal error: lookup in a sealed string table");
     if (!in->cap)
         return 0;
     const struct mk_intern_slot *e = probe(in, s, len, mk_intern_hash(s, len));

@@ -44,6 +44,7 @@ typedef struct mk_intern {
     size_t grow_at;
     const char **strs;   /* id -> string (its length is the 4 bytes before) */
     size_t len, strs_cap;
+    int sealed;
     mk_arena bytes;
 } mk_intern;
 
@@ -61,10 +62,19 @@ const char *mk_intern_str(const mk_intern *in, uint32_t id, size_t *len);
 size_t mk_intern_count(const mk_intern *in);
 size_t mk_intern_bytes(const mk_intern *in);   /* heap bytes held */
 
-/* Batched lookups: hash each string, prefetch its slot, then look them up
- * with the hash (which must be mk_intern_hash of the same bytes). */
+/* The strings are all that is needed from now on: free the lookup table
+ * (16 bytes a slot). mk_intern_str keeps working; mk_intern_id and
+ * mk_intern_find must not be called again (they die). */
+void mk_intern_seal(mk_intern *in);
+
+/* Batched lookups: hash each string, prefetch its slot, then (for tables
+ * of long strings) its string, then look them up with the hash (which
+ * must be mk_intern_hash of the same bytes). */
 uint64_t mk_intern_hash(const void *s, size_t len);
 void mk_intern_prefetch(const mk_intern *in, uint64_t hash);
+/* Second stage, once the slot has arrived: prefetch the string the home
+ * slot points to when its tag matches (a hit then compares in cache). */
+void mk_intern_prefetch_str(const mk_intern *in, uint64_t hash);
 uint32_t mk_intern_id_hashed(mk_intern *in, const void *s, size_t len, uint64_t hash);
 
 #endif

@@ -94,7 +94,7 @@ static int looks_dot(const char *p, size_t n)
 /* A parsed edge line waiting for its names to be looked up: the batch
  * hashes every name first and prefetches its slot, so the cache misses of
  * a big name table overlap instead of queueing. */
-enum { BATCH = 32 };
+enum { BATCH = 64 };
 typedef struct {
     const char *tok[2], *lab;
     uint32_t len[2], lablen;
@@ -108,6 +108,10 @@ static void flush(cf_graph *g, pending *b, size_t k)
         b[i].h[1] = mk_intern_hash(b[i].tok[1], b[i].len[1]);
         mk_intern_prefetch(&g->names, b[i].h[0]);
         mk_intern_prefetch(&g->names, b[i].h[1]);
+    }
+    for (size_t i = 0; i < k; i++) {
+        mk_intern_prefetch_str(&g->names, b[i].h[0]);
+        mk_intern_prefetch_str(&g->names, b[i].h[1]);
     }
     for (size_t i = 0; i < k; i++) {
         uint32_t s = mk_intern_id_hashed(&g->names, b[i].tok[0], b[i].len[0], b[i].h[0]);
@@ -214,43 +218,41 @@ int cf_graph_read(cf_graph *g, mk_source *src, int lenient)
 /* ---- freezing ------------------------------------------------------------------- */
 
 struct key {
-    uint64_t pre;    /* the first 8 bytes, big-endian, zero padded */
+    uint64_t pre;    /* 8 bytes of the string from the current depth, big-endian, zero padded */
     uint32_t id;
 };
 
 static const mk_intern *cmp_in;
 
-static int cmp_tail(const void *a, const void *b)
+static int cmp_full(const void *a, const void *b)
 {
     size_t la, lb;
     const char *sa = mk_intern_str(cmp_in, ((const struct key *)a)->id, &la);
     const char *sb = mk_intern_str(cmp_in, ((const struct key *)b)->id, &lb);
     size_t n = la < lb ? la : lb;
-    int c = n > 8 ? memcmp(sa + 8, sb + 8, n - 8) : 0;
+    int c = n ? memcmp(sa, sb, n) : 0;
     return c ? c : (la > lb) - (la < lb);
 }
 
-/* The intern ids of in, in byte order of their strings: an LSD radix sort
- * on 8-byte prefixes (skipping bytes every string shares), then the few
- * runs with equal prefixes sorted by the rest. Returns a malloc'd array. */
-static uint32_t *sorted_ids(const mk_intern *in)
+static uint64_t prefix_at(const mk_intern *in, uint32_t id, size_t depth, size_t *len)
 {
-    size_t n = mk_intern_count(in);
-    struct key *k = mk_xmalloc((n ? n : 1) * sizeof *k), *t = mk_xmalloc((n ? n : 1) * sizeof *t);
-    for (size_t i = 0; i < n; i++) {
-        size_t len;
-        const unsigned char *s = (const unsigned char *)mk_intern_str(in, (uint32_t)i, &len);
-        uint64_t pre = 0;
-        for (size_t j = 0; j < 8; j++)
-            pre = pre << 8 | (j < len ? s[j] : 0);
-        k[i].pre = pre;
-        k[i].id = (uint32_t)i;
-    }
+    const unsigned char *s = (const unsigned char *)mk_intern_str(in, id, len);
+    uint64_t pre = 0;
+    for (size_t j = depth; j < depth + 8; j++)
+        pre = pre << 8 | (j < *len ? s[j] : 0);
+    return pre;
+}
+
+/* LSD radix sort of k[0..n) by pre, t as scratch; the result is in k.
+ * Passes over a byte every key shares are skipped. */
+static void radix(struct key *k, struct key *t, size_t n)
+{
+    struct key *in = k;
     for (int shift = 0; shift < 64; shift += 8) {
         size_t cnt[256] = { 0 };
         for (size_t i = 0; i < n; i++)
             cnt[k[i].pre >> shift & 255]++;
-        if (n && cnt[k[0].pre >> shift & 255] == n)
+        if (cnt[k[0].pre >> shift & 255] == n)
             continue;
         size_t sum = 0;
         for (int c = 0; c < 256; c++) {
@@ -264,19 +266,70 @@ static uint32_t *sorted_ids(const mk_intern *in)
         k = t;
         t = x;
     }
-    cmp_in = in;
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && k[j].pre == k[i].pre)
-            j++;
-        if (j - i > 1)
-            qsort(k + i, j - i, sizeof *k, cmp_tail);
-        i = j;
+    if (k != in)
+        memcpy(in, k, n * sizeof *k);
+}
+
+static void insertion(struct key *k, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        struct key x = k[i];
+        size_t j = i;
+        for (; j > 0 && cmp_full(&k[j - 1], &x) > 0; j--)
+            k[j] = k[j - 1];
+        k[j] = x;
     }
-    uint32_t *ids = (uint32_t *)t;   /* reuse: 4 bytes per entry fit in 16 */
+}
+
+/* The intern ids of in, in byte order of their strings: radix sorts on 8
+ * bytes at a time, most significant first (each run of equal bytes sorted
+ * on the next 8), small runs by insertion. No string is compared whole
+ * except in runs of a few. Returns a malloc'd array. */
+static uint32_t *sorted_ids(const mk_intern *in)
+{
+    size_t n = mk_intern_count(in);
+    struct key *k = mk_xmalloc((n ? n : 1) * sizeof *k), *t = mk_xmalloc((n ? n : 1) * sizeof *t);
+    cmp_in = in;
+    struct run { size_t a, b, depth; };
+    mk_vec todo;
+    mk_vec_init(&todo, sizeof(struct run));
+    for (size_t i = 0; i < n; i++)
+        k[i].id = (uint32_t)i;
+    *(struct run *)mk_vec_push(&todo) = (struct run){ 0, n, 0 };
+    while (mk_vec_len(&todo)) {
+        struct run r = *(struct run *)mk_vec_pop(&todo);
+        size_t m = r.b - r.a, longest = 0;
+        if (m < 2)
+            continue;
+        if (m <= 16) {
+            insertion(k + r.a, m);
+            continue;
+        }
+        for (size_t i = r.a; i < r.b; i++) {
+            size_t len;
+            k[i].pre = prefix_at(in, k[i].id, r.depth, &len);
+            if (len > longest)
+                longest = len;
+        }
+        radix(k + r.a, t, m);
+        for (size_t i = r.a; i < r.b;) {
+            size_t j = i + 1;
+            while (j < r.b && k[j].pre == k[i].pre)
+                j++;
+            if (j - i > 1) {
+                if (longest > r.depth + 8)
+                    *(struct run *)mk_vec_push(&todo) = (struct run){ i, j, r.depth + 8 };
+                else   /* equal but for trailing NULs: by length */
+                    qsort(k + i, j - i, sizeof *k, cmp_full);
+            }
+            i = j;
+        }
+    }
+    mk_vec_free(&todo);
+    free(t);
+    uint32_t *ids = (uint32_t *)k;   /* 4 bytes per entry, written behind the reads */
     for (size_t i = 0; i < n; i++)
         ids[i] = k[i].id;
-    free(k);
     return mk_xrealloc(ids, (n ? n : 1) * sizeof *ids);
 }
 
@@ -288,49 +341,55 @@ static uint32_t *inverse(const uint32_t *perm, size_t n)
     return inv;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
+/* Sorting one node's targets (with labels: target << 32 | label rank, so
+ * ties order by label name). Most lists are short; hubs get a quicksort
+ * that recurses only into the smaller side (depth <= log2 n) and needs no
+ * allocation, unlike glibc's qsort. */
+#define DEFINE_SORT(name, T)                                                          \
+    static void name(T *a, size_t n)                                                  \
+    {                                                                                 \
+        while (n > 16) {                                                              \
+            T p = a[n / 2], lo = a[0], hi = a[n - 1];                                 \
+            /* median of three */                                                     \
+            if ((lo <= p && p <= hi) || (hi <= p && p <= lo)) {                       \
+            } else if ((p <= lo && lo <= hi) || (hi <= lo && lo <= p)) {              \
+                p = lo;                                                               \
+            } else {                                                                  \
+                p = hi;                                                               \
+            }                                                                         \
+            size_t i = 0, j = n - 1;                                                  \
+            for (;;) {                                                                \
+                while (a[i] < p)                                                      \
+                    i++;                                                              \
+                while (a[j] > p)                                                      \
+                    j--;                                                              \
+                if (i >= j)                                                           \
+                    break;                                                            \
+                T x = a[i];                                                           \
+                a[i++] = a[j];                                                        \
+                a[j--] = x;                                                           \
+            }                                                                         \
+            /* a[0..j] <= p <= a[j+1..n) */                                           \
+            if (j + 1 < n - j - 1) {                                                  \
+                name(a, j + 1);                                                       \
+                a += j + 1;                                                           \
+                n -= j + 1;                                                           \
+            } else {                                                                  \
+                name(a + j + 1, n - j - 1);                                           \
+                n = j + 1;                                                            \
+            }                                                                         \
+        }                                                                             \
+        for (size_t i = 1; i < n; i++) {                                              \
+            T x = a[i];                                                               \
+            size_t j = i;                                                             \
+            for (; j > 0 && a[j - 1] > x; j--)                                        \
+                a[j] = a[j - 1];                                                      \
+            a[j] = x;                                                                 \
+        }                                                                             \
+    }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sort one node's targets (with labels: target << 32 | label, so ties
- * order by label name). Most lists are short: insertion sort. */
-static void sort_list_u32(uint32_t *a, size_t n)
-{
-    if (n > 24) {
-        qsort(a, n, sizeof *a, cmp_u32);
-        return;
-    }
-    for (size_t i = 1; i < n; i++) {
-        uint32_t x = a[i];
-        size_t j = i;
-        for (; j > 0 && a[j - 1] > x; j--)
-            a[j] = a[j - 1];
-        a[j] = x;
-    }
-}
-
-static void sort_list_u64(uint64_t *a, size_t n)
-{
-    if (n > 24) {
-        qsort(a, n, sizeof *a, cmp_u64);
-        return;
-    }
-    for (size_t i = 1; i < n; i++) {
-        uint64_t x = a[i];
-        size_t j = i;
-        for (; j > 0 && a[j - 1] > x; j--)
-            a[j] = a[j - 1];
-        a[j] = x;
-    }
-}
+DEFINE_SORT(sort_list_u32, uint32_t)
+DEFINE_SORT(sort_list_u64, uint64_t)
 
 void cf_graph_freeze(cf_graph *g, int multi)
 {
@@ -339,6 +398,8 @@ void cf_graph_freeze(cf_graph *g, int multi)
         mk_die("more than %lu nodes", (unsigned long)CF_NONE - 1);
     g->n = (uint32_t)n;
     g->edges_read = m;
+    mk_intern_seal(&g->names);   /* lookups are over: free the table first */
+    mk_intern_seal(&g->labels);
     g->node_id = sorted_ids(&g->names);
     uint32_t *rank = inverse(g->node_id, n);
     int labels = mk_vec_len(&g->elab) > 0;

@@ -19,6 +19,7 @@
 #include "source.h"
 #include "text.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -748,12 +749,16 @@ static void read_inputs(char **files, int nfiles, mk_stats_counts *st)
             mk_die_err();
     }
     if (g.skipped && !cli.quiet)
-        mk_warn("skipped %llu malformed lines (--lenient)", (unsigned long long)g.skipped);
+        mk_warn("skipped %llu malformed %s (--lenient)", (unsigned long long)g.skipped, g.skipped == 1 ? "line" : "lines");
     st->bad_records = g.skipped;
 }
 
 int main(int argc, char **argv)
 {
+    /* Big arrays from mmap, always: the edge array then grows by mremap,
+     * without copying or faulting its pages in again, and glibc's moving
+     * threshold cannot send it to the heap after a large free. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     mk_vec_init(&from_names, sizeof(char *));
     mk_vec_init(&root_names, sizeof(char *));
     int first = mk_cli_parse(&cli, &spec, argc, argv);
@@ -770,12 +775,16 @@ int main(int argc, char **argv)
         mk_cli_usage_error(&cli, "--context goes with -f dot");
 
     mk_stats_counts st = { 0 };
+    uint64_t t0 = mk_now_ns();
     cf_graph_init(&g);
     read_inputs(files, nfiles, &st);
+    uint64_t t1 = mk_now_ns();
     cf_graph_freeze(&g, multi);
     st.records = g.edges_read;
+    uint64_t t2 = mk_now_ns();
 
     cf_scc(&g, &sc);
+    uint64_t t3 = mk_now_ns();
     cf_bfs_init(&bfs, g.n);
     want = mk_xmalloc(sc.ncyclic ? sc.ncyclic : 1);
     memset(want, 1, sc.ncyclic ? sc.ncyclic : 1);
@@ -874,6 +883,10 @@ int main(int argc, char **argv)
         mk_stats_print(&st);
         fprintf(stderr, "cyclefind: stats: %u nodes, %llu adjacency entries, %u components (%u cyclic)\n", g.n,
                 (unsigned long long)g.m, sc.ncomp, sc.ncyclic);
+        uint64_t t4 = mk_now_ns();
+        fprintf(stderr, "cyclefind: stats: read %.3f s, sort and index %.3f s, components %.3f s, "
+                "report %.3f s\n", (double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e9, (double)(t3 - t2) / 1e9,
+                (double)(t4 - t3) / 1e9);
     }
     mk_out_close(scratch);
     free(order);
