@@ -380,11 +380,12 @@ static int operand(lex *L)
         L->depth--;
         /* The subgraph's nodes, each once, are the operand; they stay
          * mentioned for the subgraphs around it. */
-        size_t k = mk_vec_len(&L->mention) - from;
-        uint32_t *dst = mk_vec_push_n(&L->ops, k);
-        memcpy(dst, (uint32_t *)mk_vec_data(&L->mention) + from, k * sizeof *dst);
-        qsort(dst, k, sizeof *dst, cmp_u32);
-        size_t u = 0;
+        size_t k = mk_vec_len(&L->mention) - from, u = 0;
+        uint32_t *dst = k ? mk_vec_push_n(&L->ops, k) : NULL;
+        if (k) {
+            memcpy(dst, (uint32_t *)mk_vec_data(&L->mention) + from, k * sizeof *dst);
+            qsort(dst, k, sizeof *dst, cmp_u32);
+        }
         for (size_t i = 0; i < k; i++)
             if (!u || dst[i] != dst[u - 1])
                 dst[u++] = dst[i];

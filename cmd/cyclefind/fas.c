@@ -20,7 +20,7 @@ typedef struct {
     int64_t top;
 } els;
 
-struct bent {
+struct fent {
     uint32_t v, next;
 };
 
@@ -58,7 +58,7 @@ static void place(els *e, uint32_t v)
         return;
     }
     int64_t b = (int64_t)e->out[v] - e->in[v] + e->k;
-    struct bent *x = mk_vec_push(&e->pool);
+    struct fent *x = mk_vec_push(&e->pool);
     x->v = v;
     x->next = e->head[b];
     e->head[b] = (uint32_t)(mk_vec_len(&e->pool) - 1);
@@ -105,7 +105,7 @@ static int pop_max(els *e, uint32_t *v)
             e->top--;
             continue;
         }
-        struct bent *x = (struct bent *)mk_vec_data(&e->pool) + h;
+        struct fent *x = (struct fent *)mk_vec_data(&e->pool) + h;
         e->head[e->top] = x->next;
         uint32_t u = x->v;
         if (!e->gone[u] && e->out[u] && e->in[u] && (int64_t)e->out[u] - e->in[u] + e->k == e->top) {
@@ -171,7 +171,7 @@ void cf_break(const cf_graph *g, const cf_sccs *s, uint32_t ci, mk_vec *out)
             e.radj[pos[x]++] = u;
     mk_vec_init(&e.sinks, sizeof(uint32_t));
     mk_vec_init(&e.sources, sizeof(uint32_t));
-    mk_vec_init(&e.pool, sizeof(struct bent));
+    mk_vec_init(&e.pool, sizeof(struct fent));
     e.head = mk_xmalloc((2 * (size_t)k + 1) * sizeof *e.head);
     for (size_t b = 0; b < 2 * (size_t)k + 1; b++)
         e.head[b] = CF_NONE;

@@ -268,7 +268,7 @@ void cf_reach(const cf_graph *g, const uint32_t *starts, size_t k, uint8_t *mark
 
 /* ---- topological order ----------------------------------------------------------- */
 
-static int cmp_u32(const void *a, const void *b)
+static int cmp_node(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return (x > y) - (x < y);
@@ -281,7 +281,7 @@ int cf_topo(const cf_graph *g, uint32_t *out)
     for (uint64_t i = 0; i < g->m; i++)
         indeg[g->adj[i]]++;
     mk_heap h;
-    mk_heap_init(&h, sizeof(uint32_t), cmp_u32);
+    mk_heap_init(&h, sizeof(uint32_t), cmp_node);
     for (uint32_t v = 0; v < n; v++)
         if (!indeg[v])
             mk_heap_push(&h, &v);
