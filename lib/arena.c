@@ -27,6 +27,11 @@ void mk_arena_init(mk_arena *a, size_t chunk_size)
     a->reserved = 0;
 }
 
+void mk_arena_set_chunk(mk_arena *a, size_t chunk_size)
+{
+    a->chunk_size = chunk_size ? chunk_size : MK_ARENA_DEFAULT_CHUNK;
+}
+
 static struct mk_arena_chunk *chunk_new(mk_arena *a, size_t size)
 {
     if (size > SIZE_MAX - sizeof(struct mk_arena_chunk))

@@ -45,6 +45,11 @@ typedef struct mk_arena {
 /* chunk_size 0 means MK_ARENA_DEFAULT_CHUNK. Allocates nothing yet. */
 void mk_arena_init(mk_arena *a, size_t chunk_size);
 
+/* Chunks allocated from now on get chunk_size bytes (0 = the default): an
+ * arena that turns out to hold tens of megabytes takes it in big pieces,
+ * which the allocator backs with huge pages (see err.c). */
+void mk_arena_set_chunk(mk_arena *a, size_t chunk_size);
+
 void *mk_arena_alloc(mk_arena *a, size_t n);            /* 16-byte aligned */
 void *mk_arena_alloc_unaligned(mk_arena *a, size_t n);  /* byte aligned, dense */
 void *mk_arena_memdup(mk_arena *a, const void *p, size_t n); /* 16-byte aligned copy */

@@ -95,6 +95,10 @@ static void grow(mk_intern *in)
     in->slots = mk_xcalloc(ncap, sizeof *in->slots);
     in->cap = ncap;
     in->grow_at = ncap / 10 * 7;
+    /* A table this big will hold megabytes of strings: take them in
+     * pieces big enough for huge pages. */
+    if (ncap == (size_t)1 << 17)
+        mk_arena_set_chunk(&in->bytes, 4 << 20);
     if (ncap > (size_t)1 << 32)
         mk_die("intern table over 2^32 slots");
     for (size_t i = 0; i < ocap; i++) {
