@@ -178,6 +178,12 @@ const char *mk_intern_str(const mk_intern *in, uint32_t id, size_t *len)
     return p;
 }
 
+void mk_intern_prefetch_id(const mk_intern *in, uint32_t id)
+{
+    if (id < in->len)
+        __builtin_prefetch(&in->strs[id]);
+}
+
 size_t mk_intern_count(const mk_intern *in)
 {
     return in->len;

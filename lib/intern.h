@@ -60,6 +60,9 @@ int mk_intern_find(const mk_intern *in, const void *s, size_t len, uint32_t *id)
 /* The string of id, or NULL if id >= count; *len (if non-NULL) gets its length. */
 const char *mk_intern_str(const mk_intern *in, uint32_t id, size_t *len);
 size_t mk_intern_count(const mk_intern *in);
+/* For walks over ids in random order: ask for id's string pointer now,
+ * read it with mk_intern_str() a few ids later. */
+void mk_intern_prefetch_id(const mk_intern *in, uint32_t id);
 size_t mk_intern_bytes(const mk_intern *in);   /* heap bytes held */
 
 /* The strings are all that is needed from now on: free the lookup table

@@ -47,11 +47,15 @@ void cf_scc(const cf_graph *g, cf_sccs *s)
                 uint32_t w = adj[i];
                 /* Targets are random in big graphs: ask for the next
                  * ones' indexes while this one is handled. */
-                if (i + 4 < off[v + 1])
+                if (i + 4 < off[v + 1]) {
                     __builtin_prefetch(&rindex[adj[i + 4]]);
+                    __builtin_prefetch(&off[adj[i + 4]]);
+                }
                 if (!rindex[w]) {
-                    for (uint64_t j = off[w]; j < off[w + 1] && j < off[w] + 4; j++)
+                    for (uint64_t j = off[w]; j < off[w + 1] && j < off[w] + 4; j++) {
                         __builtin_prefetch(&rindex[adj[j]]);
+                        __builtin_prefetch(&off[adj[j]]);
+                    }
                     cs_v[top] = w;
                     cs_i[top] = off[w];
                     root[w] = 1;
