@@ -103,17 +103,22 @@ typedef struct {
 
 static void flush(cf_graph *g, pending *b, size_t k)
 {
+    enum { AHEAD = 12 };   /* edges between a string's prefetch and its use */
     for (size_t i = 0; i < k; i++) {
         b[i].h[0] = mk_intern_hash(b[i].tok[0], b[i].len[0]);
         b[i].h[1] = mk_intern_hash(b[i].tok[1], b[i].len[1]);
         mk_intern_prefetch(&g->names, b[i].h[0]);
         mk_intern_prefetch(&g->names, b[i].h[1]);
     }
-    for (size_t i = 0; i < k; i++) {
+    for (size_t i = 0; i < k && i < AHEAD; i++) {
         mk_intern_prefetch_str(&g->names, b[i].h[0]);
         mk_intern_prefetch_str(&g->names, b[i].h[1]);
     }
     for (size_t i = 0; i < k; i++) {
+        if (i + AHEAD < k) {
+            mk_intern_prefetch_str(&g->names, b[i + AHEAD].h[0]);
+            mk_intern_prefetch_str(&g->names, b[i + AHEAD].h[1]);
+        }
         uint32_t s = mk_intern_id_hashed(&g->names, b[i].tok[0], b[i].len[0], b[i].h[0]);
         uint32_t d = mk_intern_id_hashed(&g->names, b[i].tok[1], b[i].len[1], b[i].h[1]);
         uint32_t l = b[i].lab ? cf_graph_label(g, b[i].lab, b[i].lablen) : CF_NONE;
@@ -218,29 +223,31 @@ int cf_graph_read(cf_graph *g, mk_source *src, int lenient)
 /* ---- freezing ------------------------------------------------------------------- */
 
 struct key {
-    uint64_t pre;    /* 8 bytes of the string from the current depth, big-endian, zero padded */
-    uint32_t id;
+    uint64_t pre;    /* 8 bytes of the name from the current depth, big-endian, zero padded */
+    uint32_t id, len;
 };
 
-static const mk_intern *cmp_in;
-
-static int cmp_full(const void *a, const void *b)
+static uint64_t prefix(const char *p, size_t len, size_t depth)
 {
-    size_t la, lb;
-    const char *sa = mk_intern_str(cmp_in, ((const struct key *)a)->id, &la);
-    const char *sb = mk_intern_str(cmp_in, ((const struct key *)b)->id, &lb);
-    size_t n = la < lb ? la : lb;
-    int c = n ? memcmp(sa, sb, n) : 0;
-    return c ? c : (la > lb) - (la < lb);
-}
-
-static uint64_t prefix_at(const mk_intern *in, uint32_t id, size_t depth, size_t *len)
-{
-    const unsigned char *s = (const unsigned char *)mk_intern_str(in, id, len);
+    const unsigned char *s = (const unsigned char *)p;
     uint64_t pre = 0;
     for (size_t j = depth; j < depth + 8; j++)
-        pre = pre << 8 | (j < *len ? s[j] : 0);
+        pre = pre << 8 | (j < len ? s[j] : 0);
     return pre;
+}
+
+/* The prefixes at depth of k[0..n), whose ids are in random order: each
+ * id's pointer is asked for 16 keys ahead and its string 8 ahead, so the
+ * two cache misses per key overlap with the work on the others. */
+static void prefixes(const mk_intern *in, struct key *k, size_t n, size_t depth)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i + 16 < n)
+            mk_intern_prefetch_id(in, k[i + 16].id);
+        if (i + 8 < n)
+            __builtin_prefetch(mk_intern_str(in, k[i + 8].id, NULL) + depth);
+        k[i].pre = prefix(mk_intern_str(in, k[i].id, NULL), k[i].len, depth);
+    }
 }
 
 /* LSD radix sort of k[0..n) by pre, t as scratch; the result is in k.
@@ -270,57 +277,58 @@ static void radix(struct key *k, struct key *t, size_t n)
         memcpy(in, k, n * sizeof *k);
 }
 
+/* Small runs: by prefix, then (for names equal but for trailing NULs,
+ * the only ties left when no name goes on) by length. */
 static void insertion(struct key *k, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
         struct key x = k[i];
         size_t j = i;
-        for (; j > 0 && cmp_full(&k[j - 1], &x) > 0; j--)
+        for (; j > 0 && (k[j - 1].pre > x.pre || (k[j - 1].pre == x.pre && k[j - 1].len > x.len)); j--)
             k[j] = k[j - 1];
         k[j] = x;
     }
 }
 
-/* The intern ids of in, in byte order of their strings: radix sorts on 8
- * bytes at a time, most significant first (each run of equal bytes sorted
- * on the next 8), small runs by insertion. No string is compared whole
- * except in runs of a few. Returns a malloc'd array. */
+/* The intern ids of in, in byte order of their strings: sorts on 8 bytes
+ * at a time, most significant first (each run of equal bytes sorted again
+ * on the next 8: radix when big, insertion when small). The first 8 bytes
+ * are read in id order (the strings lie in that order); deeper ones only
+ * for the runs that need them. Returns a malloc'd array. */
 static uint32_t *sorted_ids(const mk_intern *in)
 {
     size_t n = mk_intern_count(in);
     struct key *k = mk_xmalloc((n ? n : 1) * sizeof *k), *t = mk_xmalloc((n ? n : 1) * sizeof *t);
-    cmp_in = in;
     struct run { size_t a, b, depth; };
     mk_vec todo;
     mk_vec_init(&todo, sizeof(struct run));
-    for (size_t i = 0; i < n; i++)
-        k[i].id = (uint32_t)i;
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const char *s = mk_intern_str(in, (uint32_t)i, &len);
+        k[i] = (struct key){ prefix(s, len, 0), (uint32_t)i, (uint32_t)len };
+    }
     *(struct run *)mk_vec_push(&todo) = (struct run){ 0, n, 0 };
     while (mk_vec_len(&todo)) {
         struct run r = *(struct run *)mk_vec_pop(&todo);
-        size_t m = r.b - r.a, longest = 0;
-        if (m < 2)
-            continue;
-        if (m <= 16) {
+        size_t m = r.b - r.a;
+        if (r.depth)
+            prefixes(in, k + r.a, m, r.depth);
+        if (m <= 32)
             insertion(k + r.a, m);
-            continue;
-        }
-        for (size_t i = r.a; i < r.b; i++) {
-            size_t len;
-            k[i].pre = prefix_at(in, k[i].id, r.depth, &len);
-            if (len > longest)
-                longest = len;
-        }
-        radix(k + r.a, t, m);
+        else
+            radix(k + r.a, t, m);
         for (size_t i = r.a; i < r.b;) {
-            size_t j = i + 1;
-            while (j < r.b && k[j].pre == k[i].pre)
+            size_t j = i + 1, longest = k[i].len;
+            while (j < r.b && k[j].pre == k[i].pre) {
+                if (k[j].len > longest)
+                    longest = k[j].len;
                 j++;
+            }
             if (j - i > 1) {
                 if (longest > r.depth + 8)
                     *(struct run *)mk_vec_push(&todo) = (struct run){ i, j, r.depth + 8 };
-                else   /* equal but for trailing NULs: by length */
-                    qsort(k + i, j - i, sizeof *k, cmp_full);
+                else if (m > 32)   /* equal but for trailing NULs: by length */
+                    insertion(k + i, j - i);
             }
             i = j;
         }
