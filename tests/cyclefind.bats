@@ -77,6 +77,20 @@ EOF
     assert_output '{"nodes":5,"edges":5,"duplicate_edges":0,"self_loops":0,"cyclic_sccs":2,"nodes_in_cycles":5,"largest_scc":3,"sccs":[{"scc":1,"size":3,"members":["007","7","Node#1"],"cycle":["007","7","Node#1","007"],"labels":[null,null,null]},{"scc":2,"size":2,"members":["Node#12","café"],"cycle":["Node#12","café","Node#12"],"labels":["field [3]",null]}]}'
 }
 
+@test "members come in byte order, as LC_ALL=C sort puts them, however long the shared prefix" {
+    # 3000 names sharing 24 bytes, some prefixes of others, a few with
+    # bytes over 127; one ring through all of them in shuffled order.
+    { for i in $(seq 1 1000); do
+        echo "object_with_a_long_name_$((i * 7919 % 1000))"
+        echo "object_with_a_long_name_$((i * 7919 % 1000))_x"
+        echo "object_with_a_long_name_$((i * 104729 % 1000))é"
+      done; } | sort -u | shuf --random-source=<(yes) > names
+    paste -d' ' names <(tail -n +2 names; head -1 names) > ring.txt
+    run cyclefind -f tsv ring.txt
+    assert_failure 1
+    [ "$(cut -f5 <<<"${lines[1]}" | tr ' ' '\n')" = "$(LC_ALL=C sort names)" ]
+}
+
 @test "the same graph with its lines in another order gives the same output" {
     for f in "$CF"/nx/g0*.txt; do
         cyclefind --all-cycles --break -f json "$f" > a.json || true

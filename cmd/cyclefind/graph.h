@@ -62,6 +62,9 @@ void cf_graph_edge(cf_graph *g, uint32_t s, uint32_t d, uint32_t label);
 void cf_graph_freeze(cf_graph *g, int multi);
 
 const char *cf_name(const cf_graph *g, uint32_t v, size_t *len);
+/* Before writing the names of list v[0..n) in turn: call at each i, and the
+ * names a little further on are fetched while the current one is written. */
+void cf_name_prefetch(const cf_graph *g, const uint32_t *v, size_t i, size_t n);
 const char *cf_label(const cf_graph *g, uint32_t l, size_t *len);   /* NULL for CF_NONE */
 /* The frozen node of a name: 1 and *v, or 0. */
 int cf_find(const cf_graph *g, const char *s, size_t n, uint32_t *v);

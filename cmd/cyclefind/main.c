@@ -217,6 +217,7 @@ static void json_names(mk_out *o, const uint32_t *v, size_t k, int close)
     for (size_t i = 0; i < k; i++) {
         if (i)
             mk_out_char(o, ',');
+        cf_name_prefetch(&g, v, i, k);
         name_json(o, v[i]);
     }
     if (close) {
@@ -610,6 +611,7 @@ static int report_table(mk_out *o, const uint32_t *order)
         for (uint64_t j = 0; j < size; j++) {
             if (j)
                 mk_out_char(scratch, ' ');
+            cf_name_prefetch(&g, sc.members + sc.moff[i], j, size);
             name_text(scratch, sc.members[sc.moff[i] + j]);
         }
         scratch_field(o);
