@@ -155,7 +155,8 @@ static void load_roots(mk_vec *ids)
             p = eol ? eol + 1 : end;
         }
         if (missing && !cli.quiet)
-            mk_warn("%s: %llu roots are not nodes of the graph", v[i] + 1, (unsigned long long)missing);
+            mk_warn("%s: %llu %s not %s of the graph", v[i] + 1, (unsigned long long)missing,
+                    missing == 1 ? "root is" : "roots are", missing == 1 ? "a node" : "nodes");
         mk_vec_free(&buf);
     }
 }

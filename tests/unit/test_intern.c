@@ -60,9 +60,23 @@ static void test_odd_strings(void)
     s = mk_intern_str(&in, 2, &len);
     CHECK(len == 3 && memcmp(s, "a\0b\0", 4) == 0);
 
+    /* Up to 7 bytes a string lives in its slot; from 8 on, behind a
+     * pointer: both sides of the line, and near misses across it. */
+    CHECK_U64(mk_intern_id(&in, "1234567", 7), 4);
+    CHECK_U64(mk_intern_id(&in, "12345678", 8), 5);
+    CHECK_U64(mk_intern_id(&in, "123456", 6), 6);
+    CHECK_U64(mk_intern_id(&in, "1234567", 7), 4);
+    CHECK_U64(mk_intern_id(&in, "12345678", 8), 5);
+    CHECK_U64(mk_intern_id(&in, "123456\0", 7), 7);
+    CHECK_U64(mk_intern_id(&in, "\0\0\0\0\0\0\0", 7), 8);
+    CHECK_U64(mk_intern_id(&in, "\0\0\0\0\0\0", 6), 9);
+    s = mk_intern_str(&in, 7, &len);
+    CHECK(len == 7 && memcmp(s, "123456\0", 8) == 0);
+
     /* The table keeps its own copy. */
     char buf[8] = "temp";
     uint32_t id = mk_intern_id(&in, buf, 4);
+    CHECK_U64(id, 10);
     memcpy(buf, "XXXX", 4);
     CHECK_STR(mk_intern_str(&in, id, NULL), "temp");
     mk_intern_free(&in);
