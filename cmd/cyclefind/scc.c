@@ -28,9 +28,18 @@ void cf_scc(const cf_graph *g, cf_sccs *s)
     uint32_t *cs_v = mk_xmalloc((n ? n : 1) * sizeof *cs_v);     /* call stack */
     uint64_t *cs_i = mk_xmalloc((n ? n : 1) * sizeof *cs_i);
     uint32_t *stk = mk_xmalloc((n ? n : 1) * sizeof *stk);       /* visited, not yet assigned */
-    uint32_t index = 1, c = n - 1, top = 0, sp = 0;
+    /* Component numbers count down from n (not n-1), so none is 0, the
+     * mark of a node not yet visited. */
+    uint32_t index = 1, c = n, top = 0, sp = 0;
     const uint64_t *off = g->off;
     const uint32_t *adj = g->adj;
+
+    /* A node without out-edges is a component of its own: numbered here,
+     * in one pass in memory order, it is never pushed, and the walk only
+     * reads its number. Object graphs are mostly such leaves. */
+    for (uint32_t v = 0; v < n; v++)
+        if (off[v] == off[v + 1])
+            rindex[v] = c--;
 
     for (uint32_t r = 0; r < n; r++) {
         if (rindex[r])
@@ -96,7 +105,7 @@ void cf_scc(const cf_graph *g, cf_sccs *s)
     free(stk);
     free(root);
     /* Components were numbered n-1 downwards; make them 0 .. ncomp-1. */
-    uint32_t ncomp = n - 1 - c;
+    uint32_t ncomp = n - c;
     for (uint32_t v = 0; v < n; v++)
         rindex[v] = rindex[v] - c - 1;
     s->comp = rindex;
