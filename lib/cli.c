@@ -366,6 +366,13 @@ int mk_cli_parse(mk_cli *cli, const mk_cli_spec *spec, int argc, char **argv)
     return optind;
 }
 
+char **mk_cli_files(int argc, char **argv, int first, int *n)
+{
+    static char *stdin_only[] = { "-", NULL };
+    *n = first < argc ? argc - first : 1;
+    return first < argc ? argv + first : stdin_only;
+}
+
 int mk_cli_progress_wanted(const mk_cli *cli)
 {
     return cli->progress || (!cli->quiet && isatty(2));

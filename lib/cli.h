@@ -85,6 +85,9 @@ typedef struct {
 } mk_cli;
 
 int mk_cli_parse(mk_cli *cli, const mk_cli_spec *spec, int argc, char **argv);
+/* The FILE arguments from argv[first] on, NULL-terminated, or {"-"} (stdin)
+ * when there are none; *n gets how many. */
+char **mk_cli_files(int argc, char **argv, int first, int *n);
 __attribute__((noreturn)) void mk_cli_usage_error(const mk_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void mk_cli_help(const mk_cli_spec *spec, void *stream);   /* FILE * */

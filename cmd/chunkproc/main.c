@@ -666,9 +666,8 @@ static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *h
 int main(int argc, char **argv)
 {
     int first = mk_cli_parse(&cli, &spec, argc, argv);
-    char *stdin_only[] = { "-", NULL };
-    char **files = first < argc ? argv + first : stdin_only;
-    int nfiles = first < argc ? argc - first : 1;
+    int nfiles;
+    char **files = mk_cli_files(argc, argv, first, &nfiles);
     if (max_line < 16 || max_line > UINT32_MAX)
         mk_cli_usage_error(&cli, "option --max-line: expected 16 to 4G bytes");
 

@@ -765,13 +765,8 @@ int main(int argc, char **argv)
     mk_vec_init(&from_names, sizeof(char *));
     mk_vec_init(&root_names, sizeof(char *));
     int first = mk_cli_parse(&cli, &spec, argc, argv);
-    char **files = argv + first;
-    int nfiles = argc - first;
-    char *stdin_only[] = { "-" };
-    if (nfiles == 0) {
-        files = stdin_only;
-        nfiles = 1;
-    }
+    int nfiles;
+    char **files = mk_cli_files(argc, argv, first, &nfiles);
     if ((max_length || limit || count_only) && !all_cycles)
         mk_cli_usage_error(&cli, "--max-length, --limit and --count go with --all-cycles");
     if (context && !cli.format_extra)

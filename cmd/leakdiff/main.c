@@ -309,13 +309,8 @@ int main(int argc, char **argv)
         mk_die("record: the heap recorder is not part of this build; record with glibc mtrace "
                "(see leakdiff(1), RECORDING)");
     int first = mk_cli_parse(&cli, &spec, argc, argv);
-    char **files = argv + first;
-    int nfiles = argc - first;
-    char *stdin_only[] = { "-" };
-    if (nfiles == 0) {
-        files = stdin_only;
-        nfiles = 1;
-    }
+    int nfiles;
+    char **files = mk_cli_files(argc, argv, first, &nfiles);
     mk_intern_init(&sites, 0);
     mk_intern_init(&types, 0);
     ld_opts o = { &sites, &types, (unsigned)depth, limit, BY_LIVE, strcmp(group, "type") == 0, buckets,

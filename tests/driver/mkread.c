@@ -145,9 +145,8 @@ int main(int argc, char **argv)
     int first = mk_cli_parse(&cli, &spec, argc, argv);
     if (max_line == 0 || max_line > UINT32_MAX)
         mk_cli_usage_error(&cli, "option --max-line: expected 1 to 4G bytes");
-    char *stdin_only[] = { "-", NULL };
-    char **files = first < argc ? argv + first : stdin_only;
-    int nfiles = first < argc ? argc - first : 1;
+    int nfiles;
+    char **files = mk_cli_files(argc, argv, first, &nfiles);
     unsigned workers = dump ? 1 : (unsigned)cli.threads;
 
     mk_out *out = mk_out_open(cli.output);
