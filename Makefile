@@ -99,9 +99,13 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 
 # The fuzz targets replay their regression inputs in every check; with
 # FUZZ_SMOKE=N (CI) each also fuzzes for N seconds.
+# The unit tests of the thread-safe modules also run under ThreadSanitizer.
+TSAN_UNITS := test_bus test_pool
 check: all tests fuzz-bins check-deps
 	@$(MAKE) --no-print-directory B=$(B)/asan CFLAGS='$(SAN_FLAGS)' EXTRA_LDFLAGS='-fsanitize=address,undefined' all tests
-	@FUZZ_DIR=$(B)/fuzz FUZZ_SMOKE=$(FUZZ_SMOKE) bash tests/run.sh $(B) $(B)/asan
+	@$(MAKE) --no-print-directory B=$(B)/tsan CFLAGS='-O1 -g -fsanitize=thread' EXTRA_LDFLAGS='-fsanitize=thread' \
+	    $(TSAN_UNITS:%=$(B)/tsan/test/%)
+	@TSAN_DIR=$(B)/tsan FUZZ_DIR=$(B)/fuzz FUZZ_SMOKE=$(FUZZ_SMOKE) bash tests/run.sh $(B) $(B)/asan
 
 check-one: all tests
 	@bash tests/run.sh $(B)

@@ -42,6 +42,18 @@ for b in "$@"; do
     done
 done
 
+# The thread-safe modules' unit tests, built with ThreadSanitizer: a data
+# race report makes the binary exit non-zero.
+if [ -n "${TSAN_DIR:-}" ]; then
+    for t in "$TSAN_DIR"/test/test_*; do
+        [ -x "$t" ] || continue
+        { out=$(TSAN_OPTIONS=halt_on_error=1 "$t" 2>&1); rc=$?; echo "$out"
+          grep -q '^1\.\.' <<<"$out" && [ $rc -eq 0 ] || echo "not ok - $(basename "$t") under TSan: status $rc"
+          grep -q 'ThreadSanitizer' <<<"$out" && echo "$out" | grep -A20 'WARNING: ThreadSanitizer' | head -40 | sed 's/^/# /'
+        } | count "tsan/unit/$(basename "$t")"
+    done
+fi
+
 # Fuzz targets: replay the seeds and every kept regression input once; with
 # FUZZ_SMOKE=N also fuzz each target for N seconds.
 if [ -n "${FUZZ_DIR:-}" ] && [ -d "$FUZZ_DIR" ]; then
