@@ -1,0 +1,319 @@
+/* keytab — see keytab.h. Key layout, by the tag in byte 15:
+ *   0..15  inline: that many bytes, the rest zero
+ *   HEX    packed: value in bytes 0-7, digit count in 8, spelling in 9
+ *   LONG   pointer in bytes 0-7, length in 8-11 */
+#include "keytab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "map.h"
+
+enum { TAG_HEX = 0x40, TAG_LONG = 0x80 };
+enum { SP_UPPER = 1, SP_0x = 2, SP_0X = 4 };
+
+uint64_t rw_hash(const char *s, size_t n)
+{
+    return mk_map_hash(s, n);
+}
+
+/* ---- long key store ------------------------------------------------------------- */
+
+void rw_keystore_init(rw_keystore *ks)
+{
+    memset(ks, 0, sizeof *ks);
+    mk_arena_init(&ks->arena, 256 * 1024);
+}
+
+void rw_keystore_free(rw_keystore *ks)
+{
+    mk_arena_free(&ks->arena);
+    memset(ks->free, 0, sizeof ks->free);
+}
+
+static void *store(rw_keystore *ks, size_t n)
+{
+    size_t c = (n + 15) / 16 - 1;
+    ks->bytes += n;
+    if (c >= 64)
+        return mk_xmalloc(n);
+    if (ks->free[c]) {
+        void *p = ks->free[c];
+        ks->free[c] = *(void **)p;
+        return p;
+    }
+    return mk_arena_alloc(&ks->arena, (c + 1) * 16);
+}
+
+static void unstore(rw_keystore *ks, void *p, size_t n)
+{
+    size_t c = (n + 15) / 16 - 1;
+    ks->bytes -= n;
+    if (c >= 64) {
+        free(p);
+        return;
+    }
+    *(void **)p = ks->free[c];
+    ks->free[c] = p;
+}
+
+/* ---- keys ------------------------------------------------------------------------ */
+
+/* Hex digits of one case, maybe behind 0x: packable when 16 digits or fewer. */
+static int packable(const char *s, size_t n, uint64_t *v, unsigned *digits, unsigned *sp)
+{
+    size_t i = 0;
+    *sp = 0;
+    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        *sp = s[1] == 'x' ? SP_0x : SP_0X;
+        i = 2;
+    }
+    if (n - i == 0 || n - i > 16)
+        return 0;
+    int lower = 0, upper = 0;
+    uint64_t x = 0;
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10, lower = 1;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10, upper = 1;
+        else
+            return 0;
+        x = x << 4 | d;
+    }
+    if (lower && upper)
+        return 0;
+    if (upper)
+        *sp |= SP_UPPER;
+    *v = x;
+    *digits = (unsigned)(n - (*sp & (SP_0x | SP_0X) ? 2 : 0));
+    return 1;
+}
+
+static void encode(rw_key *k, rw_keystore *ks, const char *s, size_t n)
+{
+    memset(k, 0, sizeof *k);
+    if (n <= 15) {
+        memcpy(k->b, s, n);
+        k->b[15] = (unsigned char)n;
+        return;
+    }
+    uint64_t v;
+    unsigned digits, sp;
+    if (packable(s, n, &v, &digits, &sp)) {
+        memcpy(k->b, &v, 8);
+        k->b[8] = (unsigned char)digits;
+        k->b[9] = (unsigned char)sp;
+        k->b[15] = TAG_HEX;
+        return;
+    }
+    if (n > UINT32_MAX)
+        mk_die("a name of more than 4 GiB");
+    const void *p = s;
+    if (ks) {
+        void *q = store(ks, n);
+        memcpy(q, s, n);
+        p = q;
+    }
+    uint32_t len = (uint32_t)n;
+    memcpy(k->b, &p, sizeof p);
+    memcpy(k->b + 8, &len, 4);
+    k->b[15] = TAG_LONG;
+}
+
+void rw_key_make(rw_key *k, rw_keystore *ks, const char *s, size_t n)
+{
+    encode(k, ks, s, n);
+}
+
+void rw_key_probe(rw_key *k, const char *s, size_t n)
+{
+    encode(k, NULL, s, n);
+}
+
+static const char *long_ptr(const rw_key *k, uint32_t *len)
+{
+    const char *p;
+    memcpy(&p, k->b, sizeof p);
+    memcpy(len, k->b + 8, 4);
+    return p;
+}
+
+void rw_key_drop(rw_key *k, rw_keystore *ks)
+{
+    if (k->b[15] == TAG_LONG) {
+        uint32_t len;
+        const char *p = long_ptr(k, &len);
+        unstore(ks, (void *)p, len);
+    }
+    memset(k, 0, sizeof *k);
+}
+
+int rw_key_eq(const rw_key *a, const rw_key *b)
+{
+    if (a->b[15] != TAG_LONG || b->b[15] != TAG_LONG)
+        return memcmp(a, b, sizeof *a) == 0;
+    uint32_t na, nb;
+    const char *pa = long_ptr(a, &na), *pb = long_ptr(b, &nb);
+    return na == nb && memcmp(pa, pb, na) == 0;
+}
+
+const char *rw_key_str(const rw_key *k, char *buf, size_t *n)
+{
+    unsigned tag = k->b[15];
+    if (tag <= 15) {
+        memcpy(buf, k->b, tag);
+        buf[tag] = 0;
+        *n = tag;
+        return buf;
+    }
+    if (tag == TAG_LONG) {
+        uint32_t len;
+        const char *p = long_ptr(k, &len);
+        *n = len;
+        return p;
+    }
+    uint64_t v;
+    memcpy(&v, k->b, 8);
+    unsigned digits = k->b[8], sp = k->b[9];
+    const char *hex = sp & SP_UPPER ? "0123456789ABCDEF" : "0123456789abcdef";
+    size_t o = 0;
+    if (sp & (SP_0x | SP_0X)) {
+        buf[o++] = '0';
+        buf[o++] = sp & SP_0x ? 'x' : 'X';
+    }
+    for (unsigned i = 0; i < digits; i++)
+        buf[o + i] = hex[(v >> (4 * (digits - 1 - i))) & 15];
+    o += digits;
+    buf[o] = 0;
+    *n = o;
+    return buf;
+}
+
+/* ---- table ------------------------------------------------------------------------ */
+
+void rw_tab_init(rw_tab *t, void *const *base, size_t stride)
+{
+    memset(t, 0, sizeof *t);
+    t->base = base;
+    t->stride = stride;
+    t->cap = 1024;
+    t->slots = mk_xcalloc(t->cap, sizeof *t->slots);
+}
+
+void rw_tab_free(rw_tab *t)
+{
+    free(t->slots);
+    t->slots = NULL;
+    t->cap = t->len = 0;
+}
+
+static uint32_t tag_of(uint64_t h)
+{
+    return (uint32_t)(h >> 32);
+}
+
+static const rw_key *key_at(const rw_tab *t, uint32_t idx)
+{
+    return (const rw_key *)((const char *)*t->base + (size_t)idx * t->stride);
+}
+
+uint32_t rw_tab_find(const rw_tab *t, const rw_key *k, uint64_t h)
+{
+    size_t mask = t->cap - 1, i = (size_t)h & mask;
+    uint32_t tag = tag_of(h);
+    for (;;) {
+        uint64_t s = t->slots[i];
+        if (!s)
+            return UINT32_MAX;
+        if ((uint32_t)(s >> 32) == tag) {
+            uint32_t idx = (uint32_t)s - 1;
+            if (rw_key_eq(key_at(t, idx), k))
+                return idx;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+void rw_tab_prefetch(const rw_tab *t, uint64_t h)
+{
+    __builtin_prefetch(&t->slots[(size_t)h & (t->cap - 1)]);
+}
+
+/* Slots keep the low hash bits only through the home position, so growing
+ * rehashes each key; the tag keeps the high 32 bits for cheap mismatches. */
+static void grow(rw_tab *t)
+{
+    size_t ncap = t->cap * 2, mask = ncap - 1;
+    uint64_t *ns = mk_xcalloc(ncap, sizeof *ns);
+    for (size_t j = 0; j < t->cap; j++) {
+        uint64_t s = t->slots[j];
+        if (!s)
+            continue;
+        char buf[40];
+        size_t n;
+        const char *p = rw_key_str(key_at(t, (uint32_t)s - 1), buf, &n);
+        size_t i = (size_t)rw_hash(p, n) & mask;
+        while (ns[i])
+            i = (i + 1) & mask;
+        ns[i] = s;
+    }
+    free(t->slots);
+    t->slots = ns;
+    t->cap = ncap;
+}
+
+void rw_tab_put(rw_tab *t, uint64_t h, uint32_t idx)
+{
+    if ((t->len + 1) * 4 > t->cap * 3)
+        grow(t);
+    size_t mask = t->cap - 1, i = (size_t)h & mask;
+    while (t->slots[i])
+        i = (i + 1) & mask;
+    t->slots[i] = (uint64_t)tag_of(h) << 32 | (uint64_t)(idx + 1);
+    t->len++;
+}
+
+static size_t home(const rw_tab *t, uint64_t s)
+{
+    char buf[40];
+    size_t n;
+    const char *p = rw_key_str(key_at(t, (uint32_t)s - 1), buf, &n);
+    return (size_t)rw_hash(p, n) & (t->cap - 1);
+}
+
+void rw_tab_del(rw_tab *t, uint64_t h, uint32_t idx)
+{
+    size_t mask = t->cap - 1, i = (size_t)h & mask;
+    while (t->slots[i] && (uint32_t)t->slots[i] != idx + 1)
+        i = (i + 1) & mask;
+    if (!t->slots[i])
+        mk_die("internal error: deleting a name that is not in the table");
+    /* Backward shift: pull later entries of the run into the hole when
+     * their home position allows it. */
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        uint64_t s = t->slots[j];
+        if (!s)
+            break;
+        size_t k = home(t, s);
+        /* s may move to i if i lies cyclically in [k, j). */
+        if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+            t->slots[i] = s;
+            i = j;
+        }
+    }
+    t->slots[i] = 0;
+    t->len--;
+}
+
+size_t rw_tab_bytes(const rw_tab *t)
+{
+    return t->cap * sizeof *t->slots;
+}

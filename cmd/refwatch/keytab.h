@@ -1,0 +1,67 @@
+/* keytab — names of objects and weak references, and a table from name to
+ * record that shrinks as records die.
+ *
+ * refwatch's memory must follow the live objects, not the log: a log of a
+ * billion events over a million addresses, or over ever new names, may not
+ * keep a byte per dead name. So a name is held in a 16-byte rw_key inside
+ * its record: up to 15 bytes inline; a longer run of hex digits (a 64-bit
+ * "0x00007f3a4c001230") packed as its value, digit count and spelling;
+ * anything else in a size-classed store whose blocks are reused when the
+ * record dies. Each encoding is canonical (one string, one key), so keys
+ * compare with one 16-byte memcmp except long ones.
+ *
+ * rw_tab maps keys to record indices with open addressing and backward-
+ * shift deletion (no tombstones), 8 bytes a slot, at most 75 % full. Records
+ * live in the caller's array, key first; the table reaches them through a
+ * pointer to the array pointer, so the array may move.
+ *
+ * Single-threaded; the table and store own what they allocate. */
+#ifndef RW_KEYTAB_H
+#define RW_KEYTAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+
+typedef struct {
+    unsigned char b[16];
+} rw_key;
+
+/* Long key bytes: size classes of 16 bytes, freed blocks reused. */
+typedef struct {
+    mk_arena arena;
+    void *free[64];            /* class c holds 16 * (c + 1) bytes; larger: malloc */
+    size_t bytes;              /* bytes now held by long keys */
+} rw_keystore;
+
+void rw_keystore_init(rw_keystore *ks);
+void rw_keystore_free(rw_keystore *ks);
+
+void rw_key_make(rw_key *k, rw_keystore *ks, const char *s, size_t n);
+/* A key for lookups only: long keys point at s (nothing is stored). */
+void rw_key_probe(rw_key *k, const char *s, size_t n);
+void rw_key_drop(rw_key *k, rw_keystore *ks);
+int rw_key_eq(const rw_key *a, const rw_key *b);
+/* The name back into buf (at least 40 bytes) or, for long keys, a pointer
+ * to the stored bytes; *n gets the length. */
+const char *rw_key_str(const rw_key *k, char *buf, size_t *n);
+uint64_t rw_hash(const char *s, size_t n);
+
+typedef struct {
+    uint64_t *slots;           /* (hash tag << 32) | (index + 1); 0 = empty */
+    size_t cap, len;
+    void *const *base;         /* the records' array */
+    size_t stride;             /* bytes per record; the rw_key is at offset 0 */
+} rw_tab;
+
+void rw_tab_init(rw_tab *t, void *const *base, size_t stride);
+void rw_tab_free(rw_tab *t);
+/* The record index for key k (hash h), or UINT32_MAX. */
+uint32_t rw_tab_find(const rw_tab *t, const rw_key *k, uint64_t h);
+void rw_tab_put(rw_tab *t, uint64_t h, uint32_t idx);     /* key not present */
+void rw_tab_del(rw_tab *t, uint64_t h, uint32_t idx);     /* idx present */
+void rw_tab_prefetch(const rw_tab *t, uint64_t h);
+size_t rw_tab_bytes(const rw_tab *t);
+
+#endif

@@ -1,0 +1,532 @@
+/* log — see log.h. The memkit parser splits a line into blank-separated
+ * tokens once, in place; nothing is copied, and a batch of parsed events
+ * points into the block until it has been applied. */
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blocks.h"
+#include "err.h"
+#include "parse.h"
+#include "vec.h"
+
+enum { BATCH = 32, MAXTOK = 16 };
+
+/* ---- memkit refs lines -------------------------------------------------------------- */
+
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static int op_of(const char *p, size_t n)
+{
+    switch (n) {
+    case 3:
+        if (!memcmp(p, "new", 3))
+            return RW_NEW;
+        if (!memcmp(p, "ref", 3))
+            return RW_REF;
+        break;
+    case 4:
+        if (!memcmp(p, "free", 4))
+            return RW_FREE;
+        if (!memcmp(p, "weak", 4))
+            return RW_WEAK;
+        break;
+    case 5:
+        if (!memcmp(p, "unref", 5))
+            return RW_UNREF;
+        if (!memcmp(p, "deref", 5))
+            return RW_DEREF;
+        break;
+    }
+    return -1;
+}
+
+/* Which fields each operation takes. */
+enum { K_TYPE, K_SITE, K_FROM, K_CB, K_PRIO, K_FILTER, K_N };
+static const char *const key_name[K_N] = { "type", "site", "from", "cb", "prio", "filter" };
+static const unsigned allowed[RW_NOPS] = {
+    [RW_NEW] = 1u << K_TYPE | 1u << K_SITE,
+    [RW_REF] = 1u << K_FROM | 1u << K_SITE,
+    [RW_UNREF] = 1u << K_FROM | 1u << K_SITE,
+    [RW_FREE] = 1u << K_SITE,
+    [RW_WEAK] = 1u << K_CB | 1u << K_PRIO | 1u << K_FILTER | 1u << K_FROM | 1u << K_SITE,
+    [RW_DEREF] = 1u << K_SITE,
+};
+
+static int key_of(const char *p, size_t n)
+{
+    for (int k = 0; k < K_N; k++)
+        if (strlen(key_name[k]) == n && !memcmp(p, key_name[k], n))
+            return k;
+    return -1;
+}
+
+/* 1 event, 0 nothing (blank, comment), -1 error (message in err). */
+static int parse_native(const char *p, size_t n, rw_event *e, char *err, size_t cap)
+{
+    rw_str tok[MAXTOK] = { { NULL, 0 } };
+    size_t nt = 0, i = 0;
+    while (i < n && is_blank(p[i]))
+        i++;
+    if (i == n || p[i] == '#')
+        return 0;
+    while (i < n) {
+        size_t s = i;
+        while (i < n && !is_blank(p[i]))
+            i++;
+        if (nt == MAXTOK) {
+            snprintf(err, cap, "more than %d fields", MAXTOK);
+            return -1;
+        }
+        tok[nt++] = (rw_str){ p + s, (uint32_t)(i - s) };
+        while (i < n && is_blank(p[i]))
+            i++;
+    }
+    size_t t = 0;
+    memset(e, 0, sizeof *e);
+    int op = op_of(tok[0].p, tok[0].n);
+    if (op < 0 && nt > 1 && (op = op_of(tok[1].p, tok[1].n)) >= 0) {
+        e->ts = tok[0];
+        t = 1;
+    }
+    if (op < 0) {
+        snprintf(err, cap, "unknown operation '%.*s' (new, ref, unref, free, weak or deref)",
+                 (int)(tok[0].n > 40 ? 40 : tok[0].n), tok[0].p);
+        return -1;
+    }
+    e->op = (rw_op)op;
+    t++;
+    size_t want = op == RW_WEAK ? 2 : 1, got = 0;
+    for (; t < nt && !memchr(tok[t].p, '=', tok[t].n); t++) {
+        if (got == want) {
+            snprintf(err, cap, "%s: unexpected argument '%.*s'", rw_op_name[op],
+                     (int)(tok[t].n > 40 ? 40 : tok[t].n), tok[t].p);
+            return -1;
+        }
+        if (op == RW_WEAK && got == 0)
+            e->weak = tok[t];
+        else
+            e->obj = tok[t];
+        got++;
+    }
+    if (got < want) {
+        if (op == RW_WEAK)
+            snprintf(err, cap, "weak: missing %s (weak W OBJ)", got ? "object id" : "weak reference and object id");
+        else
+            snprintf(err, cap, "%s: missing object id", rw_op_name[op]);
+        return -1;
+    }
+    unsigned seen = 0;
+    for (; t < nt; t++) {
+        const char *eq = memchr(tok[t].p, '=', tok[t].n);
+        if (!eq) {
+            snprintf(err, cap, "%s: argument '%.*s' after the fields", rw_op_name[op],
+                     (int)(tok[t].n > 40 ? 40 : tok[t].n), tok[t].p);
+            return -1;
+        }
+        size_t kn = (size_t)(eq - tok[t].p);
+        rw_str v = { eq + 1, (uint32_t)(tok[t].n - kn - 1) };
+        int k = key_of(tok[t].p, kn);
+        if (k < 0) {
+            snprintf(err, cap, "unknown field '%.*s' (type, site, from, cb, prio, filter)",
+                     (int)(kn > 40 ? 40 : kn), tok[t].p);
+            return -1;
+        }
+        if (!(allowed[op] >> k & 1)) {
+            snprintf(err, cap, "field '%s' does not apply to %s", key_name[k], rw_op_name[op]);
+            return -1;
+        }
+        if (seen >> k & 1) {
+            snprintf(err, cap, "field '%s' given twice", key_name[k]);
+            return -1;
+        }
+        seen |= 1u << k;
+        if (v.n == 0) {
+            snprintf(err, cap, "field '%s' has no value", key_name[k]);
+            return -1;
+        }
+        switch (k) {
+        case K_TYPE: e->type = v; break;
+        case K_SITE: e->site = v; break;
+        case K_FROM: e->from = v; break;
+        case K_CB: e->cb = v; break;
+        case K_FILTER: e->filter = v; break;
+        case K_PRIO:
+            if (mk_parse_i64(v.p, v.n, &e->prio) < 0 || e->prio < INT32_MIN || e->prio > INT32_MAX) {
+                snprintf(err, cap, "prio: '%.*s' is not an integer", (int)(v.n > 40 ? 40 : v.n), v.p);
+                return -1;
+            }
+            e->has_prio = 1;
+            break;
+        }
+    }
+    return 1;
+}
+
+/* ---- XPCOM / Gallium lines ------------------------------------------------------------------ */
+
+typedef struct {
+    int open;                  /* a record waits for its stack */
+    rw_event ev;
+    mk_vec buf;                /* the record's strings: obj, type, then frames */
+    size_t obj_len, type_len;
+} moz_rec;
+
+static int is_digits(const char *p, size_t n)
+{
+    if (!n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return 0;
+    return 1;
+}
+
+static int is_hex(const char *p, size_t n)
+{
+    if (n > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        p += 2, n -= 2;
+    if (!n || n > 16)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (mk_hex_value[(unsigned char)p[i]] > 15)
+            return 0;
+    return 1;
+}
+
+/* The last blank-separated token of p[0..*n), which shrinks to before it. */
+static rw_str last_token(const char *p, size_t *n)
+{
+    size_t e = *n;
+    while (e && is_blank(p[e - 1]))
+        e--;
+    size_t s = e;
+    while (s && !is_blank(p[s - 1]))
+        s--;
+    *n = s;
+    return (rw_str){ p + s, (uint32_t)(e - s) };
+}
+
+/* Counts are printed unsigned; a wrapped one is negative. */
+static int64_t moz_count(const char *p, size_t n, int *ok)
+{
+    uint64_t v;
+    *ok = mk_parse_u64(p, n, &v) == 0;
+    if (!*ok)
+        return 0;
+    if (v > UINT32_MAX)
+        return v > INT64_MAX ? (int64_t)v : INT32_MAX;
+    if (v > INT32_MAX)
+        return (int64_t)v - 4294967296LL;
+    return (int64_t)v;
+}
+
+/* A record line: 1 and the event's parts in rec, or -1 with a message. */
+static int parse_moz(const char *p, size_t n, moz_rec *rec, char *err, size_t cap)
+{
+    /* "[thread 0x...]" at the end, in newer Firefox builds. */
+    if (n && p[n - 1] == ']') {
+        const char *lb = NULL;
+        for (size_t i = n; i-- > 0;)
+            if (p[i] == '[') {
+                lb = p + i;
+                break;
+            }
+        if (lb && lb > p && is_blank(lb[-1]))
+            n = (size_t)(lb - p);
+    }
+    size_t rest = n;
+    rw_str a = last_token(p, &rest), opt, cnt = { NULL, 0 };
+    rw_event *e = &rec->ev;
+    memset(e, 0, sizeof *e);
+    int op = -1, ok = 1;
+    if (a.n == 6 && !memcmp(a.p, "Create", 6))
+        op = RW_NEW;
+    else if (a.n == 7 && !memcmp(a.p, "Destroy", 7))
+        op = RW_FREE;
+    else {
+        cnt = a;
+        opt = last_token(p, &rest);
+        if (opt.n == 6 && !memcmp(opt.p, "AddRef", 6))
+            op = RW_REF;
+        else if (opt.n == 7 && !memcmp(opt.p, "Release", 7))
+            op = RW_UNREF;
+        else if (opt.n == 4 && (!memcmp(opt.p, "Ctor", 4) || !memcmp(opt.p, "Dtor", 4)) &&
+                 cnt.n > 2 && cnt.p[0] == '(' && cnt.p[cnt.n - 1] == ')') {
+            op = opt.p[0] == 'C' ? RW_NEW : RW_FREE;
+            cnt.p = NULL;
+        } else {
+            snprintf(err, cap, "not a refcount record: expected Create, AddRef N, Release N, Destroy, "
+                     "Ctor (N) or Dtor (N) at the end");
+            return -1;
+        }
+    }
+    if (op == RW_REF || op == RW_UNREF) {
+        e->count = moz_count(cnt.p, cnt.n, &ok);
+        if (!ok) {
+            snprintf(err, cap, "%s: count '%.*s' is not a number", op == RW_REF ? "AddRef" : "Release",
+                     (int)(cnt.n > 40 ? 40 : cnt.n), cnt.p);
+            return -1;
+        }
+    }
+    e->has_count = 1;
+    rw_str serial = last_token(p, &rest), addr = last_token(p, &rest);
+    while (rest && is_blank(p[rest - 1]))
+        rest--;
+    if (!is_digits(serial.p, serial.n) || !is_hex(addr.p, addr.n) || rest < 2 || p[0] != '<' ||
+        p[rest - 1] != '>') {
+        snprintf(err, cap, "not a refcount record: expected <Type> ADDRESS SERIAL before the operation");
+        return -1;
+    }
+    e->op = (rw_op)op;
+    mk_vec_clear(&rec->buf);
+    mk_vec_append(&rec->buf, addr.p, addr.n);
+    mk_vec_append(&rec->buf, p + 1, rest - 2);
+    rec->obj_len = addr.n;
+    rec->type_len = rest - 2;
+    return 1;
+}
+
+/* ---- driving ----------------------------------------------------------------------------------------- */
+
+typedef struct {
+    rw_reader *r;
+    uint32_t file;
+    const char *name;
+    rw_event batch[BATCH];
+    size_t k;
+} run;
+
+static int past_at(const rw_reader *r, const rw_event *e)
+{
+    if (r->at_line && r->line_base + e->line > r->at_line)
+        return 1;
+    if (r->at_ts && e->ts.p) {
+        double a, b;
+        size_t an = strlen(r->at_ts);
+        if (mk_parse_double(r->at_ts, an, &a) == 0 && mk_parse_double(e->ts.p, e->ts.n, &b) == 0)
+            return b > a;
+        size_t m = an < e->ts.n ? an : e->ts.n;
+        int c = memcmp(e->ts.p, r->at_ts, m);
+        return c > 0 || (c == 0 && e->ts.n > an);
+    }
+    return 0;
+}
+
+/* Apply the batch: hash and prefetch every slot first, so the misses overlap. */
+static int flush(run *u)
+{
+    rw_reader *r = u->r;
+    for (size_t i = 0; i < u->k; i++)
+        rw_model_prefetch(r->m, &u->batch[i]);
+    for (size_t i = 0; i < u->k; i++) {
+        rw_event *e = &u->batch[i];
+        if ((r->at_line || r->at_ts) && past_at(r, e)) {
+            r->stopped = 1;
+            u->k = 0;
+            return 1;
+        }
+        e->file = u->file;
+        if (rw_model_apply(r->m, e)) {
+            r->findings++;
+            if (r->strict) {
+                r->stopped = 1;
+                u->k = 0;
+                return 1;
+            }
+        }
+    }
+    u->k = 0;
+    return 0;
+}
+
+static int bad_line(run *u, uint64_t line, const char *msg)
+{
+    if (u->r->lenient) {
+        u->r->skipped++;
+        return 0;
+    }
+    return mk_err_set("%s:%llu: %s", u->name, (unsigned long long)line, msg);
+}
+
+static int native_block(run *u, const mk_block *blk, int *first)
+{
+    const char *p = blk->data, *end = p + blk->len;
+    uint64_t line = blk->first_line;
+    char err[200];
+    for (; p < end; line++) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
+        if (n && p[n - 1] == '\r')
+            n--;
+        if (*first && n >= 7 && !memcmp(p, "#memkit", 7)) {
+            *first = 0;
+            if (!(n == 15 && !memcmp(p, "#memkit refs v1", 15)))
+                return mk_err_set("%s:%llu: not a memkit refs v1 log (header '%.*s')", u->name,
+                                  (unsigned long long)line, (int)(n > 40 ? 40 : n), p);
+        }
+        *first = 0;
+        rw_event *e = &u->batch[u->k];
+        int rc = parse_native(p, n, e, err, sizeof err);
+        p = eol ? eol + 1 : end;
+        if (rc < 0) {
+            if (bad_line(u, line, err) < 0)
+                return -1;
+            continue;
+        }
+        if (rc == 0)
+            continue;
+        e->line = line;
+        if (++u->k == BATCH && flush(u))
+            return 1;
+    }
+    return flush(u);
+}
+
+/* Frames: a leading "#NN: " (XPCOM) and blanks (Gallium's tab) go. */
+static void add_frame(moz_rec *rec, const char *p, size_t n)
+{
+    while (n && is_blank(*p))
+        p++, n--;
+    if (n > 1 && p[0] == '#') {
+        size_t i = 1;
+        while (i < n && p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i > 1 && i < n && p[i] == ':') {
+            i++;
+            while (i < n && is_blank(p[i]))
+                i++;
+            p += i;
+            n -= i;
+        }
+    }
+    while (n && is_blank(p[n - 1]))
+        n--;
+    if (!n)
+        return;
+    if (mk_vec_len(&rec->buf) > rec->obj_len + rec->type_len)
+        *(char *)mk_vec_push(&rec->buf) = '\n';
+    mk_vec_append(&rec->buf, p, n);
+}
+
+static int moz_finish(run *u, moz_rec *rec)
+{
+    if (!rec->open)
+        return 0;
+    rec->open = 0;
+    rw_event *e = &rec->ev;
+    const char *b = mk_vec_data(&rec->buf);
+    size_t frames = mk_vec_len(&rec->buf) - rec->obj_len - rec->type_len;
+    e->obj = (rw_str){ b, (uint32_t)rec->obj_len };
+    if (rec->type_len)
+        e->type = (rw_str){ b + rec->obj_len, (uint32_t)rec->type_len };
+    if (frames)
+        e->site = (rw_str){ b + rec->obj_len + rec->type_len, (uint32_t)frames };
+    /* Only Create carries the type into the model; every record has it. */
+    u->batch[0] = *e;
+    u->k = 1;
+    return flush(u);
+}
+
+static int moz_block(run *u, const mk_block *blk, moz_rec *rec)
+{
+    const char *p = blk->data, *end = p + blk->len;
+    uint64_t line = blk->first_line;
+    char err[200];
+    for (; p < end; line++) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
+        if (n && p[n - 1] == '\r')
+            n--;
+        const char *q = p;
+        p = eol ? eol + 1 : end;
+        if (n && q[0] == '<') {
+            int rc = moz_finish(u, rec);
+            if (rc)
+                return rc;
+            if (parse_moz(q, n, rec, err, sizeof err) < 0) {
+                if (bad_line(u, line, err) < 0)
+                    return -1;
+                continue;
+            }
+            rec->ev.line = line;
+            rec->open = 1;
+        } else if (rec->open) {
+            size_t i = 0;
+            while (i < n && is_blank(q[i]))
+                i++;
+            if (i == n)
+                continue;      /* XPCOM puts a blank line before each record */
+            add_frame(rec, q, n);
+        } else {
+            size_t i = 0;
+            while (i < n && is_blank(q[i]))
+                i++;
+            if (i < n && q[i] != '#' && bad_line(u, line, "expected a refcount record (<Type> ADDRESS SERIAL OPERATION)") < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* The first significant line of a block, or NULL. */
+static const char *first_significant(const mk_block *blk)
+{
+    const char *p = blk->data, *end = p + blk->len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
+        size_t i = 0;
+        while (i < n && (is_blank(p[i]) || p[i] == '\r'))
+            i++;
+        if (i < n && (p[i] != '#' || (n - i >= 7 && !memcmp(p + i, "#memkit", 7))))
+            return p + i;
+        p = eol ? eol + 1 : end;
+    }
+    return NULL;
+}
+
+int rw_read(rw_reader *r, mk_source *src, uint32_t file)
+{
+    mk_blocks_opts o;
+    mk_blocks_defaults(&o);
+    o.threaded = 1;
+    o.check_nul = 1;
+    mk_blocks *bl = mk_blocks_open(src, &o);
+    if (!bl)
+        return -1;
+    run u = { r, file, mk_source_name(src), { { 0 } }, 0 };
+    moz_rec rec = { 0 };
+    mk_vec_init(&rec.buf, 1);
+    int format = -1, first = 1, rc = 0, nr;
+    uint64_t lines = 0;
+    mk_block *blk;
+    while ((nr = mk_blocks_next(bl, &blk)) > 0) {
+        if (format < 0) {
+            const char *s = first_significant(blk);
+            if (s)
+                format = *s == '<';
+        }
+        lines = blk->first_line + blk->lines;
+        if (format == 1)
+            rc = moz_block(&u, blk, &rec);
+        else if (format == 0)
+            rc = native_block(&u, blk, &first);
+        mk_blocks_release(bl, blk);
+        if (rc)
+            break;
+    }
+    if (nr < 0)
+        rc = -1;
+    if (rc == 0 && format == 1)
+        rc = moz_finish(&u, &rec);
+    mk_blocks_close(bl);
+    mk_vec_free(&rec.buf);
+    r->line_base += lines ? lines - 1 : 0;
+    return rc;
+}

@@ -1,0 +1,168 @@
+/* model — the reference-count semantics refwatch applies to a log, one
+ * event at a time (pinned in refwatch(1) and memkit-formats(5)).
+ *
+ * `new O` makes O live with count 1 (an anonymous creator holds it; the
+ * XPCOM/Gallium "Create" starts at 0 and its AddRef lines carry the count);
+ * `ref O [from=H]` adds one and one outstanding reference (site, holder),
+ * `unref` removes one, paired with the outstanding reference it undoes:
+ * the one from the same holder, else from the same site, else (stacks) the
+ * one sharing the most outer frames, else the newest. An object dies at the
+ * first of its count reaching 0 or `free O`. At its death its weak
+ * references die, their callbacks fire through the bus (higher prio first,
+ * ties in registration order, filter=TYPE on the dying object's type), weak
+ * references it held are destroyed (auto-cleanup), and it is unbalanced if
+ * its count is not 0 or ever went below 0.
+ *
+ * Findings: unref at count 0 (over-release; the count goes to -1), any
+ * other event after death (use-after-free), free while the count is above
+ * 0 (free-while-referenced), free after free (double-free), deref of a dead
+ * weak reference (dead-weak-deref), an event on a name never created
+ * (unknown-object; the object is then tracked from there on, without
+ * further findings about its count).
+ *
+ * Memory follows live objects: a dead object stays known (for use-after-
+ * free) in a FIFO quarantine of `quarantine` objects, then is forgotten;
+ * records, outstanding references and names of the dead are reused.
+ *
+ * Everything found is kept in rw_model's vectors for the report; the model
+ * owns all of it. Single-threaded (the bus is only used from one thread). */
+#ifndef RW_MODEL_H
+#define RW_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "bus.h"
+#include "intern.h"
+#include "keytab.h"
+#include "vec.h"
+
+#define RW_NONE UINT32_MAX
+
+typedef enum { RW_NEW, RW_REF, RW_UNREF, RW_FREE, RW_WEAK, RW_DEREF, RW_NOPS } rw_op;
+extern const char *const rw_op_name[RW_NOPS];
+
+typedef struct {
+    const char *p;
+    uint32_t n;
+} rw_str;
+
+/* One log line, as the readers hand it over. Slices point into the input
+ * and are used before the next event. */
+typedef struct {
+    rw_op op;
+    rw_str obj;          /* OBJ; for deref, the weak reference W */
+    rw_str weak;         /* weak: W */
+    rw_str ts, type, site, from, cb, filter;
+    int64_t prio;
+    int64_t count;       /* XPCOM/Gallium: the count the log states */
+    uint8_t has_count, has_prio;
+    uint32_t file;       /* index into the model's file names */
+    uint64_t line;
+    uint64_t hash;       /* rw_hash of obj, filled by the caller or the model */
+} rw_event;
+
+typedef enum {
+    RW_OVER_RELEASE, RW_USE_AFTER_FREE, RW_FREE_WHILE_REFERENCED, RW_DOUBLE_FREE,
+    RW_DEAD_WEAK_DEREF, RW_UNKNOWN_OBJECT, RW_NKINDS
+} rw_kind;
+extern const char *const rw_kind_name[RW_NKINDS];
+
+typedef struct {
+    uint32_t file;
+    uint64_t line;
+    rw_kind kind;
+    rw_op op;
+    const char *obj;     /* in the model's arena */
+    const char *weak;    /* dead-weak-deref: the weak reference, else NULL */
+    uint32_t type;       /* RW_NONE if unknown */
+    int32_t count;       /* the count before the event */
+} rw_error;
+
+typedef struct {
+    uint32_t site;       /* intern id in sites, or RW_NONE */
+    uint32_t refs;
+} rw_site_count;
+
+typedef struct {
+    const char *obj;
+    uint32_t type;
+    int32_t count;       /* final count (at end, or when it died) */
+    uint8_t live;        /* still live at the end of the log */
+    uint8_t went_negative;
+    uint32_t file;
+    uint64_t line;       /* where it died; 0 if live */
+    uint64_t created_line;
+    rw_site_count *sites;   /* unmatched references by site, most first */
+    uint32_t nsites;
+} rw_unbalanced;
+
+typedef struct {
+    uint32_t file;
+    uint64_t line;       /* the line the object died on */
+    const char *obj, *weak;
+    uint32_t type, cb;   /* cb: intern id in names, RW_NONE if none */
+    int64_t prio;
+} rw_firing;
+
+/* A history row for --history. */
+typedef struct {
+    const rw_event *ev;
+    rw_op op;
+    int32_t count;       /* after the event */
+    const char *obj;
+    size_t objlen;
+    uint32_t type;
+    const char *holder;  /* or NULL */
+    size_t holderlen;
+    const char *note;    /* "died", "use-after-free", ... or NULL */
+} rw_step;
+
+typedef struct rw_model rw_model;
+typedef void (*rw_history_fn)(void *ctx, const rw_step *st);
+
+rw_model *rw_model_new(uint64_t quarantine);
+void rw_model_free(rw_model *m);
+uint32_t rw_model_file(rw_model *m, const char *name);
+const char *rw_model_file_name(const rw_model *m, uint32_t file);
+
+/* History for objects named `name` or of type `name` goes to fn. */
+void rw_model_history(rw_model *m, const char *name, rw_history_fn fn, void *ctx);
+
+void rw_model_prefetch(rw_model *m, rw_event *e);
+/* Apply one event; returns the number of findings it made (0 or 1). */
+int rw_model_apply(rw_model *m, rw_event *e);
+/* End of the log: live objects with a count become unbalanced (once). */
+void rw_model_finish(rw_model *m);
+
+/* Results. */
+typedef struct {
+    uint64_t events;
+    uint64_t created, died, live;        /* objects made by new (or Create) */
+    uint64_t freed;                      /* free events that were not errors or repeats */
+    uint64_t implicit, live_implicit;    /* objects first met in another event */
+    uint64_t weak_made, weak_died, weak_fired, weak_filtered, weak_live, weak_orphaned,
+             weak_auto_cleaned, quarantine_evicted;
+    uint64_t kinds[RW_NKINDS];
+    uint64_t live_refs;          /* outstanding references on live objects */
+    size_t peak_live;
+} rw_totals;
+
+void rw_model_totals(rw_model *m, rw_totals *t);
+const rw_error *rw_model_errors(const rw_model *m, size_t *n);
+const rw_unbalanced *rw_model_unbalanced(const rw_model *m, size_t *n);
+const rw_firing *rw_model_firings(const rw_model *m, size_t *n);
+const char *rw_model_type(const rw_model *m, uint32_t type);   /* NULL for RW_NONE */
+const char *rw_model_site(const rw_model *m, uint32_t site);   /* NULL for RW_NONE */
+const char *rw_model_name(const rw_model *m, uint32_t id);     /* cb names */
+
+/* The live holder -> held edges (outstanding references with from=), one
+ * call each, in no particular order. */
+typedef void (*rw_edge_fn)(void *ctx, const char *holder, size_t hn, const char *held, size_t dn);
+void rw_model_edges(rw_model *m, rw_edge_fn fn, void *ctx);
+
+/* Heap bytes held by the model's state (for --stats and the benchmark). */
+size_t rw_model_bytes(const rw_model *m);
+
+#endif
