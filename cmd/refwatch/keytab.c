@@ -154,10 +154,8 @@ void rw_key_drop(rw_key *k, rw_keystore *ks)
     memset(k, 0, sizeof *k);
 }
 
-int rw_key_eq(const rw_key *a, const rw_key *b)
+int rw_key_eq_long(const rw_key *a, const rw_key *b)
 {
-    if (a->b[15] != TAG_LONG || b->b[15] != TAG_LONG)
-        return memcmp(a, b, sizeof *a) == 0;
     uint32_t na, nb;
     const char *pa = long_ptr(a, &na), *pb = long_ptr(b, &nb);
     return na == nb && memcmp(pa, pb, na) == 0;
@@ -213,9 +211,12 @@ void rw_tab_free(rw_tab *t)
     t->cap = t->len = 0;
 }
 
+/* The slot keeps the low 32 bits of the hash: they hold the home position
+ * (so neither growth nor deletion rehashes a name) and the bits above it
+ * tell most other names apart without reading their record. */
 static uint32_t tag_of(uint64_t h)
 {
-    return (uint32_t)(h >> 32);
+    return (uint32_t)h;
 }
 
 static const rw_key *key_at(const rw_tab *t, uint32_t idx)
@@ -245,20 +246,35 @@ void rw_tab_prefetch(const rw_tab *t, uint64_t h)
     __builtin_prefetch(&t->slots[(size_t)h & (t->cap - 1)]);
 }
 
-/* Slots keep the low hash bits only through the home position, so growing
- * rehashes each key; the tag keeps the high 32 bits for cheap mismatches. */
+void rw_tab_prefetch_record(const rw_tab *t, uint64_t h)
+{
+    uint64_t s = t->slots[(size_t)h & (t->cap - 1)];
+    if (s && (uint32_t)(s >> 32) == tag_of(h))
+        __builtin_prefetch(key_at(t, (uint32_t)s - 1));
+}
+
+uint32_t rw_tab_home_index(const rw_tab *t, uint64_t h)
+{
+    uint64_t s = t->slots[(size_t)h & (t->cap - 1)];
+    return s && (uint32_t)(s >> 32) == tag_of(h) ? (uint32_t)s - 1 : UINT32_MAX;
+}
+
+static size_t home(const rw_tab *t, uint64_t s)
+{
+    return (size_t)(s >> 32) & (t->cap - 1);
+}
+
 static void grow(rw_tab *t)
 {
+    if (t->cap >= (size_t)1 << 32)
+        mk_die("more than 2^31 names at once");
     size_t ncap = t->cap * 2, mask = ncap - 1;
     uint64_t *ns = mk_xcalloc(ncap, sizeof *ns);
     for (size_t j = 0; j < t->cap; j++) {
         uint64_t s = t->slots[j];
         if (!s)
             continue;
-        char buf[40];
-        size_t n;
-        const char *p = rw_key_str(key_at(t, (uint32_t)s - 1), buf, &n);
-        size_t i = (size_t)rw_hash(p, n) & mask;
+        size_t i = (size_t)(s >> 32) & mask;
         while (ns[i])
             i = (i + 1) & mask;
         ns[i] = s;
@@ -277,14 +293,6 @@ void rw_tab_put(rw_tab *t, uint64_t h, uint32_t idx)
         i = (i + 1) & mask;
     t->slots[i] = (uint64_t)tag_of(h) << 32 | (uint64_t)(idx + 1);
     t->len++;
-}
-
-static size_t home(const rw_tab *t, uint64_t s)
-{
-    char buf[40];
-    size_t n;
-    const char *p = rw_key_str(key_at(t, (uint32_t)s - 1), buf, &n);
-    return (size_t)rw_hash(p, n) & (t->cap - 1);
 }
 
 void rw_tab_del(rw_tab *t, uint64_t h, uint32_t idx)

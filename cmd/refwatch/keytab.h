@@ -11,7 +11,8 @@
  * compare with one 16-byte memcmp except long ones.
  *
  * rw_tab maps keys to record indices with open addressing and backward-
- * shift deletion (no tombstones), 8 bytes a slot, at most 75 % full. Records
+ * shift deletion (no tombstones), 8 bytes a slot (32 hash bits and the
+ * index), at most 75 % full. Records
  * live in the caller's array, key first; the table reaches them through a
  * pointer to the array pointer, so the array may move.
  *
@@ -42,7 +43,13 @@ void rw_key_make(rw_key *k, rw_keystore *ks, const char *s, size_t n);
 /* A key for lookups only: long keys point at s (nothing is stored). */
 void rw_key_probe(rw_key *k, const char *s, size_t n);
 void rw_key_drop(rw_key *k, rw_keystore *ks);
-int rw_key_eq(const rw_key *a, const rw_key *b);
+int rw_key_eq_long(const rw_key *a, const rw_key *b);
+static inline int rw_key_eq(const rw_key *a, const rw_key *b)
+{
+    if (a->b[15] != 0x80 || b->b[15] != 0x80)
+        return __builtin_memcmp(a, b, sizeof *a) == 0;
+    return rw_key_eq_long(a, b);
+}
 /* The name back into buf (at least 40 bytes) or, for long keys, a pointer
  * to the stored bytes; *n gets the length. */
 const char *rw_key_str(const rw_key *k, char *buf, size_t *n);
@@ -62,6 +69,11 @@ uint32_t rw_tab_find(const rw_tab *t, const rw_key *k, uint64_t h);
 void rw_tab_put(rw_tab *t, uint64_t h, uint32_t idx);     /* key not present */
 void rw_tab_del(rw_tab *t, uint64_t h, uint32_t idx);     /* idx present */
 void rw_tab_prefetch(const rw_tab *t, uint64_t h);
+/* Second stage, once the slot has arrived: the record it names. */
+void rw_tab_prefetch_record(const rw_tab *t, uint64_t h);
+/* The index in h's home slot when its tag matches (a likely hit), else
+ * UINT32_MAX: a guess for prefetching, never an answer. */
+uint32_t rw_tab_home_index(const rw_tab *t, uint64_t h);
 size_t rw_tab_bytes(const rw_tab *t);
 
 #endif

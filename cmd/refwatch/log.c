@@ -12,7 +12,7 @@
 #include "parse.h"
 #include "vec.h"
 
-enum { BATCH = 32, MAXTOK = 16 };
+enum { BATCH = 128, AHEAD_SLOT = 10, AHEAD_RECORD = 6, AHEAD_REFS = 3 };
 
 /* ---- memkit refs lines -------------------------------------------------------------- */
 
@@ -60,58 +60,78 @@ static const unsigned allowed[RW_NOPS] = {
 
 static int key_of(const char *p, size_t n)
 {
-    for (int k = 0; k < K_N; k++)
-        if (strlen(key_name[k]) == n && !memcmp(p, key_name[k], n))
-            return k;
-    return -1;
+    int k;
+    switch (p[0]) {
+    case 't': k = K_TYPE; break;
+    case 's': k = K_SITE; break;
+    case 'f': k = n == 4 ? K_FROM : K_FILTER; break;
+    case 'c': k = K_CB; break;
+    case 'p': k = K_PRIO; break;
+    default: return -1;
+    }
+    return n && strlen(key_name[k]) == n && !memcmp(p, key_name[k], n) ? k : -1;
 }
 
-/* 1 event, 0 nothing (blank, comment), -1 error (message in err). */
+/* The next blank-separated token from *i, or 0 at the end of the line. */
+static inline int next_tok(const char *p, size_t n, size_t *i, rw_str *t)
+{
+    size_t j = *i;
+    while (j < n && is_blank(p[j]))
+        j++;
+    if (j == n)
+        return 0;
+    size_t s = j;
+    while (j < n && !is_blank(p[j]))
+        j++;
+    *t = (rw_str){ p + s, (uint32_t)(j - s) };
+    *i = j;
+    return 1;
+}
+
+static void clip(const rw_str *t, int *len)
+{
+    *len = (int)(t->n > 40 ? 40 : t->n);
+}
+
+/* 1 event, 0 nothing (blank, comment), -1 error (message in err). One pass,
+ * no token array: this runs once per line of a billion-line log. */
 static int parse_native(const char *p, size_t n, rw_event *e, char *err, size_t cap)
 {
-    rw_str tok[MAXTOK] = { { NULL, 0 } };
-    size_t nt = 0, i = 0;
-    while (i < n && is_blank(p[i]))
-        i++;
-    if (i == n || p[i] == '#')
+    static const rw_str none = { NULL, 0 };
+    size_t i = 0;
+    rw_str t, t2;
+    int len;
+    if (!next_tok(p, n, &i, &t) || t.p[0] == '#')
         return 0;
-    while (i < n) {
-        size_t s = i;
-        while (i < n && !is_blank(p[i]))
-            i++;
-        if (nt == MAXTOK) {
-            snprintf(err, cap, "more than %d fields", MAXTOK);
+    e->ts = none;
+    int op = op_of(t.p, t.n);
+    if (op < 0) {
+        size_t i2 = i;
+        if (next_tok(p, n, &i2, &t2) && (op = op_of(t2.p, t2.n)) >= 0) {
+            e->ts = t;
+            i = i2;
+        } else {
+            clip(&t, &len);
+            snprintf(err, cap, "unknown operation '%.*s' (new, ref, unref, free, weak or deref)", len, t.p);
             return -1;
         }
-        tok[nt++] = (rw_str){ p + s, (uint32_t)(i - s) };
-        while (i < n && is_blank(p[i]))
-            i++;
-    }
-    size_t t = 0;
-    memset(e, 0, sizeof *e);
-    int op = op_of(tok[0].p, tok[0].n);
-    if (op < 0 && nt > 1 && (op = op_of(tok[1].p, tok[1].n)) >= 0) {
-        e->ts = tok[0];
-        t = 1;
-    }
-    if (op < 0) {
-        snprintf(err, cap, "unknown operation '%.*s' (new, ref, unref, free, weak or deref)",
-                 (int)(tok[0].n > 40 ? 40 : tok[0].n), tok[0].p);
-        return -1;
     }
     e->op = (rw_op)op;
-    t++;
+    e->obj = e->weak = e->type = e->site = e->from = e->cb = e->filter = none;
+    e->prio = e->count = 0;
+    e->has_count = e->has_prio = 0;
     size_t want = op == RW_WEAK ? 2 : 1, got = 0;
-    for (; t < nt && !memchr(tok[t].p, '=', tok[t].n); t++) {
+    int have = next_tok(p, n, &i, &t);
+    for (; have && !memchr(t.p, '=', t.n); have = next_tok(p, n, &i, &t)) {
         if (got == want) {
-            snprintf(err, cap, "%s: unexpected argument '%.*s'", rw_op_name[op],
-                     (int)(tok[t].n > 40 ? 40 : tok[t].n), tok[t].p);
+            clip(&t, &len);
+            snprintf(err, cap, "%s: unexpected argument '%.*s'", rw_op_name[op], len, t.p);
             return -1;
         }
         if (op == RW_WEAK && got == 0)
-            e->weak = tok[t];
+            e->weak = t;
         else
-            e->obj = tok[t];
+            e->obj = t;
         got++;
     }
     if (got < want) {
@@ -122,19 +142,19 @@ static int parse_native(const char *p, size_t n, rw_event *e, char *err, size_t 
         return -1;
     }
     unsigned seen = 0;
-    for (; t < nt; t++) {
-        const char *eq = memchr(tok[t].p, '=', tok[t].n);
+    for (; have; have = next_tok(p, n, &i, &t)) {
+        const char *eq = memchr(t.p, '=', t.n);
         if (!eq) {
-            snprintf(err, cap, "%s: argument '%.*s' after the fields", rw_op_name[op],
-                     (int)(tok[t].n > 40 ? 40 : tok[t].n), tok[t].p);
+            clip(&t, &len);
+            snprintf(err, cap, "%s: argument '%.*s' after the fields", rw_op_name[op], len, t.p);
             return -1;
         }
-        size_t kn = (size_t)(eq - tok[t].p);
-        rw_str v = { eq + 1, (uint32_t)(tok[t].n - kn - 1) };
-        int k = key_of(tok[t].p, kn);
+        size_t kn = (size_t)(eq - t.p);
+        rw_str v = { eq + 1, (uint32_t)(t.n - kn - 1) };
+        int k = key_of(t.p, kn);
         if (k < 0) {
             snprintf(err, cap, "unknown field '%.*s' (type, site, from, cb, prio, filter)",
-                     (int)(kn > 40 ? 40 : kn), tok[t].p);
+                     (int)(kn > 40 ? 40 : kn), t.p);
             return -1;
         }
         if (!(allowed[op] >> k & 1)) {
@@ -158,7 +178,8 @@ static int parse_native(const char *p, size_t n, rw_event *e, char *err, size_t 
         case K_FILTER: e->filter = v; break;
         case K_PRIO:
             if (mk_parse_i64(v.p, v.n, &e->prio) < 0 || e->prio < INT32_MIN || e->prio > INT32_MAX) {
-                snprintf(err, cap, "prio: '%.*s' is not an integer", (int)(v.n > 40 ? 40 : v.n), v.p);
+                clip(&v, &len);
+                snprintf(err, cap, "prio: '%.*s' is not an integer", len, v.p);
                 return -1;
             }
             e->has_prio = 1;
@@ -318,13 +339,22 @@ static int past_at(const rw_reader *r, const rw_event *e)
     return 0;
 }
 
-/* Apply the batch: hash and prefetch every slot first, so the misses overlap. */
+/* Apply the batch as a pipeline: the table slot of an event is fetched
+ * AHEAD_SLOT events before it is applied and its record AHEAD_RECORD
+ * before, so the cache misses of a dozen events overlap. */
 static int flush(run *u)
 {
     rw_reader *r = u->r;
-    for (size_t i = 0; i < u->k; i++)
+    size_t k = u->k;
+    for (size_t i = 0; i < k && i < AHEAD_SLOT; i++)
         rw_model_prefetch(r->m, &u->batch[i]);
-    for (size_t i = 0; i < u->k; i++) {
+    for (size_t i = 0; i < k; i++) {
+        if (i + AHEAD_SLOT < k)
+            rw_model_prefetch(r->m, &u->batch[i + AHEAD_SLOT]);
+        if (i + AHEAD_RECORD < k)
+            rw_model_prefetch_record(r->m, &u->batch[i + AHEAD_RECORD]);
+        if (i + AHEAD_REFS < k)
+            rw_model_prefetch_refs(r->m, &u->batch[i + AHEAD_REFS]);
         rw_event *e = &u->batch[i];
         if ((r->at_line || r->at_ts) && past_at(r, e)) {
             r->stopped = 1;

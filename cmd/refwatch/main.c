@@ -406,7 +406,7 @@ static void summary_text(const rw_totals *t, int stopped, uint64_t skipped)
             if (u[i].live)
                 mk_out_str(out, ", live at the end\n");
             else
-                mk_out_printf(out, ", died at %s:%llu\n", rw_model_file_name(m, u[i].file),
+                mk_out_printf(out, u[i].went_negative ? " at %s:%llu\n" : ", died at %s:%llu\n", rw_model_file_name(m, u[i].file),
                               (unsigned long long)u[i].line);
         }
         if (show && nu > show)
@@ -618,6 +618,7 @@ int main(int argc, char **argv)
         hist_begin();
 
     mk_stats_counts st = { 0 };
+    uint64_t t0 = mk_now_ns();
     for (int i = 0; i < nfiles && !r.stopped; i++) {
         mk_source *src = mk_source_open(files[i]);
         if (!src)
@@ -631,6 +632,7 @@ int main(int argc, char **argv)
         if (mk_source_close(src) < 0)
             mk_die_err();
     }
+    uint64_t t1 = mk_now_ns();
     rw_model_finish(m);
     rw_totals t;
     rw_model_totals(m, &t);
@@ -657,8 +659,11 @@ int main(int argc, char **argv)
         mk_die_err();
     if (cli.stats) {
         mk_stats_print(&st);
-        fprintf(stderr, "refwatch: stats: %llu events, peak %zu live objects, model %zu bytes now\n",
+        uint64_t t2 = mk_now_ns();
+        fprintf(stderr, "refwatch: stats: %llu events, peak %zu live objects, model %zu bytes at the end\n",
                 (unsigned long long)t.events, t.peak_live, rw_model_bytes(m));
+        fprintf(stderr, "refwatch: stats: reading %.3f s (%.2f M events/s), report %.3f s\n", (t1 - t0) / 1e9,
+                t.events / ((t1 - t0) / 1e3 + 1e-9), (t2 - t1) / 1e9);
     }
     size_t nu, ne;
     rw_model_unbalanced(m, &nu);

@@ -1,6 +1,14 @@
-/* model — see model.h. Records: objects (36 bytes, in one array indexed by
- * a free list), outstanding references (12 bytes, a singly linked stack per
- * object, newest first) and weak references (their own array and table).
+/* model — see model.h.
+ *
+ * Records: a live object is 32 bytes (name, count, type and flags, its
+ * outstanding references) in one array reused through a free list, found
+ * through rw_tab. Its outstanding references (reflist.h) name their holder
+ * by value (a compact 64-bit form of the name, below), so a ref never looks
+ * its holder up. When an object dies its record is freed at once and its
+ * name, count and flags move to the dead ring: a FIFO of the last
+ * `quarantine` dead objects with its own small table, consulted only when a
+ * name is not live; it stays in cache where the big table would not. Weak
+ * references have their own array and table and keep their target's name.
  * Links are index + 1, so 0 is "none" and arrays may move. */
 #include "model.h"
 
@@ -9,6 +17,7 @@
 
 #include "err.h"
 #include "map.h"
+#include "reflist.h"
 
 const char *const rw_op_name[RW_NOPS] = { "new", "ref", "unref", "free", "weak", "deref" };
 const char *const rw_kind_name[RW_NKINDS] = {
@@ -17,45 +26,47 @@ const char *const rw_kind_name[RW_NKINDS] = {
 };
 
 enum {
-    F_LIVE = 1, F_FREED = 2, F_NEG = 4, F_IMPLICIT = 8, F_INTAB = 16, F_QLIST = 32,
-    F_WEAKY = 64,       /* has an entry in the weak side table */
-    F_HADWEAK = 128,    /* a weak reference was registered: its bus topic may hold entries */
+    F_LIVE = 1, F_FREED = 2, F_NEG = 4, F_IMPLICIT = 8,
+    F_WEAKY = 16,       /* has an entry in the weak side table */
+    F_HADWEAK = 32,     /* a weak reference was registered: its bus topic may hold entries */
+    F_UNBAL = 64,       /* already reported unbalanced */
 };
-#define RELEASED UINT32_MAX   /* pins of a record on the free list */
 #define TYPE_NONE 0xFFFFFFu
-#define ROOT 0x80000000u
+enum { SITE_WINDOW = 64 };
 
 typedef struct {
     rw_key key;
     int32_t count;
-    uint32_t tf;        /* type id (24 bits) | flags << 24 */
-    uint32_t refs;      /* outstanding references on it, newest first */
-    uint32_t pins;      /* references to this record: as a holder, as a weak target */
-    uint32_t link;      /* quarantine FIFO or free list */
+    uint32_t tf;            /* type id (24 bits) | flags << 24 */
+    uint32_t rblk, nrefs;   /* outstanding references on it (reflist.h); free list link in rblk */
 } obj;
 
+/* A dead object, remembered for use-after-free. */
 typedef struct {
-    uint32_t site;      /* intern id in sites, or RW_NONE */
-    uint32_t holder;    /* 0, object index + 1, or ROOT | names id */
-    uint32_t next;
-} entry;
+    rw_key key;
+    int32_t count;
+    uint32_t tf;
+    uint32_t hash;          /* low bits of the name's hash, for the table */
+    uint32_t used;          /* 0 empty, 1 findable, 2 superseded by a later death of its name */
+} dead;
 
 enum { W_DEAD = 1 };
 
 typedef struct {
-    rw_key key;
-    uint32_t target;    /* object index + 1 (pinned) */
-    uint32_t tnext;     /* next weak reference to the same target */
-    uint32_t holder;    /* object index + 1 or 0 */
-    uint32_t hnext;     /* next weak reference of the same holder */
-    uint32_t cb, filter, flags, link;
+    rw_key key;             /* W */
+    rw_key target_key;      /* its object's name, kept for reports after death */
+    uint32_t target;        /* object index + 1 while the object lives */
+    uint32_t tnext;         /* next weak reference to the same target */
+    uint32_t holder;        /* object index + 1 or 0 */
+    uint32_t hnext;         /* next weak reference of the same holder */
+    uint32_t cb, filter, flags, link, target_type;
     int64_t prio;
     mk_bus_handle h;
 } weak;
 
 typedef struct {
-    uint32_t weaks;     /* weak references to the object */
-    uint32_t wheld;     /* weak references it holds */
+    uint32_t weaks;         /* weak references to the object */
+    uint32_t wheld;         /* weak references it holds */
 } weakside;
 
 struct rw_model {
@@ -63,25 +74,22 @@ struct rw_model {
     size_t nobjs, cap_objs;
     uint32_t free_obj;
     rw_tab tab;
-    entry *ents;
-    size_t nents, cap_ents;
-    uint32_t free_ent;
+    rw_reflists refs;
+    dead *ring;
+    size_t ring_cap, ring_next;
+    rw_tab dtab;
     weak *weaks;
     size_t nweaks, cap_weaks;
     uint32_t free_weak;
     rw_tab wtab;
-    mk_imap side;       /* object index -> weakside (packed in 64 bits) */
+    mk_imap side;           /* object index -> weakside (packed in 64 bits) */
     rw_keystore keys;
     mk_intern types, sites, names;
     mk_bus *bus;
 
-    uint64_t quarantine;
-    uint32_t qhead, qtail;
-    uint64_t qlen;
-
     mk_vec errors, unbalanced, firings;
-    mk_arena strs;       /* names in findings */
-    mk_vec files;        /* char * */
+    mk_arena strs;          /* names in findings */
+    mk_vec files;           /* char * */
     rw_totals t;
 
     /* --history */
@@ -95,38 +103,32 @@ struct rw_model {
 /* The death being published, for the bus callbacks. */
 typedef struct {
     rw_model *m;
-    uint32_t obj;
-    uint32_t type;
-    uint32_t file;
+    const rw_key *name;
+    uint32_t type, file;
     uint64_t line;
 } death;
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
-static uint32_t type_of(const obj *o)
+static uint32_t tf_type(uint32_t tf)
 {
-    uint32_t t = o->tf & TYPE_NONE;
+    uint32_t t = tf & TYPE_NONE;
     return t == TYPE_NONE ? RW_NONE : t;
 }
 
-static unsigned flags_of(const obj *o)
+static unsigned tf_flags(uint32_t tf)
 {
-    return o->tf >> 24;
+    return tf >> 24;
 }
 
-static void set_flag(obj *o, unsigned f)
+static void set_flag(uint32_t *tf, unsigned f)
 {
-    o->tf |= (uint32_t)f << 24;
+    *tf |= (uint32_t)f << 24;
 }
 
-static void clear_flag(obj *o, unsigned f)
+static void clear_flag(uint32_t *tf, unsigned f)
 {
-    o->tf &= ~((uint32_t)f << 24);
-}
-
-static const char *obj_name(const rw_model *m, uint32_t i, char *buf, size_t *n)
-{
-    return rw_key_str(&m->objs[i].key, buf, n);
+    *tf &= ~((uint32_t)f << 24);
 }
 
 static const char *save_str(rw_model *m, const char *p, size_t n)
@@ -134,17 +136,93 @@ static const char *save_str(rw_model *m, const char *p, size_t n)
     return mk_arena_strdup(&m->strs, p, n);
 }
 
-static const char *save_obj_name(rw_model *m, uint32_t i)
+static const char *save_key(rw_model *m, const rw_key *k)
 {
     char buf[40];
     size_t n;
-    const char *p = obj_name(m, i, buf, &n);
+    const char *p = rw_key_str(k, buf, &n);
     return save_str(m, p, n);
 }
 
 static uint32_t intern_opt(mk_intern *in, rw_str s)
 {
     return s.p ? mk_intern_id(in, s.p, s.n) : RW_NONE;
+}
+
+/* ---- holders by value --------------------------------------------------------------
+ * 0 none; top byte 1..7: that many bytes inline; top bit set: hex digits
+ * (value < 2^56 in the low 7 bytes, digit count and spelling on top);
+ * top byte 0x40: an id in names. One name, one encoding. */
+
+enum { H_INTERN = 0x40 };
+
+/* The code of a holder name; with add = 0 a name never interned gets
+ * NO_HOLDER, which no reference carries. */
+#define NO_HOLDER UINT64_MAX
+
+static uint64_t holder_encode(rw_model *m, const char *s, size_t n, int add)
+{
+    if (n >= 1 && n <= 7) {
+        uint64_t v = 0;
+        memcpy(&v, s, n);
+        return v | (uint64_t)n << 56;
+    }
+    size_t i = 0;
+    unsigned sp = 0;
+    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        sp = s[1] == 'x' ? 1 : 2;
+        i = 2;
+    }
+    if (n > i && n - i <= 14) {
+        uint64_t v = 0;
+        int lower = 0, upper = 0, ok = 1;
+        for (size_t j = i; j < n && ok; j++) {
+            unsigned c = (unsigned char)s[j], d = 0;
+            if (c >= '0' && c <= '9')
+                d = c - '0';
+            else if (c >= 'a' && c <= 'f')
+                d = c - 'a' + 10, lower = 1;
+            else if (c >= 'A' && c <= 'F')
+                d = c - 'A' + 10, upper = 1;
+            else
+                ok = 0;
+            v = v << 4 | d;
+        }
+        if (ok && !(lower && upper))
+            return v | (uint64_t)(0x80 | sp << 5 | (unsigned)upper << 4 | (unsigned)(n - i)) << 56;
+    }
+    uint32_t id;
+    if (add)
+        id = mk_intern_id(&m->names, s, n);
+    else if (!mk_intern_find(&m->names, s, n, &id))
+        return NO_HOLDER;
+    return (uint64_t)H_INTERN << 56 | id;
+}
+
+static const char *holder_str(const rw_model *m, uint64_t code, char *buf, size_t *n)
+{
+    unsigned top = (unsigned)(code >> 56);
+    if (top >= 1 && top <= 7) {
+        memcpy(buf, &code, 7);
+        *n = top;
+        buf[top] = 0;
+        return buf;
+    }
+    if (top == H_INTERN)
+        return mk_intern_str(&m->names, (uint32_t)code, n);
+    unsigned sp = top >> 5 & 3, upper = top >> 4 & 1, digits = top & 15;
+    const char *hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    size_t o = 0;
+    if (sp) {
+        buf[o++] = '0';
+        buf[o++] = sp == 1 ? 'x' : 'X';
+    }
+    for (unsigned i = 0; i < digits; i++)
+        buf[o + i] = hex[(code >> (4 * (digits - 1 - i))) & 15];
+    o += digits;
+    buf[o] = 0;
+    *n = o;
+    return buf;
 }
 
 /* ---- set-up ----------------------------------------------------------------------- */
@@ -154,11 +232,13 @@ rw_model *rw_model_new(uint64_t quarantine)
     rw_model *m = mk_xcalloc(1, sizeof *m);
     m->cap_objs = 1024;
     m->objs = mk_xmalloc(m->cap_objs * sizeof *m->objs);
-    m->cap_ents = 1024;
-    m->ents = mk_xmalloc(m->cap_ents * sizeof *m->ents);
+    rw_refs_init(&m->refs);
+    m->ring_cap = quarantine;
+    m->ring = mk_xcalloc(quarantine ? quarantine : 1, sizeof *m->ring);
     m->cap_weaks = 64;
     m->weaks = mk_xmalloc(m->cap_weaks * sizeof *m->weaks);
     rw_tab_init(&m->tab, (void *const *)&m->objs, sizeof(obj));
+    rw_tab_init(&m->dtab, (void *const *)&m->ring, sizeof(dead));
     rw_tab_init(&m->wtab, (void *const *)&m->weaks, sizeof(weak));
     mk_imap_init(&m->side, 0);
     rw_keystore_init(&m->keys);
@@ -166,7 +246,6 @@ rw_model *rw_model_new(uint64_t quarantine)
     mk_intern_init(&m->sites, 0);
     mk_intern_init(&m->names, 0);
     m->bus = mk_bus_new();
-    m->quarantine = quarantine;
     mk_vec_init(&m->errors, sizeof(rw_error));
     mk_vec_init(&m->unbalanced, sizeof(rw_unbalanced));
     mk_vec_init(&m->firings, sizeof(rw_firing));
@@ -181,9 +260,11 @@ void rw_model_free(rw_model *m)
     if (!m)
         return;
     free(m->objs);
-    free(m->ents);
+    rw_refs_free(&m->refs);
+    free(m->ring);
     free(m->weaks);
     rw_tab_free(&m->tab);
+    rw_tab_free(&m->dtab);
     rw_tab_free(&m->wtab);
     mk_imap_free(&m->side);
     rw_keystore_free(&m->keys);
@@ -218,18 +299,18 @@ void rw_model_history(rw_model *m, const char *name, rw_history_fn fn, void *ctx
     m->hist = fn;
     m->hist_ctx = ctx;
     m->hist_name = mk_xstrdup(name);
+    /* A long key points into hist_name, which lives as long as the model. */
     rw_key_probe(&m->hist_key, m->hist_name, strlen(name));
-    /* Keys of long names point into hist_name, which lives as long. */
     m->hist_type = mk_intern_id(&m->types, name, strlen(name));
 }
 
-/* ---- records ------------------------------------------------------------------------ */
+/* ---- object records ------------------------------------------------------------------ */
 
 static uint32_t obj_alloc(rw_model *m)
 {
     if (m->free_obj) {
         uint32_t i = m->free_obj - 1;
-        m->free_obj = m->objs[i].link;
+        m->free_obj = m->objs[i].rblk;
         return i;
     }
     if (m->nobjs == m->cap_objs) {
@@ -241,64 +322,20 @@ static uint32_t obj_alloc(rw_model *m)
     return (uint32_t)m->nobjs++;
 }
 
+/* The record goes back to the free list; its key has moved elsewhere. */
 static void obj_release(rw_model *m, uint32_t i)
 {
     obj *o = &m->objs[i];
-    rw_key_drop(&o->key, &m->keys);
-    if (flags_of(o) & F_WEAKY)
-        mk_imap_del(&m->side, i);
     o->tf = 0;
-    o->pins = RELEASED;
-    o->link = m->free_obj;
+    o->nrefs = 0;
+    o->rblk = m->free_obj;
     m->free_obj = i + 1;
-}
-
-/* A dead record goes once nothing needs it: not findable, not queued, not
- * named by an outstanding reference or a weak reference. */
-static void maybe_release(rw_model *m, uint32_t i)
-{
-    obj *o = &m->objs[i];
-    if (o->pins == RELEASED)
-        return;
-    if (!(flags_of(o) & (F_LIVE | F_INTAB | F_QLIST)) && o->pins == 0)
-        obj_release(m, i);
-}
-
-static void unpin(rw_model *m, uint32_t i)
-{
-    m->objs[i].pins--;
-    maybe_release(m, i);
-}
-
-static uint32_t ent_alloc(rw_model *m)
-{
-    if (m->free_ent) {
-        uint32_t i = m->free_ent - 1;
-        m->free_ent = m->ents[i].next;
-        return i;
-    }
-    if (m->nents == m->cap_ents) {
-        if (m->cap_ents >= UINT32_MAX / 2)
-            mk_die("more than 2^31 outstanding references");
-        m->cap_ents *= 2;
-        m->ents = mk_xrealloc(m->ents, m->cap_ents * sizeof *m->ents);
-    }
-    return (uint32_t)m->nents++;
-}
-
-static void ent_release(rw_model *m, uint32_t e)
-{
-    uint32_t h = m->ents[e].holder;
-    if (h && !(h & ROOT))
-        unpin(m, h - 1);
-    m->ents[e].next = m->free_ent;
-    m->free_ent = e + 1;
 }
 
 static weakside side_get(rw_model *m, uint32_t i)
 {
     weakside s = { 0, 0 };
-    if (flags_of(&m->objs[i]) & F_WEAKY) {
+    if (tf_flags(m->objs[i].tf) & F_WEAKY) {
         uint64_t *v = mk_imap_get(&m->side, i);
         if (v) {
             s.weaks = (uint32_t)*v;
@@ -310,24 +347,36 @@ static weakside side_get(rw_model *m, uint32_t i)
 
 static void side_set(rw_model *m, uint32_t i, weakside s)
 {
+    obj *o = &m->objs[i];
     if (!s.weaks && !s.wheld) {
-        if (flags_of(&m->objs[i]) & F_WEAKY) {
+        if (tf_flags(o->tf) & F_WEAKY) {
             mk_imap_del(&m->side, i);
-            clear_flag(&m->objs[i], F_WEAKY);
+            clear_flag(&o->tf, F_WEAKY);
         }
         return;
     }
     int ins;
     *mk_imap_put(&m->side, i, &ins) = (uint64_t)s.wheld << 32 | s.weaks;
-    set_flag(&m->objs[i], F_WEAKY);
+    set_flag(&o->tf, F_WEAKY);
 }
 
 /* ---- lookups ---------------------------------------------------------------------------- */
 
-static uint32_t find_obj(rw_model *m, rw_str s, uint64_t h, rw_key *k)
+static uint32_t find_live(rw_model *m, rw_str s, uint64_t h)
 {
-    rw_key_probe(k, s.p, s.n);
-    return rw_tab_find(&m->tab, k, h);
+    rw_key k;
+    rw_key_probe(&k, s.p, s.n);
+    return rw_tab_find(&m->tab, &k, h);
+}
+
+static dead *find_dead(rw_model *m, rw_str s, uint64_t h)
+{
+    if (!m->ring_cap || !m->dtab.len)
+        return NULL;
+    rw_key k;
+    rw_key_probe(&k, s.p, s.n);
+    uint32_t i = rw_tab_find(&m->dtab, &k, h);
+    return i == UINT32_MAX ? NULL : &m->ring[i];
 }
 
 void rw_model_prefetch(rw_model *m, rw_event *e)
@@ -336,13 +385,33 @@ void rw_model_prefetch(rw_model *m, rw_event *e)
     rw_tab_prefetch(e->op == RW_DEREF ? &m->wtab : &m->tab, e->hash);
 }
 
+void rw_model_prefetch_record(rw_model *m, const rw_event *e)
+{
+    rw_tab_prefetch_record(e->op == RW_DEREF ? &m->wtab : &m->tab, e->hash);
+}
+
+/* Third stage: the object's outstanding references (ref and unref read
+ * them). Only the home slot is looked at; a miss there just means no
+ * prefetch. */
+void rw_model_prefetch_refs(rw_model *m, const rw_event *e)
+{
+    if (e->op != RW_REF && e->op != RW_UNREF)
+        return;
+    uint32_t i = rw_tab_home_index(&m->tab, e->hash);
+    if (i != UINT32_MAX && i < m->nobjs) {
+        const obj *o = &m->objs[i];
+        if (o->nrefs)
+            __builtin_prefetch(rw_refs_at(&m->refs, o->rblk, o->nrefs) + o->nrefs - 1);
+    }
+}
+
 /* ---- findings ------------------------------------------------------------------------------ */
 
-static void finding(rw_model *m, const rw_event *e, rw_kind k, const char *objname, const char *weakname,
+static void finding(rw_model *m, const rw_event *e, rw_kind k, const rw_key *name, const char *weakname,
                     uint32_t type, int32_t count)
 {
     rw_error *r = mk_vec_push(&m->errors);
-    *r = (rw_error){ e->file, e->line, k, e->op, objname, weakname, type, count };
+    *r = (rw_error){ e->file, e->line, k, e->op, save_key(m, name), weakname, type, count };
     m->t.kinds[k]++;
 }
 
@@ -360,58 +429,64 @@ static int cmp_site(const void *a, const void *b)
     return (x->site > y->site) - (x->site < y->site);
 }
 
-static void record_unbalanced(rw_model *m, uint32_t i, int live, uint32_t file, uint64_t line)
+/* Count an object's unmatched references by site, most first. */
+static uint32_t sites_of(const rw_ref *r, uint32_t n, rw_site_count *v)
 {
-    obj *o = &m->objs[i];
-    rw_unbalanced *u = mk_vec_push(&m->unbalanced);
-    memset(u, 0, sizeof *u);
-    u->obj = save_obj_name(m, i);
-    u->type = type_of(o);
-    u->count = o->count;
-    u->live = (uint8_t)live;
-    u->went_negative = (flags_of(o) & F_NEG) != 0;
-    u->file = file;
-    u->line = line;
-    size_t k = 0;
-    for (uint32_t e = o->refs; e; e = m->ents[e - 1].next)
-        k++;
-    if (!k)
-        return;
-    rw_site_count *v = mk_arena_alloc(&m->strs, k * sizeof *v);
-    k = 0;
-    for (uint32_t e = o->refs; e; e = m->ents[e - 1].next)
-        v[k++] = (rw_site_count){ m->ents[e - 1].site, 1 };
-    qsort(v, k, sizeof *v, cmp_site);
-    size_t w = 0;
-    for (size_t j = 0; j < k; j++) {
+    for (uint32_t j = 0; j < n; j++)
+        v[j] = (rw_site_count){ r[j].site, 1 };
+    qsort(v, n, sizeof *v, cmp_site);
+    uint32_t w = 0;
+    for (uint32_t j = 0; j < n; j++) {
         if (w && v[w - 1].site == v[j].site)
             v[w - 1].refs++;
         else
             v[w++] = v[j];
     }
     qsort(v, w, sizeof *v, cmp_site_count);
+    return w;
+}
+
+static void record_unbalanced(rw_model *m, const rw_key *name, int32_t count, uint32_t tf, const rw_ref *refs,
+                              uint32_t nrefs, uint32_t file, uint64_t line)
+{
+    rw_unbalanced *u = mk_vec_push(&m->unbalanced);
+    memset(u, 0, sizeof *u);
+    u->obj = save_key(m, name);
+    u->type = tf_type(tf);
+    u->count = count;
+    u->went_negative = (tf_flags(tf) & F_NEG) != 0;
+    u->file = file;
+    u->line = line;
+    if (!nrefs)
+        return;
+    rw_site_count *v = mk_arena_alloc(&m->strs, nrefs * sizeof *v);
+    u->nsites = sites_of(refs, nrefs, v);
     u->sites = v;
-    u->nsites = (uint32_t)w;
 }
 
 /* ---- history ---------------------------------------------------------------------------------- */
 
-static void history(rw_model *m, const rw_event *e, uint32_t i, const char *note)
+static void history(rw_model *m, const rw_event *e, const rw_key *name, uint32_t tf, int32_t count,
+                    const char *note)
 {
     if (!m->hist)
         return;
-    obj *o = &m->objs[i];
-    if (!rw_key_eq(&o->key, &m->hist_key) && type_of(o) != m->hist_type)
+    if (!rw_key_eq(name, &m->hist_key) && tf_type(tf) != m->hist_type)
         return;
-    char buf[40], hb[40];
-    rw_step st = { e, e->op, o->count, NULL, 0, type_of(o), NULL, 0, note };
-    st.obj = obj_name(m, i, buf, &st.objlen);
+    char buf[40];
+    rw_step st = { e, e->op, count, NULL, 0, tf_type(tf), NULL, 0, note };
+    st.obj = rw_key_str(name, buf, &st.objlen);
     if (e->from.p) {
         st.holder = e->from.p;
         st.holderlen = e->from.n;
     }
-    (void)hb;
     m->hist(m->hist_ctx, &st);
+}
+
+static void history_obj(rw_model *m, const rw_event *e, uint32_t i, const char *note)
+{
+    const obj *o = &m->objs[i];
+    history(m, e, &o->key, o->tf, o->count, note);
 }
 
 /* ---- weak references ------------------------------------------------------------------------------ */
@@ -422,11 +497,8 @@ static void fire(void *sub, uint64_t topic, const void *event)
     rw_model *m = d->m;
     weak *w = &m->weaks[(uintptr_t)sub - 1];
     (void)topic;
-    char buf[40];
-    size_t n;
-    const char *wn = rw_key_str(&w->key, buf, &n);
     rw_firing *f = mk_vec_push(&m->firings);
-    *f = (rw_firing){ d->file, d->line, save_obj_name(m, d->obj), save_str(m, wn, n), d->type, w->cb, w->prio };
+    *f = (rw_firing){ d->file, d->line, save_key(m, d->name), save_key(m, &w->key), d->type, w->cb, w->prio };
     m->t.weak_fired++;
 }
 
@@ -465,7 +537,7 @@ static void unlink_weak(rw_model *m, uint32_t *head, uint32_t wi, int by_holder)
         *p = by_holder ? m->weaks[wi].hnext : m->weaks[wi].tnext;
 }
 
-/* Forget weak reference wi entirely (replaced, or its holder died). */
+/* Forget weak reference wi entirely (registered again, or its holder died). */
 static void weak_remove(rw_model *m, uint32_t wi, int holder_died)
 {
     weak *w = &m->weaks[wi];
@@ -473,14 +545,13 @@ static void weak_remove(rw_model *m, uint32_t wi, int holder_died)
     size_t n;
     const char *s = rw_key_str(&w->key, buf, &n);
     rw_tab_del(&m->wtab, rw_hash(s, n), wi);
-    if (holder_died) {
-        /* The bus drops it lazily (counted there as auto-cleaned). */
+    /* Destroyed, the bus drops it lazily (counted there as auto-cleaned). */
+    if (holder_died)
         mk_bus_destroyed(m->bus, w->h);
-    } else {
+    else
         mk_bus_unsubscribe(m->bus, w->h);
-    }
-    uint32_t t = w->target - 1;
     if (!(w->flags & W_DEAD)) {
+        uint32_t t = w->target - 1;
         weakside ts = side_get(m, t);
         unlink_weak(m, &ts.weaks, wi, 0);
         side_set(m, t, ts);
@@ -492,54 +563,50 @@ static void weak_remove(rw_model *m, uint32_t wi, int holder_died)
         side_set(m, w->holder - 1, hs);
     }
     rw_key_drop(&w->key, &m->keys);
+    rw_key_drop(&w->target_key, &m->keys);
     w->link = m->free_weak;
     m->free_weak = wi + 1;
-    unpin(m, t);
 }
 
 /* ---- death ------------------------------------------------------------------------------------------- */
 
-static void quarantine_pop(rw_model *m)
+/* Remember a dead object (its key moves into the ring). */
+static void ring_push(rw_model *m, rw_key *key, uint64_t h, int32_t count, uint32_t tf)
 {
-    uint32_t i = m->qhead - 1;
-    obj *o = &m->objs[i];
-    m->qhead = o->link;
-    if (!m->qhead)
-        m->qtail = 0;
-    m->qlen--;
-    clear_flag(o, F_QLIST);
-    if (flags_of(o) & F_INTAB) {
-        char buf[40];
-        size_t n;
-        const char *s = obj_name(m, i, buf, &n);
-        rw_tab_del(&m->tab, rw_hash(s, n), i);
-        clear_flag(o, F_INTAB);
+    if (!m->ring_cap) {
+        rw_key_drop(key, &m->keys);
+        return;
+    }
+    uint32_t slot = (uint32_t)m->ring_next;
+    dead *d = &m->ring[slot];
+    if (d->used) {
+        /* The oldest goes (from the table too, unless a later death of its
+         * name took its place there). */
+        if (d->used == 1)
+            rw_tab_del(&m->dtab, d->hash, slot);
+        rw_key_drop(&d->key, &m->keys);
         m->t.quarantine_evicted++;
     }
-    maybe_release(m, i);
+    uint32_t old = rw_tab_find(&m->dtab, key, h);
+    if (old != UINT32_MAX) {
+        rw_tab_del(&m->dtab, h, old);
+        m->ring[old].used = 2;
+    }
+    d->key = *key;
+    memset(key, 0, sizeof *key);
+    d->count = count;
+    d->tf = tf;
+    d->hash = (uint32_t)h;
+    d->used = 1;
+    rw_tab_put(&m->dtab, h, slot);
+    m->ring_next = (m->ring_next + 1) % m->ring_cap;
 }
 
-static void quarantine_push(rw_model *m, uint32_t i)
+static void die(rw_model *m, uint32_t i, uint64_t h, uint32_t file, uint64_t line)
 {
     obj *o = &m->objs[i];
-    set_flag(o, F_QLIST);
-    o->link = 0;
-    if (m->qtail)
-        m->objs[m->qtail - 1].link = i + 1;
-    else
-        m->qhead = i + 1;
-    m->qtail = i + 1;
-    m->qlen++;
-    while (m->qlen > m->quarantine)
-        quarantine_pop(m);
-}
-
-static void die(rw_model *m, uint32_t i, uint32_t file, uint64_t line)
-{
-    obj *o = &m->objs[i];
-    o->pins++;           /* held while its weak references are taken apart */
-    clear_flag(o, F_LIVE);
-    if (flags_of(o) & F_IMPLICIT) {
+    clear_flag(&o->tf, F_LIVE);
+    if (tf_flags(o->tf) & F_IMPLICIT) {
         m->t.live_implicit--;
     } else {
         m->t.died++;
@@ -553,13 +620,11 @@ static void die(rw_model *m, uint32_t i, uint32_t file, uint64_t line)
             m->t.weak_died++;
             m->t.weak_live--;
         }
-        death d = { m, i, type_of(o), file, line };
-        mk_bus_publish(m->bus, i, &d);
-        mk_bus_close(m->bus, i);
         s.weaks = 0;
-    } else if (flags_of(o) & F_HADWEAK) {
-        /* Dead subscribers of this topic may still wait there. */
-        death d = { m, i, type_of(o), file, line };
+    }
+    if (tf_flags(o->tf) & F_HADWEAK) {
+        /* Also drops subscribers destroyed with their holder. */
+        death d = { m, &o->key, tf_type(o->tf), file, line };
         mk_bus_publish(m->bus, i, &d);
         mk_bus_close(m->bus, i);
     }
@@ -572,50 +637,20 @@ static void die(rw_model *m, uint32_t i, uint32_t file, uint64_t line)
     }
     side_set(m, i, s);
     o = &m->objs[i];
-    if (!(flags_of(o) & F_IMPLICIT) && (o->count != 0 || (flags_of(o) & F_NEG)))
-        record_unbalanced(m, i, 0, file, line);
-    for (uint32_t e = o->refs, next; e; e = next) {
-        next = m->ents[e - 1].next;
-        ent_release(m, e - 1);
+    const rw_ref *r = rw_refs_at(&m->refs, o->rblk, o->nrefs);
+    if (!(tf_flags(o->tf) & F_IMPLICIT) && (o->count != 0 || (tf_flags(o->tf) & F_NEG))) {
+        record_unbalanced(m, &o->key, o->count, o->tf, r, o->nrefs, file, line);
+        set_flag(&o->tf, F_UNBAL);
     }
-    o = &m->objs[i];
-    o->refs = 0;
-    o->pins--;
-    if (flags_of(o) & F_INTAB) {
-        if (m->quarantine) {
-            quarantine_push(m, i);
-        } else {
-            char buf[40];
-            size_t n;
-            const char *s2 = obj_name(m, i, buf, &n);
-            rw_tab_del(&m->tab, rw_hash(s2, n), i);
-            clear_flag(o, F_INTAB);
-        }
-    }
-    maybe_release(m, i);
-}
-
-/* The name is taken by a new object: the old record leaves the table. */
-static void forget(rw_model *m, uint32_t i, uint64_t h, const rw_event *e)
-{
-    obj *o = &m->objs[i];
-    if (flags_of(o) & F_LIVE) {
-        /* Created again while live: the old one was never freed. */
-        die(m, i, e->file, e->line);
-        o = &m->objs[i];
-    }
-    if (o->pins == RELEASED)
-        return;
-    if (flags_of(o) & F_INTAB) {
-        rw_tab_del(&m->tab, h, i);
-        clear_flag(o, F_INTAB);
-    }
-    maybe_release(m, i);
+    rw_refs_clear(&m->refs, &o->rblk, &o->nrefs);
+    rw_tab_del(&m->tab, h, i);
+    ring_push(m, &o->key, h, o->count, o->tf);
+    obj_release(m, i);
 }
 
 /* ---- events --------------------------------------------------------------------------------------------- */
 
-static uint32_t create(rw_model *m, const rw_event *e, uint64_t h, int32_t count, unsigned extra)
+static uint32_t create(rw_model *m, const rw_event *e, int32_t count, unsigned extra)
 {
     uint32_t i = obj_alloc(m);
     obj *o = &m->objs[i];
@@ -624,11 +659,9 @@ static uint32_t create(rw_model *m, const rw_event *e, uint64_t h, int32_t count
     uint32_t type = e->op == RW_NEW ? intern_opt(&m->types, e->type) : RW_NONE;
     if (type != RW_NONE && type >= TYPE_NONE)
         mk_die("more than 16 million types");
-    o->tf = (type == RW_NONE ? TYPE_NONE : type) | (uint32_t)(F_LIVE | F_INTAB | extra) << 24;
-    o->refs = 0;
-    o->pins = 0;
-    o->link = 0;
-    rw_tab_put(&m->tab, h, i);
+    o->tf = (type == RW_NONE ? TYPE_NONE : type) | (uint32_t)(F_LIVE | extra) << 24;
+    o->rblk = o->nrefs = 0;
+    rw_tab_put(&m->tab, e->hash, i);
     if (extra & F_IMPLICIT) {
         m->t.implicit++;
         m->t.live_implicit++;
@@ -641,30 +674,17 @@ static uint32_t create(rw_model *m, const rw_event *e, uint64_t h, int32_t count
     return i;
 }
 
-static uint32_t holder_of(rw_model *m, rw_str from)
-{
-    if (!from.p)
-        return 0;
-    rw_key k;
-    uint32_t h = find_obj(m, from, rw_hash(from.p, from.n), &k);
-    if (h != UINT32_MAX) {
-        m->objs[h].pins++;
-        return h + 1;
-    }
-    uint32_t id = mk_intern_id(&m->names, from.p, from.n);
-    if (id >= ROOT)
-        mk_die("more than 2^31 holder names");
-    return ROOT | id;
-}
-
 static void push_ref(rw_model *m, uint32_t i, const rw_event *e)
 {
-    uint32_t x = ent_alloc(m);
-    entry *en = &m->ents[x];
-    en->site = intern_opt(&m->sites, e->site);
-    en->holder = holder_of(m, e->from);
-    en->next = m->objs[i].refs;
-    m->objs[i].refs = x + 1;
+    uint64_t h = e->from.p ? holder_encode(m, e->from.p, e->from.n, 1) : 0;
+    rw_ref x = { intern_opt(&m->sites, e->site), (uint32_t)h, (uint32_t)(h >> 32) };
+    obj *o = &m->objs[i];
+    rw_refs_push(&m->refs, &o->rblk, &o->nrefs, x);
+}
+
+static uint64_t ref_holder(const rw_ref *r)
+{
+    return (uint64_t)r->holder_hi << 32 | r->holder_lo;
 }
 
 /* Frames (lines) the two stacks share, counted from the outermost. */
@@ -688,67 +708,111 @@ static size_t shared_frames(const char *a, size_t na, const char *b, size_t nb)
     return k;
 }
 
-/* Remove the outstanding reference this unref undoes. */
+/* Remove the outstanding reference this unref undoes: the newest from the
+ * same holder (searched to the end, so the graph stays exact), else the
+ * newest from the same site, else the one whose stack shares the most
+ * outer frames, else the newest. Sites and stacks are compared within the
+ * newest SITE_WINDOW only: an object with thousands outstanding must not
+ * cost thousands of compares per unref. */
 static void pop_ref(rw_model *m, uint32_t i, const rw_event *e)
 {
     obj *o = &m->objs[i];
-    if (!o->refs)
+    if (!o->nrefs)
         return;
-    uint32_t *best = &o->refs;
+    uint32_t n = o->nrefs, best = n - 1;
     if (e->from.p || e->site.p) {
-        uint32_t hold = 0, site = RW_NONE;
-        rw_key k;
-        if (e->from.p) {
-            uint32_t h = find_obj(m, e->from, rw_hash(e->from.p, e->from.n), &k);
-            uint32_t id;
-            if (h != UINT32_MAX)
-                hold = h + 1;
-            else if (mk_intern_find(&m->names, e->from.p, e->from.n, &id))
-                hold = ROOT | id;
-        }
+        uint64_t hold = e->from.p ? holder_encode(m, e->from.p, e->from.n, 0) : 0;
+        uint32_t site = RW_NONE;
         if (e->site.p && !mk_intern_find(&m->sites, e->site.p, e->site.n, &site))
             site = RW_NONE;
-        uint32_t *by_holder = NULL, *by_site = NULL, *by_stack = NULL;
+        int stack = e->site.p && memchr(e->site.p, '\n', e->site.n) != NULL;
+        const rw_ref *r = rw_refs_at(&m->refs, o->rblk, n);
+        uint32_t by_holder = n, by_site = n, by_stack = n;
         size_t stack_best = 0;
-        for (uint32_t *p = &o->refs; *p; p = &m->ents[*p - 1].next) {
-            entry *en = &m->ents[*p - 1];
-            if (hold && en->holder == hold && !by_holder)
-                by_holder = p;
-            if (site != RW_NONE && en->site == site && !by_site)
-                by_site = p;
-            if (!by_holder && !by_site && e->site.p && en->site != RW_NONE &&
-                memchr(e->site.p, '\n', e->site.n)) {
-                size_t n;
-                const char *s = mk_intern_str(&m->sites, en->site, &n);
-                size_t k2 = shared_frames(e->site.p, e->site.n, s, n);
+        for (uint32_t j = n; j-- > 0;) {
+            if (hold && ref_holder(&r[j]) == hold) {
+                by_holder = j;
+                break;
+            }
+            if (n - j > SITE_WINDOW) {
+                if (!hold)
+                    break;
+                continue;
+            }
+            if (site != RW_NONE && r[j].site == site && by_site == n)
+                by_site = j;
+            if (stack && by_site == n && r[j].site != RW_NONE) {
+                size_t sn;
+                const char *ss = mk_intern_str(&m->sites, r[j].site, &sn);
+                size_t k2 = shared_frames(e->site.p, e->site.n, ss, sn);
                 if (k2 > stack_best) {
                     stack_best = k2;
-                    by_stack = p;
+                    by_stack = j;
                 }
             }
         }
-        best = by_holder ? by_holder : by_site ? by_site : by_stack ? by_stack : &o->refs;
+        best = by_holder < n ? by_holder : by_site < n ? by_site : by_stack < n ? by_stack : n - 1;
     }
-    uint32_t x = *best - 1;
-    *best = m->ents[x].next;
-    ent_release(m, x);
+    rw_refs_remove(&m->refs, &o->rblk, &o->nrefs, best);
 }
 
-static int on_unknown(rw_model *m, rw_event *e, uint64_t h)
+static int on_unknown(rw_model *m, rw_event *e)
 {
-    char *name = mk_arena_strdup(&m->strs, e->obj.p, e->obj.n);
-    finding(m, e, RW_UNKNOWN_OBJECT, name, NULL, RW_NONE, 0);
+    rw_key k;
+    rw_key_probe(&k, e->obj.p, e->obj.n);
+    finding(m, e, RW_UNKNOWN_OBJECT, &k, NULL, RW_NONE, 0);
     if (e->op == RW_FREE || e->op == RW_DEREF)
         return 1;
     /* Track it from here on, so its later events are judged once. */
-    uint32_t i = create(m, e, h, 0, F_IMPLICIT);
+    uint32_t i = create(m, e, 0, F_IMPLICIT);
     if (e->op == RW_REF) {
         m->objs[i].count = e->has_count ? (int32_t)e->count : 1;
         push_ref(m, i, e);
     } else if (e->op == RW_UNREF) {
         m->objs[i].count = e->has_count ? (int32_t)e->count : -1;
     }
-    history(m, e, i, "unknown");
+    history_obj(m, e, i, "unknown");
+    return 1;
+}
+
+/* An event on a dead object. */
+static int on_dead(rw_model *m, rw_event *e, dead *d)
+{
+    unsigned f = tf_flags(d->tf);
+    uint32_t type = tf_type(d->tf);
+    switch (e->op) {
+    case RW_UNREF:
+        if (d->count <= 0) {
+            int32_t before = d->count;
+            d->count = e->has_count && e->count < before ? (int32_t)e->count : before - 1;
+            finding(m, e, RW_OVER_RELEASE, &d->key, NULL, type, before);
+            /* Dead at 0 and now below: unbalanced, once. */
+            if (!(f & (F_NEG | F_UNBAL | F_IMPLICIT))) {
+                set_flag(&d->tf, F_NEG);
+                record_unbalanced(m, &d->key, d->count, d->tf, NULL, 0, e->file, e->line);
+                set_flag(&d->tf, F_UNBAL);
+            }
+            set_flag(&d->tf, F_NEG);
+            history(m, e, &d->key, d->tf, d->count, "over-release");
+            return 1;
+        }
+        break;
+    case RW_FREE:
+        if (f & F_FREED) {
+            finding(m, e, RW_DOUBLE_FREE, &d->key, NULL, type, d->count);
+            history(m, e, &d->key, d->tf, d->count, "double-free");
+            return 1;
+        }
+        /* The normal end after the count reached 0. */
+        set_flag(&d->tf, F_FREED);
+        m->t.freed++;
+        history(m, e, &d->key, d->tf, d->count, NULL);
+        return 0;
+    default:
+        break;
+    }
+    finding(m, e, RW_USE_AFTER_FREE, &d->key, NULL, type, d->count);
+    history(m, e, &d->key, d->tf, d->count, "use-after-free");
     return 1;
 }
 
@@ -757,111 +821,74 @@ static int ev_new(rw_model *m, rw_event *e, uint32_t i)
     if (i != UINT32_MAX) {
         obj *o = &m->objs[i];
         /* XPCOM logs may announce one object twice (Ctor and Create). */
-        if (e->has_count && (flags_of(o) & F_LIVE) && o->count == 0 && !o->refs)
+        if (e->has_count && o->count == 0 && !o->nrefs)
             return 0;
-        forget(m, i, e->hash, e);
+        /* Created again while live: the old one was never freed. */
+        die(m, i, e->hash, e->file, e->line);
     }
-    i = create(m, e, e->hash, e->has_count ? (int32_t)e->count : 1, 0);
+    i = create(m, e, e->has_count ? (int32_t)e->count : 1, 0);
     if (!e->has_count)
         push_ref(m, i, e);   /* the creator's reference */
-    history(m, e, i, NULL);
+    history_obj(m, e, i, NULL);
     return 0;
 }
 
 static int ev_ref(rw_model *m, rw_event *e, uint32_t i)
 {
     obj *o = &m->objs[i];
-    if (!(flags_of(o) & F_LIVE)) {
-        finding(m, e, RW_USE_AFTER_FREE, save_obj_name(m, i), NULL, type_of(o), o->count);
-        history(m, e, i, "use-after-free");
-        return 1;
-    }
     o->count = e->has_count ? (int32_t)e->count : o->count + 1;
     push_ref(m, i, e);
-    history(m, e, i, NULL);
+    history_obj(m, e, i, NULL);
     return 0;
 }
 
 static int ev_unref(rw_model *m, rw_event *e, uint32_t i)
 {
     obj *o = &m->objs[i];
-    unsigned f = flags_of(o);
-    if (f & F_IMPLICIT) {
-        o->count = e->has_count ? (int32_t)e->count : o->count - 1;
-        pop_ref(m, i, e);
-        history(m, e, i, NULL);
-        if ((f & F_LIVE) && o->count == 0)
-            die(m, i, e->file, e->line);
-        return 0;
-    }
-    if (o->count <= 0) {
+    unsigned f = tf_flags(o->tf);
+    if (!(f & F_IMPLICIT) && o->count <= 0) {
+        /* Live at 0 (XPCOM's Create), or already below. */
         int32_t before = o->count;
-        o->count = e->has_count ? (int32_t)e->count : o->count - 1;
-        if (o->count >= 0)
-            o->count = before - 1;
-        finding(m, e, RW_OVER_RELEASE, save_obj_name(m, i), NULL, type_of(o), before);
-        /* Dead already (at 0): it is unbalanced now, once. */
-        if (!(f & (F_LIVE | F_NEG)))
-            record_unbalanced(m, i, 0, e->file, e->line);
-        set_flag(o, F_NEG);
-        history(m, e, i, "over-release");
-        return 1;
-    }
-    if (!(f & F_LIVE)) {
-        finding(m, e, RW_USE_AFTER_FREE, save_obj_name(m, i), NULL, type_of(o), o->count);
-        history(m, e, i, "use-after-free");
+        o->count = e->has_count && e->count < before ? (int32_t)e->count : before - 1;
+        set_flag(&o->tf, F_NEG);
+        finding(m, e, RW_OVER_RELEASE, &o->key, NULL, tf_type(o->tf), before);
+        history_obj(m, e, i, "over-release");
         return 1;
     }
     o->count = e->has_count ? (int32_t)e->count : o->count - 1;
     pop_ref(m, i, e);
     if (o->count == 0) {
-        history(m, e, i, "died");
-        die(m, i, e->file, e->line);
+        history_obj(m, e, i, "died");
+        die(m, i, e->hash, e->file, e->line);
         return 0;
     }
-    if (o->count < 0) {
+    if (o->count < 0 && !(f & F_IMPLICIT)) {
         /* A stated count below zero (an unsigned wrap in the log). */
-        set_flag(o, F_NEG);
-        finding(m, e, RW_OVER_RELEASE, save_obj_name(m, i), NULL, type_of(o), o->count);
-        history(m, e, i, "over-release");
+        set_flag(&o->tf, F_NEG);
+        finding(m, e, RW_OVER_RELEASE, &o->key, NULL, tf_type(o->tf), o->count);
+        history_obj(m, e, i, "over-release");
         return 1;
     }
-    history(m, e, i, NULL);
+    history_obj(m, e, i, NULL);
     return 0;
 }
 
 static int ev_free(rw_model *m, rw_event *e, uint32_t i)
 {
     obj *o = &m->objs[i];
-    unsigned f = flags_of(o);
-    if (f & F_FREED) {
-        finding(m, e, RW_DOUBLE_FREE, save_obj_name(m, i), NULL, type_of(o), o->count);
-        history(m, e, i, "double-free");
-        return 1;
-    }
-    set_flag(o, F_FREED);
+    unsigned f = tf_flags(o->tf);
+    set_flag(&o->tf, F_FREED);
     m->t.freed++;
-    if (!(f & F_LIVE)) {
-        history(m, e, i, NULL);      /* the normal end after the count reached 0 */
-        return 0;
-    }
     int bad = o->count > 0 && !(f & F_IMPLICIT);
-    int32_t count = o->count;
     if (bad)
-        finding(m, e, RW_FREE_WHILE_REFERENCED, save_obj_name(m, i), NULL, type_of(o), count);
-    history(m, e, i, bad ? "free-while-referenced" : "died");
-    die(m, i, e->file, e->line);
+        finding(m, e, RW_FREE_WHILE_REFERENCED, &o->key, NULL, tf_type(o->tf), o->count);
+    history_obj(m, e, i, bad ? "free-while-referenced" : "died");
+    die(m, i, e->hash, e->file, e->line);
     return bad;
 }
 
 static int ev_weak(rw_model *m, rw_event *e, uint32_t i)
 {
-    obj *o = &m->objs[i];
-    if (!(flags_of(o) & F_LIVE)) {
-        finding(m, e, RW_USE_AFTER_FREE, save_obj_name(m, i), NULL, type_of(o), o->count);
-        history(m, e, i, "use-after-free");
-        return 1;
-    }
     rw_key k;
     uint64_t wh = rw_hash(e->weak.p, e->weak.n);
     rw_key_probe(&k, e->weak.p, e->weak.n);
@@ -872,7 +899,9 @@ static int ev_weak(rw_model *m, rw_event *e, uint32_t i)
     weak *w = &m->weaks[wi];
     memset(w, 0, sizeof *w);
     rw_key_make(&w->key, &m->keys, e->weak.p, e->weak.n);
+    rw_key_make(&w->target_key, &m->keys, e->obj.p, e->obj.n);
     w->target = i + 1;
+    w->target_type = tf_type(m->objs[i].tf);
     w->cb = intern_opt(&m->names, e->cb);
     w->filter = intern_opt(&m->types, e->filter);
     w->prio = e->has_prio ? e->prio : 0;
@@ -880,8 +909,7 @@ static int ev_weak(rw_model *m, rw_event *e, uint32_t i)
     if (!w->h)
         mk_die_err();
     rw_tab_put(&m->wtab, wh, wi);
-    m->objs[i].pins++;
-    set_flag(&m->objs[i], F_HADWEAK);
+    set_flag(&m->objs[i].tf, F_HADWEAK);
     weakside ts = side_get(m, i);
     /* Appended, so a listing follows registration order. */
     uint32_t *p = &ts.weaks;
@@ -890,8 +918,8 @@ static int ev_weak(rw_model *m, rw_event *e, uint32_t i)
     *p = wi + 1;
     side_set(m, i, ts);
     if (e->from.p) {
-        uint32_t h = find_obj(m, e->from, rw_hash(e->from.p, e->from.n), &k);
-        if (h != UINT32_MAX && (flags_of(&m->objs[h]) & F_LIVE)) {
+        uint32_t h = find_live(m, e->from, rw_hash(e->from.p, e->from.n));
+        if (h != UINT32_MAX) {
             weakside hs = side_get(m, h);
             m->weaks[wi].holder = h + 1;
             m->weaks[wi].hnext = hs.wheld;
@@ -901,7 +929,7 @@ static int ev_weak(rw_model *m, rw_event *e, uint32_t i)
     }
     m->t.weak_made++;
     m->t.weak_live++;
-    history(m, e, i, NULL);
+    history_obj(m, e, i, NULL);
     return 0;
 }
 
@@ -911,17 +939,15 @@ static int ev_deref(rw_model *m, rw_event *e)
     rw_key_probe(&k, e->obj.p, e->obj.n);
     uint32_t wi = rw_tab_find(&m->wtab, &k, e->hash);
     if (wi == UINT32_MAX)
-        return on_unknown(m, e, e->hash);
+        return on_unknown(m, e);
     weak *w = &m->weaks[wi];
-    uint32_t t = w->target - 1;
     if (w->flags & W_DEAD) {
-        const char *wn = mk_arena_strdup(&m->strs, e->obj.p, e->obj.n);
-        finding(m, e, RW_DEAD_WEAK_DEREF, save_obj_name(m, t), wn, type_of(&m->objs[t]),
-                m->objs[t].count);
-        history(m, e, t, "dead");
+        const char *wn = save_str(m, e->obj.p, e->obj.n);
+        finding(m, e, RW_DEAD_WEAK_DEREF, &w->target_key, wn, w->target_type, 0);
+        history(m, e, &w->target_key, w->target_type == RW_NONE ? TYPE_NONE : w->target_type, 0, "dead");
         return 1;
     }
-    history(m, e, t, NULL);
+    history_obj(m, e, w->target - 1, NULL);
     return 0;
 }
 
@@ -930,12 +956,13 @@ int rw_model_apply(rw_model *m, rw_event *e)
     m->t.events++;
     if (e->op == RW_DEREF)
         return ev_deref(m, e);
-    rw_key k;
-    uint32_t i = find_obj(m, e->obj, e->hash, &k);
+    uint32_t i = find_live(m, e->obj, e->hash);
     if (e->op == RW_NEW)
         return ev_new(m, e, i);
-    if (i == UINT32_MAX)
-        return on_unknown(m, e, e->hash);
+    if (i == UINT32_MAX) {
+        dead *d = find_dead(m, e->obj, e->hash);
+        return d ? on_dead(m, e, d) : on_unknown(m, e);
+    }
     switch (e->op) {
     case RW_REF: return ev_ref(m, e, i);
     case RW_UNREF: return ev_unref(m, e, i);
@@ -951,14 +978,16 @@ void rw_model_finish(rw_model *m)
 {
     for (uint32_t i = 0; i < m->nobjs; i++) {
         obj *o = &m->objs[i];
-        unsigned f = flags_of(o);
-        if ((f & F_LIVE) && !(f & F_IMPLICIT) && (o->count != 0 || (f & F_NEG)))
-            record_unbalanced(m, i, 1, 0, 0);
-        if (f & F_LIVE)
-            for (uint32_t e = o->refs; e; e = m->ents[e - 1].next)
-                m->t.live_refs++;
+        unsigned f = tf_flags(o->tf);
+        if (!(f & F_LIVE))
+            continue;
+        m->t.live_refs += o->nrefs;
+        if (!(f & F_IMPLICIT) && (o->count != 0 || (f & F_NEG))) {
+            record_unbalanced(m, &o->key, o->count, o->tf, rw_refs_at(&m->refs, o->rblk, o->nrefs), o->nrefs,
+                              0, 0);
+            ((rw_unbalanced *)mk_vec_get(&m->unbalanced, mk_vec_len(&m->unbalanced) - 1))->live = 1;
+        }
     }
-    m->t.weak_auto_cleaned = 0;
     mk_bus_cleanup(m->bus);
     mk_bus_stats st;
     mk_bus_get_stats(m->bus, &st);
@@ -1007,19 +1036,19 @@ void rw_model_edges(rw_model *m, rw_edge_fn fn, void *ctx)
 {
     for (uint32_t i = 0; i < m->nobjs; i++) {
         obj *o = &m->objs[i];
-        if (!(flags_of(o) & F_LIVE))
+        if (!(tf_flags(o->tf) & F_LIVE))
             continue;
         char db[40];
         size_t dn;
-        const char *d = obj_name(m, i, db, &dn);
-        for (uint32_t e = o->refs; e; e = m->ents[e - 1].next) {
-            uint32_t h = m->ents[e - 1].holder;
+        const char *d = rw_key_str(&o->key, db, &dn);
+        const rw_ref *r = rw_refs_at(&m->refs, o->rblk, o->nrefs);
+        for (uint32_t j = 0; j < o->nrefs; j++) {
+            uint64_t h = ref_holder(&r[j]);
             if (!h)
                 continue;
             char hb[40];
             size_t hn;
-            const char *hs = h & ROOT ? mk_intern_str(&m->names, h & ~ROOT, &hn)
-                                      : obj_name(m, h - 1, hb, &hn);
+            const char *hs = holder_str(m, h, hb, &hn);
             fn(ctx, hs, hn, d, dn);
         }
     }
@@ -1027,7 +1056,8 @@ void rw_model_edges(rw_model *m, rw_edge_fn fn, void *ctx)
 
 size_t rw_model_bytes(const rw_model *m)
 {
-    return m->cap_objs * sizeof(obj) + m->cap_ents * sizeof(entry) + m->cap_weaks * sizeof(weak) +
-           rw_tab_bytes(&m->tab) + rw_tab_bytes(&m->wtab) + mk_imap_bytes(&m->side) + m->keys.bytes +
-           mk_intern_bytes(&m->types) + mk_intern_bytes(&m->sites) + mk_intern_bytes(&m->names);
+    return m->cap_objs * sizeof(obj) + rw_refs_bytes(&m->refs) + m->ring_cap * sizeof(dead) +
+           m->cap_weaks * sizeof(weak) + rw_tab_bytes(&m->tab) + rw_tab_bytes(&m->dtab) + rw_tab_bytes(&m->wtab) +
+           mk_imap_bytes(&m->side) + m->keys.bytes + mk_intern_bytes(&m->types) + mk_intern_bytes(&m->sites) +
+           mk_intern_bytes(&m->names);
 }

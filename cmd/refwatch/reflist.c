@@ -1,0 +1,112 @@
+/* reflist — see reflist.h. */
+#include "reflist.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+/* blk carries its class in the top 5 bits, the block number + 1 below. */
+#define CLASS(b) ((unsigned)((b) >> 27))
+#define BLOCK(b) ((b) & ((1u << 27) - 1))
+
+static unsigned class_of(uint32_t n)
+{
+    return n <= 1 ? 0 : 32 - (unsigned)__builtin_clz(n - 1);
+}
+
+void rw_refs_init(rw_reflists *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+void rw_refs_free(rw_reflists *r)
+{
+    for (int c = 0; c < 32; c++)
+        free(r->cls[c].data);
+    memset(r, 0, sizeof *r);
+}
+
+rw_ref *rw_refs_at(const rw_reflists *r, uint32_t blk, uint32_t n)
+{
+    if (!n)
+        return NULL;
+    unsigned c = CLASS(blk);
+    return r->cls[c].data + ((size_t)(BLOCK(blk) - 1) << c);
+}
+
+static uint32_t block_alloc(rw_reflists *r, unsigned c)
+{
+    rw_refclass *k = &r->cls[c];
+    if (k->free) {
+        uint32_t b = k->free;
+        k->free = k->data[(size_t)(b - 1) << c].site;
+        return b;
+    }
+    if (k->nblocks == k->cap) {
+        k->cap = k->cap ? k->cap * 2 : (c < 4 ? 4096 : 256);
+        if (k->cap >= 1u << 27)
+            mk_die("too many outstanding references");
+        k->data = mk_xrealloc(k->data, (k->cap << c) * sizeof *k->data);
+    }
+    return (uint32_t)++k->nblocks;
+}
+
+static void block_free(rw_reflists *r, unsigned c, uint32_t b)
+{
+    rw_refclass *k = &r->cls[c];
+    k->data[(size_t)(b - 1) << c].site = k->free;
+    k->free = b;
+}
+
+/* The list changes from n to n2 entries: move it to a bigger block when it
+ * no longer fits, to a smaller one only when it would fill a quarter, so a
+ * count going up and down by one does not move it every time. */
+static void resize(rw_reflists *r, uint32_t *blk, uint32_t n, uint32_t n2)
+{
+    unsigned c = CLASS(*blk), c2 = class_of(n2);
+    if (n && n2 && (c2 == c || (c2 < c && (n2 << 2) > (1u << c))))
+        return;
+    uint32_t b2 = n2 ? block_alloc(r, c2) : 0;
+    if (n && n2) {
+        uint32_t keep = n < n2 ? n : n2;
+        memcpy(r->cls[c2].data + ((size_t)(b2 - 1) << c2), r->cls[c].data + ((size_t)(BLOCK(*blk) - 1) << c),
+               keep * sizeof(rw_ref));
+    }
+    if (n)
+        block_free(r, c, BLOCK(*blk));
+    *blk = n2 ? b2 | (uint32_t)c2 << 27 : 0;
+}
+
+void rw_refs_push(rw_reflists *r, uint32_t *blk, uint32_t *n, rw_ref x)
+{
+    if (*n == UINT32_MAX)
+        mk_die("more than 2^32 references to one object");
+    resize(r, blk, *n, *n + 1);
+    (*n)++;
+    rw_refs_at(r, *blk, *n)[*n - 1] = x;
+}
+
+void rw_refs_remove(rw_reflists *r, uint32_t *blk, uint32_t *n, uint32_t k)
+{
+    rw_ref *v = rw_refs_at(r, *blk, *n);
+    memmove(v + k, v + k + 1, (*n - k - 1) * sizeof *v);
+    resize(r, blk, *n, *n - 1);
+    (*n)--;
+}
+
+void rw_refs_clear(rw_reflists *r, uint32_t *blk, uint32_t *n)
+{
+    if (*n)
+        block_free(r, CLASS(*blk), BLOCK(*blk));
+    *blk = 0;
+    *n = 0;
+}
+
+size_t rw_refs_bytes(const rw_reflists *r)
+{
+    size_t b = 0;
+    for (int c = 0; c < 32; c++)
+        b += (r->cls[c].cap << c) * sizeof(rw_ref);
+    return b;
+}
