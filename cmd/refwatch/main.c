@@ -64,6 +64,18 @@ static const mk_cli_spec spec = {
 static rw_model *m;
 static mk_out *out;
 
+/* A site in one line of text: stack frames (innermost first) joined by
+ * " < ", "called from". */
+static void site_bytes(mk_out *o, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\n')
+            mk_out_str(o, " < ");
+        else
+            mk_out_char(o, s[i]);
+    }
+}
+
 /* ---- --history ------------------------------------------------------------------------ */
 
 enum { PIECE = 65536 };
@@ -73,6 +85,7 @@ typedef struct {
     size_t c_line, c_op, c_count, c_obj, c_type, c_site, c_holder, c_ts, c_file, c_note;
     mk_table_pos pos;
     uint64_t rows;
+    mk_out *scratch;
 } hist_out;
 
 static hist_out ho;
@@ -90,8 +103,16 @@ static void hist_row(void *ctx, const rw_step *st)
     const char *type = rw_model_type(m, st->type);
     if (type)
         mk_table_cstr(t, h->c_type, type);
-    if (e->site.p)
+    if (e->site.p && cli.format == MK_FMT_TEXT && memchr(e->site.p, '\n', e->site.n)) {
+        /* A stack, in one line of the table. */
+        mk_out_mem_reset(h->scratch);
+        site_bytes(h->scratch, e->site.p, e->site.n);
+        size_t n;
+        const char *p = mk_out_mem(h->scratch, &n);
+        mk_table_str(t, h->c_site, p, n);
+    } else if (e->site.p) {
         mk_table_str(t, h->c_site, e->site.p, e->site.n);
+    }
     if (st->holder)
         mk_table_str(t, h->c_holder, st->holder, st->holderlen);
     if (e->ts.p)
@@ -120,6 +141,7 @@ static void hist_begin(void)
     ho.c_ts = mk_table_col(t, "ts", MK_COL_STR);
     ho.c_file = mk_table_col(t, "file", MK_COL_STR);
     ho.c_note = mk_table_col(t, "note", MK_COL_STR);
+    ho.scratch = mk_out_open_mem();
     rw_model_history(m, history_name, hist_row, &ho);
 }
 
@@ -132,6 +154,7 @@ static void hist_end(void)
     if (!ho.rows && !cli.quiet)
         mk_warn("no object or type named '%s' in the log", history_name);
     mk_table_free(ho.t);
+    mk_out_close(ho.scratch);
 }
 
 /* ---- --events ------------------------------------------------------------------------------ */
@@ -311,20 +334,13 @@ static const char *plural(uint64_t n, const char *one, const char *many)
     return n == 1 ? one : many;
 }
 
-/* A site in one line of text: stack frames joined by " < ". */
 static void site_text(mk_out *o, uint32_t site)
 {
     const char *s = rw_model_site(m, site);
-    if (!s) {
+    if (!s)
         mk_out_str(o, "(no site)");
-        return;
-    }
-    for (; *s; s++) {
-        if (*s == '\n')
-            mk_out_str(o, " < ");
-        else
-            mk_out_char(o, *s);
-    }
+    else
+        site_bytes(o, s, strlen(s));
 }
 
 static void error_text(const rw_error *e)

@@ -656,7 +656,7 @@ static uint32_t create(rw_model *m, const rw_event *e, int32_t count, unsigned e
     obj *o = &m->objs[i];
     rw_key_make(&o->key, &m->keys, e->obj.p, e->obj.n);
     o->count = count;
-    uint32_t type = e->op == RW_NEW ? intern_opt(&m->types, e->type) : RW_NONE;
+    uint32_t type = intern_opt(&m->types, e->type);
     if (type != RW_NONE && type >= TYPE_NONE)
         mk_die("more than 16 million types");
     o->tf = (type == RW_NONE ? TYPE_NONE : type) | (uint32_t)(F_LIVE | extra) << 24;
@@ -708,51 +708,59 @@ static size_t shared_frames(const char *a, size_t na, const char *b, size_t nb)
     return k;
 }
 
-/* Remove the outstanding reference this unref undoes: the newest from the
- * same holder (searched to the end, so the graph stays exact), else the
- * newest from the same site, else the one whose stack shares the most
- * outer frames, else the newest. Sites and stacks are compared within the
- * newest SITE_WINDOW only: an object with thousands outstanding must not
- * cost thousands of compares per unref. */
+/* Remove the outstanding reference this unref undoes, newest first within
+ * each rule: with from=H, one H holds; else (or without from=) one from
+ * the same site; else one whose stack shares the most outer frames; else
+ * an anonymous one (taken without from=, like the creator's); else the
+ * newest. A reference some other holder took is not released for it, so
+ * the graph stays exact. Holders are searched through the whole list;
+ * sites, stacks and anonymous ones within the newest SITE_WINDOW only: an
+ * object with thousands outstanding must not cost thousands of compares
+ * per unref. */
 static void pop_ref(rw_model *m, uint32_t i, const rw_event *e)
 {
     obj *o = &m->objs[i];
     if (!o->nrefs)
         return;
-    uint32_t n = o->nrefs, best = n - 1;
-    if (e->from.p || e->site.p) {
-        uint64_t hold = e->from.p ? holder_encode(m, e->from.p, e->from.n, 0) : 0;
-        uint32_t site = RW_NONE;
-        if (e->site.p && !mk_intern_find(&m->sites, e->site.p, e->site.n, &site))
-            site = RW_NONE;
-        int stack = e->site.p && memchr(e->site.p, '\n', e->site.n) != NULL;
-        const rw_ref *r = rw_refs_at(&m->refs, o->rblk, n);
-        uint32_t by_holder = n, by_site = n, by_stack = n;
-        size_t stack_best = 0;
-        for (uint32_t j = n; j-- > 0;) {
-            if (hold && ref_holder(&r[j]) == hold) {
-                by_holder = j;
+    uint32_t n = o->nrefs;
+    uint64_t hold = e->from.p ? holder_encode(m, e->from.p, e->from.n, 0) : 0;
+    uint32_t site = RW_NONE;
+    if (e->site.p && !mk_intern_find(&m->sites, e->site.p, e->site.n, &site))
+        site = RW_NONE;
+    int stack = e->site.p && memchr(e->site.p, '\n', e->site.n) != NULL;
+    const rw_ref *r = rw_refs_at(&m->refs, o->rblk, n);
+    uint32_t by_holder = n, by_site = n, by_stack = n, anon = n;
+    size_t stack_best = 0;
+    for (uint32_t j = n; j-- > 0;) {
+        uint64_t h = ref_holder(&r[j]);
+        if (hold && h == hold) {
+            by_holder = j;
+            break;
+        }
+        if (n - j > SITE_WINDOW) {
+            if (!hold)
                 break;
-            }
-            if (n - j > SITE_WINDOW) {
-                if (!hold)
-                    break;
-                continue;
-            }
-            if (site != RW_NONE && r[j].site == site && by_site == n)
-                by_site = j;
-            if (stack && by_site == n && r[j].site != RW_NONE) {
-                size_t sn;
-                const char *ss = mk_intern_str(&m->sites, r[j].site, &sn);
-                size_t k2 = shared_frames(e->site.p, e->site.n, ss, sn);
-                if (k2 > stack_best) {
-                    stack_best = k2;
-                    by_stack = j;
-                }
+            continue;
+        }
+        /* With from=, only anonymous references are candidates below. */
+        if (hold && h)
+            continue;
+        if (!h && anon == n)
+            anon = j;
+        if (site != RW_NONE && r[j].site == site && by_site == n)
+            by_site = j;
+        if (stack && by_site == n && r[j].site != RW_NONE) {
+            size_t sn;
+            const char *ss = mk_intern_str(&m->sites, r[j].site, &sn);
+            size_t k2 = shared_frames(e->site.p, e->site.n, ss, sn);
+            if (k2 > stack_best) {
+                stack_best = k2;
+                by_stack = j;
             }
         }
-        best = by_holder < n ? by_holder : by_site < n ? by_site : by_stack < n ? by_stack : n - 1;
     }
+    uint32_t best = by_holder < n ? by_holder : by_site < n ? by_site : by_stack < n ? by_stack
+                  : anon < n ? anon : n - 1;
     rw_refs_remove(&m->refs, &o->rblk, &o->nrefs, best);
 }
 
@@ -833,11 +841,23 @@ static int ev_new(rw_model *m, rw_event *e, uint32_t i)
     return 0;
 }
 
+/* A log that states counts (XPCOM, Gallium) may skip events: the stated
+ * count wins, and references beyond it, the oldest, are forgotten. */
+static void trim_refs(rw_model *m, uint32_t i)
+{
+    obj *o = &m->objs[i];
+    uint32_t keep = o->count > 0 ? (uint32_t)o->count : 0;
+    while (o->nrefs > keep)
+        rw_refs_remove(&m->refs, &o->rblk, &o->nrefs, 0);
+}
+
 static int ev_ref(rw_model *m, rw_event *e, uint32_t i)
 {
     obj *o = &m->objs[i];
     o->count = e->has_count ? (int32_t)e->count : o->count + 1;
     push_ref(m, i, e);
+    if (e->has_count)
+        trim_refs(m, i);
     history_obj(m, e, i, NULL);
     return 0;
 }
@@ -857,6 +877,8 @@ static int ev_unref(rw_model *m, rw_event *e, uint32_t i)
     }
     o->count = e->has_count ? (int32_t)e->count : o->count - 1;
     pop_ref(m, i, e);
+    if (e->has_count)
+        trim_refs(m, i);
     if (o->count == 0) {
         history_obj(m, e, i, "died");
         die(m, i, e->hash, e->file, e->line);
@@ -959,6 +981,12 @@ int rw_model_apply(rw_model *m, rw_event *e)
     uint32_t i = find_live(m, e->obj, e->hash);
     if (e->op == RW_NEW)
         return ev_new(m, e, i);
+    if (i == UINT32_MAX && e->op == RW_REF && e->has_count && e->count == 1) {
+        /* XPCOM's refcount log has no Create: an object appears with its
+         * first AddRef (a reused address gets a new serial number). */
+        i = create(m, e, 0, 0);
+        return ev_ref(m, e, i);
+    }
     if (i == UINT32_MAX) {
         dead *d = find_dead(m, e->obj, e->hash);
         return d ? on_dead(m, e, d) : on_unknown(m, e);
