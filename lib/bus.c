@@ -16,7 +16,7 @@
 #include "map.h"
 #include "vec.h"
 
-enum { CHUNK = 4096, NCHUNKS = MK_BUS_MAX / CHUNK, SNAP = 64 };
+enum { CHUNK = 512, NCHUNKS = MK_BUS_MAX / CHUNK, SNAP = 64 };
 
 typedef struct {
     _Atomic uint32_t gen;     /* a handle is valid while its gen matches */

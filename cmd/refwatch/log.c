@@ -527,6 +527,8 @@ int rw_read(rw_reader *r, mk_source *src, uint32_t file)
     mk_blocks_defaults(&o);
     o.threaded = 1;
     o.check_nul = 1;
+    if (r->block_size)
+        o.block_size = r->block_size;
     mk_blocks *bl = mk_blocks_open(src, &o);
     if (!bl)
         return -1;

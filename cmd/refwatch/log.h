@@ -25,6 +25,7 @@
 typedef struct {
     rw_model *m;
     int lenient, strict;
+    size_t block_size;         /* 0 = the block reader's default */
     uint64_t skipped;
     /* --at: stop before the first event past this point. */
     uint64_t at_line;          /* 0 = no limit; counted over all files, as if concatenated */

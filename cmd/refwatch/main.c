@@ -215,7 +215,8 @@ static void write_graph(void)
     rw_model_edges(m, collect_edge, NULL);
     edge *e = mk_vec_data(&edges);
     size_t n = mk_vec_len(&edges);
-    qsort(e, n, sizeof *e, cmp_edge);
+    if (n)
+        qsort(e, n, sizeof *e, cmp_edge);
     if (cli.format == MK_FMT_TEXT) {
         /* cyclefind's edge list: "HOLDER HELD" a line. */
         for (size_t i = 0; i < n; i++) {
@@ -244,14 +245,14 @@ static void write_graph(void)
 /* Unbalanced objects summed by type, and each type's sites. */
 typedef struct {
     uint32_t type;
-    uint64_t objects, refs;
+    uint64_t objects, refs, negative;
     rw_site_count *sites;
     size_t nsites;
 } by_type;
 
 typedef struct {
     uint32_t type, site;
-    uint64_t refs;
+    uint64_t refs;      /* for the per-object marker row (site RW_NONE - 1): 1 if it went below 0 */
 } tsr;
 
 static int cmp_tsr(const void *a, const void *b)
@@ -294,23 +295,25 @@ static by_type *group_by_type(size_t *ntypes)
     mk_vec_init(&v, sizeof(tsr));
     for (size_t i = 0; i < nu; i++) {
         /* A type with no site left still counts its objects (site NONE, 0 refs). */
-        *(tsr *)mk_vec_push(&v) = (tsr){ u[i].type, RW_NONE - 1, 0 };
+        *(tsr *)mk_vec_push(&v) = (tsr){ u[i].type, RW_NONE - 1, u[i].went_negative };
         for (uint32_t j = 0; j < u[i].nsites; j++)
             *(tsr *)mk_vec_push(&v) = (tsr){ u[i].type, u[i].sites[j].site, u[i].sites[j].refs };
     }
     tsr *a = mk_vec_data(&v);
     size_t n = mk_vec_len(&v);
-    qsort(a, n, sizeof *a, cmp_tsr);
+    if (n)
+        qsort(a, n, sizeof *a, cmp_tsr);
     by_type *bt = mk_xcalloc(n ? n : 1, sizeof *bt);
     rw_site_count *sc = bt_sites = mk_xcalloc(n ? n : 1, sizeof *sc);
     size_t nt = 0, ns = 0;
     for (size_t i = 0; i < n; i++) {
         if (!nt || bt[nt - 1].type != a[i].type) {
-            bt[nt++] = (by_type){ a[i].type, 0, 0, sc + ns, 0 };
+            bt[nt++] = (by_type){ a[i].type, 0, 0, 0, sc + ns, 0 };
         }
         by_type *b = &bt[nt - 1];
         if (a[i].site == RW_NONE - 1) {
             b->objects++;
+            b->negative += a[i].refs;
             continue;
         }
         b->refs += a[i].refs;
@@ -401,9 +404,12 @@ static void summary_text(const rw_totals *t, int stopped, uint64_t skipped)
             if (strlen(type_text(bt[i].type)) > w)
                 w = strlen(type_text(bt[i].type));
         for (size_t i = 0; i < nt; i++) {
-            mk_out_printf(out, "  %-*s  %llu %s, %llu %s never released\n", (int)w, type_text(bt[i].type),
+            mk_out_printf(out, "  %-*s  %llu %s, %llu %s never released", (int)w, type_text(bt[i].type),
                           (unsigned long long)bt[i].objects, plural(bt[i].objects, "object", "objects"),
                           (unsigned long long)bt[i].refs, plural(bt[i].refs, "reference", "references"));
+            if (bt[i].negative)
+                mk_out_printf(out, ", %llu over-released", (unsigned long long)bt[i].negative);
+            mk_out_char(out, '\n');
             for (size_t j = 0; j < bt[i].nsites && (!sites_shown || j < sites_shown); j++) {
                 mk_out_printf(out, "    %6u  ", bt[i].sites[j].refs);
                 site_text(out, bt[i].sites[j].site);
@@ -496,8 +502,9 @@ static void summary_json(const rw_totals *t, int stopped, uint64_t skipped)
     for (size_t i = 0; i < nt; i++) {
         mk_out_str(out, i ? ",{\"type\":" : "{\"type\":");
         json_opt_str(rw_model_type(m, bt[i].type));
-        mk_out_printf(out, ",\"objects\":%llu,\"refs\":%llu,\"sites\":", (unsigned long long)bt[i].objects,
-                      (unsigned long long)bt[i].refs);
+        mk_out_printf(out, ",\"objects\":%llu,\"refs\":%llu,\"over_released\":%llu,\"sites\":",
+                      (unsigned long long)bt[i].objects, (unsigned long long)bt[i].refs,
+                      (unsigned long long)bt[i].negative);
         json_sites(bt[i].sites, bt[i].nsites);
         mk_out_char(out, '}');
     }

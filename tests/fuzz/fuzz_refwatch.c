@@ -73,6 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rw_reader r = { 0 };
         r.m = m;
         r.lenient = 1;
+        r.block_size = 4096;    /* small blocks: records across block ends, and fast runs */
         mk_source *src = mk_source_open_mem("fuzz", data, size);
         if (src) {
             uint32_t f = rw_model_file(m, "fuzz");
