@@ -1,6 +1,6 @@
 /* genrefs — a seeded memkit refs log for refwatch's benchmark and demo.
  *
- * usage: genrefs EVENTS OBJECTS SEED > log
+ * usage: genrefs EVENTS OBJECTS SEED [drain] > log
  *
  * OBJECTS objects are live at once (after a ramp-up that creates them); each
  * step then picks a live object at random and refs it (70 % with a live
@@ -10,7 +10,13 @@
  * (0x7f.. with 12 hex digits, reused after free like an allocator's). One
  * object in 10 000 leaks a reference (taken and never released), one in
  * 20 000 is over-released, and 1 % get a weak reference, dereferenced once
- * later. Every 64th line carries a timestamp.
+ * later. Every 64th line carries a timestamp. The leaked references are
+ * taken at site=cache_put_leak, the extra releases at site=double_release.
+ * With `drain`, the log ends by releasing every live object but the leaked
+ * ones, as a program that exits cleanly would (the events come on top of
+ * EVENTS), and only the leaked references name a holder (from=cache), so
+ * refwatch's pairing can tell them apart from any other; without it, the
+ * log stops mid-run and every live object still holds references.
  *
  * stderr gets the expected figures: events, objects created, unbalanced
  * live objects at the end (leaked), over-releases. */
@@ -41,6 +47,7 @@ static uint64_t nlive, cap;
 static uint64_t *freelist;
 static uint64_t nfree, next_addr = 0x7f3a40000000ull;
 static uint64_t events, target, created, leaked_live, over_released, weaks;
+static int drain;
 
 static char buf[1 << 16];
 static size_t bn;
@@ -98,15 +105,17 @@ static void step(void)
     unsigned r = (unsigned)(rnd() % 100);
     unsigned site = (unsigned)(rnd() % 1000);
     if (r < 48) {
-        if (r < 34) {
+        if (!o->leaked && rnd() % 10000 == 0) {
+            /* This reference is never given back. */
+            line("ref 0x%" PRIx64 " from=cache site=cache_put_leak\n", o->addr);
+            o->leaked = 1;
+        } else if (r < 34 && !drain) {
             uint64_t h = live[rnd() % nlive].addr;
             line("ref 0x%" PRIx64 " from=0x%" PRIx64 " site=s%u\n", o->addr, h, site);
         } else {
             line("ref 0x%" PRIx64 " site=s%u\n", o->addr, site);
         }
         o->count++;
-        if (rnd() % 10000 == 0)
-            o->leaked = 1;     /* this reference is never given back */
         return;
     }
     if (o->count > 1 + o->leaked && r < 96) {
@@ -125,7 +134,7 @@ static void step(void)
         line("deref w%" PRIx64 "\n", o->addr);
     line("free 0x%" PRIx64 "\n", o->addr);
     if (rnd() % 20000 == 0) {
-        line("unref 0x%" PRIx64 " site=bug%u\n", o->addr, site);
+        line("unref 0x%" PRIx64 " site=double_release\n", o->addr);
         over_released++;
     }
     freelist[nfree++] = o->addr;
@@ -135,11 +144,12 @@ static void step(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: genrefs EVENTS OBJECTS SEED\n");
+    if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "drain"))) {
+        fprintf(stderr, "usage: genrefs EVENTS OBJECTS SEED [drain]\n");
         return 2;
     }
     target = strtoull(argv[1], NULL, 10);
+    drain = argc == 5;
     cap = strtoull(argv[2], NULL, 10);
     s = strtoull(argv[3], NULL, 10) * 0x9E3779B97F4A7C15ull | 1;
     if (!cap) {
@@ -157,6 +167,16 @@ int main(int argc, char **argv)
         step();
         if (nfree > cap * 2)
             nfree = cap;
+    }
+    if (drain) {
+        for (uint64_t i = 0; i < nlive; i++) {
+            obj *o = &live[i];
+            for (int32_t k = o->count - o->leaked; k > 0; k--)
+                line("unref 0x%" PRIx64 " site=shutdown\n", o->addr);
+            o->count = o->leaked;
+            if (!o->count)
+                line("free 0x%" PRIx64 "\n", o->addr);
+        }
     }
     flush_buf();
     for (uint64_t i = 0; i < nlive; i++)
