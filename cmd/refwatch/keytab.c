@@ -116,8 +116,10 @@ static void encode(rw_key *k, rw_keystore *ks, const char *s, size_t n)
         mk_die("a name of more than 4 GiB");
     const void *p = s;
     if (ks) {
-        void *q = store(ks, n);
+        /* Stored NUL-terminated, so rw_key_str() hands out C strings. */
+        char *q = store(ks, n + 1);
         memcpy(q, s, n);
+        q[n] = 0;
         p = q;
     }
     uint32_t len = (uint32_t)n;
@@ -149,7 +151,7 @@ void rw_key_drop(rw_key *k, rw_keystore *ks)
     if (k->b[15] == TAG_LONG) {
         uint32_t len;
         const char *p = long_ptr(k, &len);
-        unstore(ks, (void *)p, len);
+        unstore(ks, (void *)p, (size_t)len + 1);
     }
     memset(k, 0, sizeof *k);
 }

@@ -51,7 +51,8 @@ static inline int rw_key_eq(const rw_key *a, const rw_key *b)
     return rw_key_eq_long(a, b);
 }
 /* The name back into buf (at least 40 bytes) or, for long keys, a pointer
- * to the stored bytes; *n gets the length. */
+ * to the stored bytes; NUL-terminated either way (except for a probe key
+ * of a long name: its caller's bytes); *n gets the length. */
 const char *rw_key_str(const rw_key *k, char *buf, size_t *n);
 uint64_t rw_hash(const char *s, size_t n);
 

@@ -12,12 +12,14 @@
 #include "cli.h"
 #include "err.h"
 #include "log.h"
+#include "map.h"
 #include "model.h"
 #include "out.h"
 #include "parse.h"
 #include "progress.h"
 #include "source.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,19 +252,6 @@ typedef struct {
     size_t nsites;
 } by_type;
 
-typedef struct {
-    uint32_t type, site;
-    uint64_t refs;      /* for the per-object marker row (site RW_NONE - 1): 1 if it went below 0 */
-} tsr;
-
-static int cmp_tsr(const void *a, const void *b)
-{
-    const tsr *x = a, *y = b;
-    if (x->type != y->type)
-        return x->type < y->type ? -1 : 1;
-    return (x->site > y->site) - (x->site < y->site);
-}
-
 static const char *type_text(uint32_t type)
 {
     const char *s = rw_model_type(m, type);
@@ -287,47 +276,76 @@ static int cmp_sc(const void *a, const void *b)
 
 static rw_site_count *bt_sites;   /* what group_by_type's types point into */
 
+typedef struct {
+    mk_imap objects, negative, refs;   /* by type; by type << 32 | site */
+} grouping;
+
+static int group_one(void *ctx, const rw_unbalanced *u)
+{
+    grouping *g = ctx;
+    int ins;
+    ++*mk_imap_put(&g->objects, u->type, &ins);
+    *mk_imap_put(&g->negative, u->type, &ins) += u->went_negative;
+    for (uint32_t j = 0; j < u->nsites; j++)
+        *mk_imap_put(&g->refs, (uint64_t)u->type << 32 | u->sites[j].site, &ins) += u->sites[j].refs;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Unbalanced objects summed by type, each type's sites most first; types
+ * with most objects first. Memory: the distinct (type, site) pairs. */
 static by_type *group_by_type(size_t *ntypes)
 {
-    size_t nu;
-    const rw_unbalanced *u = rw_model_unbalanced(m, &nu);
-    mk_vec v;
-    mk_vec_init(&v, sizeof(tsr));
-    for (size_t i = 0; i < nu; i++) {
-        /* A type with no site left still counts its objects (site NONE, 0 refs). */
-        *(tsr *)mk_vec_push(&v) = (tsr){ u[i].type, RW_NONE - 1, u[i].went_negative };
-        for (uint32_t j = 0; j < u[i].nsites; j++)
-            *(tsr *)mk_vec_push(&v) = (tsr){ u[i].type, u[i].sites[j].site, u[i].sites[j].refs };
+    grouping g;
+    mk_imap_init(&g.objects, 0);
+    mk_imap_init(&g.negative, 0);
+    mk_imap_init(&g.refs, 0);
+    rw_model_unbalanced_each(m, group_one, &g);
+    size_t nt = mk_imap_len(&g.objects), np = mk_imap_len(&g.refs), it = 0, k = 0;
+    uint64_t key, *val;
+    /* The (type, site) pairs sorted by type, so each type's sites are a run. */
+    uint64_t *pairs = mk_xmalloc((np ? np : 1) * sizeof *pairs);
+    while (mk_imap_next(&g.refs, &it, &key, &val))
+        pairs[k++] = key;
+    if (np)
+        qsort(pairs, np, sizeof *pairs, cmp_u64);
+    by_type *bt = mk_xcalloc(nt ? nt : 1, sizeof *bt);
+    rw_site_count *sc = bt_sites = mk_xcalloc(np ? np : 1, sizeof *sc);
+    for (size_t i = 0; i < np; i++)
+        sc[i] = (rw_site_count){ (uint32_t)pairs[i], (uint32_t)*mk_imap_get(&g.refs, pairs[i]) };
+    it = k = 0;
+    while (mk_imap_next(&g.objects, &it, &key, &val)) {
+        by_type *b = &bt[k++];
+        b->type = (uint32_t)key;
+        b->objects = *val;
+        b->negative = *mk_imap_get(&g.negative, key);
+        /* This type's run of pairs. */
+        size_t lo = 0, hi = np;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if ((pairs[mid] >> 32) < key)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        b->sites = sc + lo;
+        while (lo + b->nsites < np && (pairs[lo + b->nsites] >> 32) == key) {
+            b->refs += b->sites[b->nsites].refs;
+            b->nsites++;
+        }
+        qsort(b->sites, b->nsites, sizeof *b->sites, cmp_sc);
     }
-    tsr *a = mk_vec_data(&v);
-    size_t n = mk_vec_len(&v);
-    if (n)
-        qsort(a, n, sizeof *a, cmp_tsr);
-    by_type *bt = mk_xcalloc(n ? n : 1, sizeof *bt);
-    rw_site_count *sc = bt_sites = mk_xcalloc(n ? n : 1, sizeof *sc);
-    size_t nt = 0, ns = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!nt || bt[nt - 1].type != a[i].type) {
-            bt[nt++] = (by_type){ a[i].type, 0, 0, 0, sc + ns, 0 };
-        }
-        by_type *b = &bt[nt - 1];
-        if (a[i].site == RW_NONE - 1) {
-            b->objects++;
-            b->negative += a[i].refs;
-            continue;
-        }
-        b->refs += a[i].refs;
-        if (b->nsites && b->sites[b->nsites - 1].site == a[i].site) {
-            b->sites[b->nsites - 1].refs += (uint32_t)a[i].refs;
-        } else {
-            b->sites[b->nsites++] = (rw_site_count){ a[i].site, (uint32_t)a[i].refs };
-            ns++;
-        }
-    }
-    for (size_t i = 0; i < nt; i++)
-        qsort(bt[i].sites, bt[i].nsites, sizeof *bt[i].sites, cmp_sc);
-    qsort(bt, nt, sizeof *bt, cmp_by_type);
-    mk_vec_free(&v);
+    if (nt)
+        qsort(bt, nt, sizeof *bt, cmp_by_type);
+    free(pairs);
+    mk_imap_free(&g.objects);
+    mk_imap_free(&g.negative);
+    mk_imap_free(&g.refs);
     *ntypes = nt;
     return bt;
 }
@@ -381,10 +399,26 @@ static void error_text(const rw_error *e)
     mk_out_char(out, '\n');
 }
 
+static int text_object(void *ctx, const rw_unbalanced *u)
+{
+    uint64_t *shown = ctx;
+    if (show && *shown == show)
+        return 1;
+    ++*shown;
+    const char *type = rw_model_type(m, u->type);
+    mk_out_printf(out, "  %s%s%s%s count %d%s", u->obj, type ? " (" : "", type ? type : "", type ? ")" : "",
+                  (int)u->count, u->went_negative ? ", went below 0" : "");
+    if (u->live)
+        mk_out_str(out, ", live at the end\n");
+    else
+        mk_out_printf(out, u->went_negative ? " at %s:%llu\n" : ", died at %s:%llu\n",
+                      rw_model_file_name(m, u->file), (unsigned long long)u->line);
+    return 0;
+}
+
 static void summary_text(const rw_totals *t, int stopped, uint64_t skipped)
 {
-    size_t nu, ne;
-    const rw_unbalanced *u = rw_model_unbalanced(m, &nu);
+    size_t nu = rw_model_unbalanced_count(m), ne;
     const rw_error *e = rw_model_errors(m, &ne);
     mk_out_printf(out, "%llu events: %llu %s created, %llu died, %llu live; %zu unbalanced, %zu %s\n",
                   (unsigned long long)t->events, (unsigned long long)t->created,
@@ -421,16 +455,8 @@ static void summary_text(const rw_totals *t, int stopped, uint64_t skipped)
         free(bt_sites);
         free(bt);
         mk_out_printf(out, "\nunbalanced objects:\n");
-        for (size_t i = 0; i < nu && (!show || i < show); i++) {
-            const char *type = rw_model_type(m, u[i].type);
-            mk_out_printf(out, "  %s%s%s%s count %d%s", u[i].obj, type ? " (" : "", type ? type : "",
-                          type ? ")" : "", (int)u[i].count, u[i].went_negative ? ", went below 0" : "");
-            if (u[i].live)
-                mk_out_str(out, ", live at the end\n");
-            else
-                mk_out_printf(out, u[i].went_negative ? " at %s:%llu\n" : ", died at %s:%llu\n", rw_model_file_name(m, u[i].file),
-                              (unsigned long long)u[i].line);
-        }
+        uint64_t shown = 0;
+        rw_model_unbalanced_each(m, text_object, &shown);
         if (show && nu > show)
             mk_out_printf(out, "  ... %zu more (-f json lists all)\n", nu - (size_t)show);
     }
@@ -471,31 +497,37 @@ static void json_sites(const rw_site_count *s, size_t n)
     mk_out_char(out, ']');
 }
 
+static int json_object(void *ctx, const rw_unbalanced *u)
+{
+    int *first = ctx;
+    mk_out_str(out, *first ? "{\"obj\":" : ",{\"obj\":");
+    *first = 0;
+    mk_out_json_str(out, u->obj, strlen(u->obj));
+    mk_out_str(out, ",\"type\":");
+    json_opt_str(rw_model_type(m, u->type));
+    mk_out_printf(out, ",\"count\":%d,\"live\":%s,\"went_negative\":%s,\"file\":", (int)u->count,
+                  u->live ? "true" : "false", u->went_negative ? "true" : "false");
+    json_opt_str(u->live ? NULL : rw_model_file_name(m, u->file));
+    if (u->live)
+        mk_out_str(out, ",\"line\":null");
+    else
+        mk_out_printf(out, ",\"line\":%llu", (unsigned long long)u->line);
+    mk_out_str(out, ",\"sites\":");
+    json_sites(u->sites, u->nsites);
+    mk_out_char(out, '}');
+    return 0;
+}
+
 static void summary_json(const rw_totals *t, int stopped, uint64_t skipped)
 {
-    size_t nu, ne;
-    const rw_unbalanced *u = rw_model_unbalanced(m, &nu);
+    size_t ne;
     const rw_error *e = rw_model_errors(m, &ne);
     mk_out_printf(out, "{\"events\":%llu,\"created\":%llu,\"freed\":%llu,\"live\":%llu,\"implicit\":%llu,",
                   (unsigned long long)t->events, (unsigned long long)t->created, (unsigned long long)t->died,
                   (unsigned long long)t->live, (unsigned long long)t->implicit);
     mk_out_str(out, "\"unbalanced\":[");
-    for (size_t i = 0; i < nu; i++) {
-        mk_out_str(out, i ? ",{\"obj\":" : "{\"obj\":");
-        mk_out_json_str(out, u[i].obj, strlen(u[i].obj));
-        mk_out_str(out, ",\"type\":");
-        json_opt_str(rw_model_type(m, u[i].type));
-        mk_out_printf(out, ",\"count\":%d,\"live\":%s,\"went_negative\":%s,\"file\":", (int)u[i].count,
-                      u[i].live ? "true" : "false", u[i].went_negative ? "true" : "false");
-        json_opt_str(u[i].live ? NULL : rw_model_file_name(m, u[i].file));
-        if (u[i].live)
-            mk_out_str(out, ",\"line\":null");
-        else
-            mk_out_printf(out, ",\"line\":%llu", (unsigned long long)u[i].line);
-        mk_out_str(out, ",\"sites\":");
-        json_sites(u[i].sites, u[i].nsites);
-        mk_out_char(out, '}');
-    }
+    int first = 1;
+    rw_model_unbalanced_each(m, json_object, &first);
     mk_out_str(out, "],\"unbalanced_by_type\":[");
     size_t nt;
     by_type *bt = group_by_type(&nt);
@@ -553,41 +585,67 @@ static void summary_json(const rw_totals *t, int stopped, uint64_t skipped)
                   stopped ? "true" : "false");
 }
 
-/* tsv, csv, ndjson: one row per finding. */
+/* tsv, csv, ndjson: one row per finding, written in pieces. */
+typedef struct {
+    mk_table *t;
+    mk_table_pos pos;
+    mk_out *so;
+    size_t c_kind, c_file, c_line, c_obj, c_type, c_count, c_weak, c_sites;
+} rows_out;
+
+static void rows_flush(rows_out *r, int last)
+{
+    if (last || mk_table_rows(r->t) == PIECE) {
+        mk_table_write_piece(r->t, cli.format, out, &r->pos, last);
+        mk_table_clear_rows(r->t);
+    }
+}
+
+static int row_object(void *ctx, const rw_unbalanced *u)
+{
+    rows_out *r = ctx;
+    mk_table *t = r->t;
+    mk_table_row(t);
+    mk_table_cstr(t, r->c_kind, u->live ? "unbalanced-live" : "unbalanced-freed");
+    if (!u->live) {
+        mk_table_cstr(t, r->c_file, rw_model_file_name(m, u->file));
+        mk_table_uint(t, r->c_line, u->line);
+    }
+    mk_table_cstr(t, r->c_obj, u->obj);
+    if (u->type != RW_NONE)
+        mk_table_cstr(t, r->c_type, rw_model_type(m, u->type));
+    mk_table_int(t, r->c_count, u->count);
+    mk_out_mem_reset(r->so);
+    for (uint32_t j = 0; j < u->nsites; j++) {
+        if (j)
+            mk_out_str(r->so, "; ");
+        mk_out_printf(r->so, "%u ", u->sites[j].refs);
+        site_text(r->so, u->sites[j].site);
+    }
+    size_t sn;
+    const char *sp = mk_out_mem(r->so, &sn);
+    if (sn)
+        mk_table_str(t, r->c_sites, sp, sn);
+    rows_flush(r, 0);
+    return 0;
+}
+
 static void summary_rows(void)
 {
-    size_t nu, ne;
-    const rw_unbalanced *u = rw_model_unbalanced(m, &nu);
+    size_t ne;
     const rw_error *e = rw_model_errors(m, &ne);
-    mk_table *t = mk_table_new();
-    size_t c_kind = mk_table_col(t, "kind", MK_COL_STR), c_file = mk_table_col(t, "file", MK_COL_STR),
-           c_line = mk_table_col(t, "line", MK_COL_UINT), c_obj = mk_table_col(t, "obj", MK_COL_STR),
-           c_type = mk_table_col(t, "type", MK_COL_STR), c_count = mk_table_col(t, "count", MK_COL_INT),
-           c_weak = mk_table_col(t, "weak", MK_COL_STR), c_sites = mk_table_col(t, "sites", MK_COL_STR);
-    mk_out *so = mk_out_open_mem();
-    for (size_t i = 0; i < nu; i++) {
-        mk_table_row(t);
-        mk_table_cstr(t, c_kind, u[i].live ? "unbalanced-live" : "unbalanced-freed");
-        if (!u[i].live) {
-            mk_table_cstr(t, c_file, rw_model_file_name(m, u[i].file));
-            mk_table_uint(t, c_line, u[i].line);
-        }
-        mk_table_cstr(t, c_obj, u[i].obj);
-        if (u[i].type != RW_NONE)
-            mk_table_cstr(t, c_type, rw_model_type(m, u[i].type));
-        mk_table_int(t, c_count, u[i].count);
-        mk_out_mem_reset(so);
-        for (uint32_t j = 0; j < u[i].nsites; j++) {
-            if (j)
-                mk_out_str(so, "; ");
-            mk_out_printf(so, "%u ", u[i].sites[j].refs);
-            site_text(so, u[i].sites[j].site);
-        }
-        size_t sn;
-        const char *sp = mk_out_mem(so, &sn);
-        if (sn)
-            mk_table_str(t, c_sites, sp, sn);
-    }
+    rows_out r = { 0 };
+    mk_table *t = r.t = mk_table_new();
+    size_t c_kind = r.c_kind = mk_table_col(t, "kind", MK_COL_STR);
+    size_t c_file = r.c_file = mk_table_col(t, "file", MK_COL_STR);
+    size_t c_line = r.c_line = mk_table_col(t, "line", MK_COL_UINT);
+    size_t c_obj = r.c_obj = mk_table_col(t, "obj", MK_COL_STR);
+    size_t c_type = r.c_type = mk_table_col(t, "type", MK_COL_STR);
+    size_t c_count = r.c_count = mk_table_col(t, "count", MK_COL_INT);
+    size_t c_weak = r.c_weak = mk_table_col(t, "weak", MK_COL_STR);
+    r.c_sites = mk_table_col(t, "sites", MK_COL_STR);
+    r.so = mk_out_open_mem();
+    rw_model_unbalanced_each(m, row_object, &r);
     for (size_t i = 0; i < ne; i++) {
         mk_table_row(t);
         mk_table_cstr(t, c_kind, rw_kind_name[e[i].kind]);
@@ -599,9 +657,10 @@ static void summary_rows(void)
         mk_table_int(t, c_count, e[i].count);
         if (e[i].weak)
             mk_table_cstr(t, c_weak, e[i].weak);
+        rows_flush(&r, 0);
     }
-    mk_out_close(so);
-    mk_table_write(t, cli.format, out);
+    rows_flush(&r, 1);
+    mk_out_close(r.so);
     mk_table_free(t);
 }
 
@@ -623,6 +682,10 @@ static void parse_at(rw_reader *r)
 
 int main(int argc, char **argv)
 {
+    /* Big arrays from mmap, always: they grow by mremap without copying,
+     * and glibc's moving threshold cannot send them to the heap, where the
+     * old copies would stay resident. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     int first = mk_cli_parse(&cli, &spec, argc, argv);
     int nfiles;
     char **files = mk_cli_files(argc, argv, first, &nfiles);
@@ -688,8 +751,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "refwatch: stats: reading %.3f s (%.2f M events/s), report %.3f s\n", (t1 - t0) / 1e9,
                 t.events / ((t1 - t0) / 1e3 + 1e-9), (t2 - t1) / 1e9);
     }
-    size_t nu, ne;
-    rw_model_unbalanced(m, &nu);
+    size_t nu = rw_model_unbalanced_count(m), ne;
     rw_model_errors(m, &ne);
     int rc = nu || ne ? MK_EXIT_FOUND : MK_EXIT_OK;
     rw_model_free(m);

@@ -1002,19 +1002,23 @@ int rw_model_apply(rw_model *m, rw_event *e)
 
 /* ---- end and results ------------------------------------------------------------------------------------ */
 
+static int live_unbalanced(const obj *o)
+{
+    unsigned f = tf_flags(o->tf);
+    return (f & F_LIVE) && !(f & F_IMPLICIT) && (o->count != 0 || (f & F_NEG));
+}
+
+/* Live unbalanced objects are counted here and described only when a
+ * report walks them (rw_model_unbalanced_each): a log that ends with a
+ * million live objects needs no second copy of them. */
 void rw_model_finish(rw_model *m)
 {
     for (uint32_t i = 0; i < m->nobjs; i++) {
         obj *o = &m->objs[i];
-        unsigned f = tf_flags(o->tf);
-        if (!(f & F_LIVE))
+        if (!(tf_flags(o->tf) & F_LIVE))
             continue;
         m->t.live_refs += o->nrefs;
-        if (!(f & F_IMPLICIT) && (o->count != 0 || (f & F_NEG))) {
-            record_unbalanced(m, &o->key, o->count, o->tf, rw_refs_at(&m->refs, o->rblk, o->nrefs), o->nrefs,
-                              0, 0);
-            ((rw_unbalanced *)mk_vec_get(&m->unbalanced, mk_vec_len(&m->unbalanced) - 1))->live = 1;
-        }
+        m->t.live_unbalanced += live_unbalanced(o);
     }
     mk_bus_cleanup(m->bus);
     mk_bus_stats st;
@@ -1033,10 +1037,43 @@ const rw_error *rw_model_errors(const rw_model *m, size_t *n)
     return mk_vec_data(&m->errors);
 }
 
-const rw_unbalanced *rw_model_unbalanced(const rw_model *m, size_t *n)
+size_t rw_model_unbalanced_count(const rw_model *m)
 {
-    *n = mk_vec_len(&m->unbalanced);
-    return mk_vec_data(&m->unbalanced);
+    return mk_vec_len(&m->unbalanced) + m->t.live_unbalanced;
+}
+
+void rw_model_unbalanced_each(rw_model *m, rw_unbalanced_fn fn, void *ctx)
+{
+    const rw_unbalanced *u = mk_vec_data(&m->unbalanced);
+    for (size_t i = 0; i < mk_vec_len(&m->unbalanced); i++)
+        if (fn(ctx, &u[i]))
+            return;
+    rw_site_count *v = NULL;
+    size_t cap = 0;
+    for (uint32_t i = 0; i < m->nobjs; i++) {
+        const obj *o = &m->objs[i];
+        if (!live_unbalanced(o))
+            continue;
+        char buf[40];
+        size_t n;
+        rw_unbalanced x = { 0 };
+        x.obj = rw_key_str(&o->key, buf, &n);
+        x.type = tf_type(o->tf);
+        x.count = o->count;
+        x.live = 1;
+        x.went_negative = (tf_flags(o->tf) & F_NEG) != 0;
+        if (o->nrefs) {
+            if (o->nrefs > cap) {
+                cap = o->nrefs;
+                v = mk_xrealloc(v, cap * sizeof *v);
+            }
+            x.nsites = sites_of(rw_refs_at(&m->refs, o->rblk, o->nrefs), o->nrefs, v);
+            x.sites = v;
+        }
+        if (fn(ctx, &x))
+            break;
+    }
+    free(v);
 }
 
 const rw_firing *rw_model_firings(const rw_model *m, size_t *n)

@@ -153,12 +153,18 @@ typedef struct {
              weak_auto_cleaned, quarantine_evicted;
     uint64_t kinds[RW_NKINDS];
     uint64_t live_refs;          /* outstanding references on live objects */
+    uint64_t live_unbalanced;    /* live at the end with a count, or below 0 */
     size_t peak_live;
 } rw_totals;
 
 void rw_model_totals(rw_model *m, rw_totals *t);
 const rw_error *rw_model_errors(const rw_model *m, size_t *n);
-const rw_unbalanced *rw_model_unbalanced(const rw_model *m, size_t *n);
+/* Unbalanced objects: those found dead, in the order found, then those live
+ * at the end, in no particular order. The record passed to fn is valid
+ * during the call only; fn returns nonzero to stop the walk. */
+typedef int (*rw_unbalanced_fn)(void *ctx, const rw_unbalanced *u);
+size_t rw_model_unbalanced_count(const rw_model *m);
+void rw_model_unbalanced_each(rw_model *m, rw_unbalanced_fn fn, void *ctx);
 const rw_firing *rw_model_firings(const rw_model *m, size_t *n);
 const char *rw_model_type(const rw_model *m, uint32_t type);   /* NULL for RW_NONE */
 const char *rw_model_site(const rw_model *m, uint32_t site);   /* NULL for RW_NONE */

@@ -8,8 +8,11 @@
 #   refs.zst      50 M events over 1 M live objects (7.5 M created in all),
 #                 zstd -3, drained at the end (every object released but the
 #                 planted leaks, which adds about 3 M events)
-#   mem-N.zst     12 M events over N = 250 000 and 1 000 000 live objects, for
-#                 the memory per live object (the slope between the two)
+#   mem-N.zst     12 M events over N = 250 000 and 1 000 000 live objects
+#                 (about 2.4 outstanding references each), and
+#   flat-N.log    N `new` lines (count 1 each), for the memory per live
+#                 object: the slope of peak RSS between the two sizes, read
+#                 with --history of a name not in the log (no report kept)
 #
 # Timed (RUNS, default 3, interleaved; median of wall, CPU = user + sys of
 # the whole process tree, and peak RSS, from /usr/bin/time):
@@ -57,6 +60,7 @@ if [ "$(cat refs.stamp 2> /dev/null)" != "$stamp" ]; then
     ./genrefs "$EV" "$OBJ" 1 drain 2> refs.planted | zstd -q -T0 -3 -f -o refs.zst
     ./genrefs "$MEV" "$MLO" 1 2> /dev/null | zstd -q -T0 -3 -f -o "mem-$MLO.zst"
     ./genrefs "$MEV" "$MHI" 1 2> /dev/null | zstd -q -T0 -3 -f -o "mem-$MHI.zst"
+    for n in "$MLO" "$MHI"; do seq 1 "$n" | sed 's/^/new 0x7f3a4/' > "flat-$n.log"; done
     echo "$stamp" > refs.stamp
 fi
 cat refs.planted
@@ -138,17 +142,26 @@ echo "refwatch: $eps M events/s wall, $epsc M events/s per CPU second $(mark "$e
 echo "against awk: $(ratio "$aw_w" "$rw_w")x faster wall, $(ratio "$aw_c" "$rw_c")x less CPU, $(ratio "$(med "${M[awk]}")" "$(med "${M[refwatch]}")")x less memory"
 
 # ---- memory per live object ------------------------------------------------------------------
-for n in "$MLO" "$MHI"; do
-    ms=""
-    for i in $(seq 1 "$RUNS"); do
-        run "$RW -q --history none mem-$n.zst"    # the model alone: no report to hold
-        ms+="$m "
+# slope NAME: peak RSS (median KiB) of the MLO and MHI logs NAME-N.*, and the
+# bytes per live object between them, into lo, hi, per.
+slope() {
+    local n ms
+    for n in "$MLO" "$MHI"; do
+        ms=""
+        for i in $(seq 1 "$RUNS"); do
+            run "$RW -q --history none $1-$n.*"    # the model alone: no report to hold
+            ms+="$m "
+        done
+        eval "rss_$n=$(med "$ms")"
     done
-    eval "mem_$n=$(med "$ms")"
-done
-lo=mem_$MLO hi=mem_$MHI
-per=$(awk -v a="${!lo}" -v b="${!hi}" -v n1="$MLO" -v n2="$MHI" 'BEGIN { printf "%.0f", (b - a) * 1024 / (n2 - n1) }')
-echo "peak RSS: $((${!lo} / 1024)) MiB with $MLO live objects, $((${!hi} / 1024)) MiB with $MHI:" \
-     "$per B per live object $(mark "$per" 64 le) (target <= 64 B plus site strings;" \
-     "genrefs' objects hold about 3 references each, 12 B apiece)"
+    lo=rss_$MLO hi=rss_$MHI
+    lo=${!lo} hi=${!hi}
+    per=$(awk -v a="$lo" -v b="$hi" -v n1="$MLO" -v n2="$MHI" 'BEGIN { printf "%.0f", (b - a) * 1024 / (n2 - n1) }')
+}
+slope flat
+echo "peak RSS, objects at count 1: $((lo / 1024)) MiB with $MLO live, $((hi / 1024)) MiB with $MHI:" \
+     "$per B per live object $(mark "$per" 64 le) (target <= 64 B plus site strings)"
+slope mem
+echo "peak RSS, genrefs' objects (about 2.4 outstanding references each): $((lo / 1024)) MiB with $MLO live," \
+     "$((hi / 1024)) MiB with $MHI: $per B per live object (12 B per reference on top)"
 exit $failed

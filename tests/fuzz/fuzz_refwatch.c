@@ -29,13 +29,27 @@ static void count_edge(void *ctx, const char *h, size_t hn, const char *d, size_
     nedges++;
 }
 
+static int check_unbalanced(void *ctx, const rw_unbalanced *u)
+{
+    uint64_t *n = ctx;
+    ++*n;
+    FUZZ_CHECK(u->obj != NULL, "unbalanced object without a name");
+    FUZZ_CHECK(u->count != 0 || u->went_negative, "balanced object reported unbalanced");
+    uint64_t refs = 0;
+    for (uint32_t j = 0; j < u->nsites; j++)
+        refs += u->sites[j].refs;
+    FUZZ_CHECK(u->count < 0 || refs <= (uint64_t)u->count || u->went_negative,
+               "%llu unmatched references on a count of %d", (unsigned long long)refs, u->count);
+    return 0;
+}
+
 static void check(rw_model *m)
 {
     rw_totals t;
     rw_model_totals(m, &t);
     FUZZ_CHECK(t.created == t.died + t.live, "created %llu != died %llu + live %llu",
                (unsigned long long)t.created, (unsigned long long)t.died, (unsigned long long)t.live);
-    size_t ne, nu;
+    size_t ne;
     const rw_error *e = rw_model_errors(m, &ne);
     uint64_t by_kind[RW_NKINDS] = { 0 }, sum = 0;
     for (size_t i = 0; i < ne; i++) {
@@ -48,15 +62,10 @@ static void check(rw_model *m)
         sum += t.kinds[k];
     }
     FUZZ_CHECK(sum == ne, "errors");
-    const rw_unbalanced *u = rw_model_unbalanced(m, &nu);
-    for (size_t i = 0; i < nu; i++) {
-        FUZZ_CHECK(u[i].count != 0 || u[i].went_negative, "balanced object reported unbalanced");
-        uint64_t refs = 0;
-        for (uint32_t j = 0; j < u[i].nsites; j++)
-            refs += u[i].sites[j].refs;
-        FUZZ_CHECK(u[i].count < 0 || refs <= (uint64_t)u[i].count || u[i].went_negative,
-                   "%llu unmatched references on a count of %d", (unsigned long long)refs, u[i].count);
-    }
+    uint64_t nu = 0;
+    rw_model_unbalanced_each(m, check_unbalanced, &nu);
+    FUZZ_CHECK(nu == rw_model_unbalanced_count(m), "%llu unbalanced walked, %zu counted", (unsigned long long)nu,
+               rw_model_unbalanced_count(m));
     FUZZ_CHECK(t.weak_made >= t.weak_live + t.weak_died, "weak references: made %llu, live %llu, died %llu",
                (unsigned long long)t.weak_made, (unsigned long long)t.weak_live, (unsigned long long)t.weak_died);
     nedges = 0;
