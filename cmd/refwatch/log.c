@@ -11,7 +11,6 @@
 #include "err.h"
 #include "parse.h"
 #include "vec.h"
-#include "work.h"
 
 enum { BATCH = 128, AHEAD_SLOT = 10, AHEAD_RECORD = 6, AHEAD_REFS = 3 };
 
@@ -320,9 +319,8 @@ typedef struct {
     rw_reader *r;
     uint32_t file;
     const char *name;
-    rw_event *batch;           /* events to apply: BATCH here, or a parsed block */
+    rw_event batch[BATCH];
     size_t k;
-    rw_event own[BATCH];
 } run;
 
 static int past_at(const rw_reader *r, const rw_event *e)
@@ -342,9 +340,8 @@ static int past_at(const rw_reader *r, const rw_event *e)
 }
 
 /* Apply the batch as a pipeline: the table slot of an event is fetched
- * AHEAD_SLOT events before it is applied, its record AHEAD_RECORD before
- * and its references AHEAD_REFS before, so the cache misses of a dozen
- * events overlap. Hashes are computed by the parser. */
+ * AHEAD_SLOT events before it is applied and its record AHEAD_RECORD
+ * before, so the cache misses of a dozen events overlap. */
 static int flush(run *u)
 {
     rw_reader *r = u->r;
@@ -387,97 +384,38 @@ static int bad_line(run *u, uint64_t line, const char *msg)
     return mk_err_set("%s:%llu: %s", u->name, (unsigned long long)line, msg);
 }
 
-/* ---- memkit refs: parsed by two threads, applied in order -----------------------------------------
- * Each worker parses a whole block into its own event array (hashing the
- * names as it goes), then waits for the block's turn and applies the events
- * to the model: one thread parses block N+1 while the other applies block N.
- * A malformed line is held back until the events before it are applied, so
- * --strict and --at end the run exactly where reading line by line would. */
-
-typedef struct {
-    rw_reader *r;
-    uint32_t file;
-    const char *name;
-    mk_vec ev;                 /* rw_event */
-    uint64_t skipped;
-    char err[240];
-    uint64_t err_line;         /* 0 = none */
-} worker;
-
-static const char stop_msg[] = "refwatch: reading stopped";
-
-static void hash_event(rw_event *e)
-{
-    e->hash = rw_hash(e->obj.p, e->obj.n);
-    if (e->from.p)
-        e->from_hash = rw_hash(e->from.p, e->from.n);
-}
-
-static void parse_block(worker *k, const mk_block *blk)
+static int native_block(run *u, const mk_block *blk, int *first)
 {
     const char *p = blk->data, *end = p + blk->len;
-    uint64_t line = blk->first_line, at = k->r->at_line;
+    uint64_t line = blk->first_line;
     char err[200];
-    mk_vec_clear(&k->ev);
-    k->err_line = 0;
     for (; p < end; line++) {
-        if (at && k->r->line_base + line > at)
-            break;             /* what comes after --at is never read */
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
         if (n && p[n - 1] == '\r')
             n--;
-        const char *q = p;
+        if (*first && n >= 7 && !memcmp(p, "#memkit", 7)) {
+            *first = 0;
+            if (!(n == 15 && !memcmp(p, "#memkit refs v1", 15)))
+                return mk_err_set("%s:%llu: not a memkit refs v1 log (header '%.*s')", u->name,
+                                  (unsigned long long)line, (int)(n > 40 ? 40 : n), p);
+        }
+        *first = 0;
+        rw_event *e = &u->batch[u->k];
+        int rc = parse_native(p, n, e, err, sizeof err);
         p = eol ? eol + 1 : end;
-        if (line == 1 && n >= 7 && !memcmp(q, "#memkit", 7) && !(n == 15 && !memcmp(q, "#memkit refs v1", 15))) {
-            snprintf(k->err, sizeof k->err, "%s:1: not a memkit refs v1 log (header '%.*s')", k->name,
-                     (int)(n > 40 ? 40 : n), q);
-            k->err_line = line;
-            return;
+        if (rc < 0) {
+            if (bad_line(u, line, err) < 0)
+                return -1;
+            continue;
         }
-        rw_event *e = mk_vec_push(&k->ev);
-        int rc = parse_native(q, n, e, err, sizeof err);
-        if (rc <= 0) {
-            mk_vec_pop(&k->ev);
-            if (rc == 0)
-                continue;
-            if (k->r->lenient) {
-                k->skipped++;
-                continue;
-            }
-            snprintf(k->err, sizeof k->err, "%s:%llu: %s", k->name, (unsigned long long)line, err);
-            k->err_line = line;
-            return;
-        }
+        if (rc == 0)
+            continue;
         e->line = line;
-        e->file = k->file;
-        hash_event(e);
+        if (++u->k == BATCH && flush(u))
+            return 1;
     }
-}
-
-static int native_work(mk_work *w, void *ctx, const mk_block *blk)
-{
-    worker *k = ctx;
-    parse_block(k, blk);
-    if (mk_work_turn(w, blk->seq) != 0)
-        return 0;
-    rw_reader *r = k->r;
-    if (blk->first_line + blk->lines > r->lines_seen)
-        r->lines_seen = blk->first_line + blk->lines;
-    run u = { r, k->file, k->name, NULL, 0, { { 0 } } };
-    rw_event *ev = mk_vec_data(&k->ev);
-    size_t n = mk_vec_len(&k->ev);
-    for (size_t i = 0; i < n && !r->stopped; i += BATCH) {
-        u.batch = ev + i;
-        u.k = n - i < BATCH ? n - i : BATCH;
-        flush(&u);
-    }
-    if (r->stopped)
-        return mk_err_set("%s", stop_msg);
-    if (k->err_line)
-        return mk_err_set("%s", k->err);
-    mk_work_done(w, blk->seq);
-    return 0;
+    return flush(u);
 }
 
 /* Frames: a leading "#NN: " (XPCOM) and blanks (Gallium's tab) go. */
@@ -520,9 +458,7 @@ static int moz_finish(run *u, moz_rec *rec)
     if (frames)
         e->site = (rw_str){ b + rec->obj_len + rec->type_len, (uint32_t)frames };
     /* Only Create carries the type into the model; every record has it. */
-    u->batch = u->own;
     u->batch[0] = *e;
-    hash_event(&u->batch[0]);
     u->k = 1;
     return flush(u);
 }
@@ -585,72 +521,44 @@ static const char *first_significant(const mk_block *blk)
     return NULL;
 }
 
-/* Firefox and Mesa records span lines and blocks: read in one thread. */
-static int moz_read(rw_reader *r, mk_blocks *bl, mk_block *blk, uint32_t file, const char *name)
-{
-    run u = { r, file, name, NULL, 0, { { 0 } } };
-    moz_rec rec = { 0 };
-    mk_vec_init(&rec.buf, 1);
-    int rc = 0, nr = 1;
-    do {
-        if (blk->first_line + blk->lines > r->lines_seen)
-            r->lines_seen = blk->first_line + blk->lines;
-        rc = moz_block(&u, blk, &rec);
-        mk_blocks_release(bl, blk);
-    } while (rc == 0 && (nr = mk_blocks_next(bl, &blk)) > 0);
-    if (nr < 0)
-        rc = -1;
-    if (rc == 0)
-        rc = moz_finish(&u, &rec);
-    mk_vec_free(&rec.buf);
-    return rc;
-}
-
 int rw_read(rw_reader *r, mk_source *src, uint32_t file)
 {
     mk_blocks_opts o;
     mk_blocks_defaults(&o);
     o.threaded = 1;
     o.check_nul = 1;
-    /* A worker's parsed events (about 190 bytes per line) should stay in
-     * cache until applied: blocks of 256 KiB, not the default 1 MiB. */
-    o.block_size = 256 * 1024;
     if (r->block_size)
         o.block_size = r->block_size;
     mk_blocks *bl = mk_blocks_open(src, &o);
     if (!bl)
         return -1;
-    const char *name = mk_source_name(src);
-    r->lines_seen = 0;
+    run u = { r, file, mk_source_name(src), { { 0 } }, 0 };
+    moz_rec rec = { 0 };
+    mk_vec_init(&rec.buf, 1);
+    int format = -1, first = 1, rc = 0, nr;
+    uint64_t lines = 0;
     mk_block *blk;
-    int rc = 0, nr = mk_blocks_next(bl, &blk);
+    while ((nr = mk_blocks_next(bl, &blk)) > 0) {
+        if (format < 0) {
+            const char *s = first_significant(blk);
+            if (s)
+                format = *s == '<';
+        }
+        lines = blk->first_line + blk->lines;
+        if (format == 1)
+            rc = moz_block(&u, blk, &rec);
+        else if (format == 0)
+            rc = native_block(&u, blk, &first);
+        mk_blocks_release(bl, blk);
+        if (rc)
+            break;
+    }
     if (nr < 0)
         rc = -1;
-    if (nr > 0) {
-        /* The first significant line tells the format (a first block of
-         * nothing but comments is taken for memkit's). */
-        const char *s = first_significant(blk);
-        if (s && *s == '<') {
-            rc = moz_read(r, bl, blk, file, name);
-        } else {
-            worker k[2];
-            void *ctx[2] = { &k[0], &k[1] };
-            for (int i = 0; i < 2; i++) {
-                k[i] = (worker){ .r = r, .file = file, .name = name };
-                mk_vec_init(&k[i].ev, sizeof(rw_event));
-            }
-            rc = mk_work_run_from(bl, blk, 2, native_work, ctx, NULL);
-            if (rc < 0 && r->stopped && !strcmp(mk_err_msg(), stop_msg))
-                rc = 1;
-            for (int i = 0; i < 2; i++) {
-                r->skipped += k[i].skipped;
-                mk_vec_free(&k[i].ev);
-            }
-        }
-    }
-    if (rc == 0 && r->stopped)
-        rc = 1;
+    if (rc == 0 && format == 1)
+        rc = moz_finish(&u, &rec);
     mk_blocks_close(bl);
-    r->line_base += r->lines_seen ? r->lines_seen - 1 : 0;
+    mk_vec_free(&rec.buf);
+    r->line_base += lines ? lines - 1 : 0;
     return rc;
 }

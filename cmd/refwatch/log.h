@@ -32,7 +32,6 @@ typedef struct {
     const char *at_ts;         /* NULL = no limit */
     uint64_t line_base;        /* lines of the files read before this one */
     int stopped;               /* reading ended early (--at or --strict) */
-    uint64_t lines_seen;       /* this file's lines so far (+1) */
     uint64_t findings;
 } rw_reader;
 

@@ -379,8 +379,9 @@ static dead *find_dead(rw_model *m, rw_str s, uint64_t h)
     return i == UINT32_MAX ? NULL : &m->ring[i];
 }
 
-void rw_model_prefetch(rw_model *m, const rw_event *e)
+void rw_model_prefetch(rw_model *m, rw_event *e)
 {
+    e->hash = rw_hash(e->obj.p, e->obj.n);
     rw_tab_prefetch(e->op == RW_DEREF ? &m->wtab : &m->tab, e->hash);
 }
 

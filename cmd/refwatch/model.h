@@ -23,8 +23,8 @@
  * Memory follows live objects: a dead object stays known (for use-after-
  * free) in a FIFO quarantine of `quarantine` objects, then is forgotten;
  * records, outstanding references and names of the dead are reused.
- * The reader fills each event's hashes (rw_hash of obj and from) before
- * rw_model_apply(); the lookups use them.
+ * Call rw_model_prefetch() on an event before rw_model_apply(): it computes
+ * the hash the lookups use.
  *
  * Everything found is kept in rw_model's vectors for the report; the model
  * owns all of it. Single-threaded (the bus is only used from one thread). */
@@ -62,8 +62,8 @@ typedef struct {
     uint8_t has_count, has_prio;
     uint32_t file;       /* index into the model's file names */
     uint64_t line;
-    uint64_t hash;       /* rw_hash of obj: the reader fills it */
-    uint64_t from_hash;  /* rw_hash of from, when from is set */
+    uint64_t hash;       /* rw_hash of obj, filled by rw_model_prefetch */
+    uint64_t from_hash;  /* rw_hash of from, likewise (when from is set) */
 } rw_event;
 
 typedef enum {
@@ -133,9 +133,9 @@ const char *rw_model_file_name(const rw_model *m, uint32_t file);
 /* History for objects named `name` or of type `name` goes to fn. */
 void rw_model_history(rw_model *m, const char *name, rw_history_fn fn, void *ctx);
 
-/* Batched lookups: prefetch an event's table slot; a few events later, the
- * record the slot names; then the object's references. */
-void rw_model_prefetch(rw_model *m, const rw_event *e);
+/* Batched lookups: hash the event's name and prefetch its table slot; a
+ * few events later, prefetch the record the slot names. */
+void rw_model_prefetch(rw_model *m, rw_event *e);
 void rw_model_prefetch_record(rw_model *m, const rw_event *e);
 void rw_model_prefetch_refs(rw_model *m, const rw_event *e);
 /* Apply one event; returns the number of findings it made (0 or 1). */
