@@ -499,3 +499,21 @@ EOF
     assert_failure 2
     assert_line --index 0 "refwatch: --history, --graph and --events are different reports: choose one"
 }
+
+@test "several blocks: --strict and --at end the reading before a malformed line further on" {
+    { echo 'new a'; echo 'unref a'; echo 'unref a'
+      for i in $(seq 1 60000); do echo "new obj$i type=Filler"; echo "unref obj$i"; done
+      echo 'this is not an event'; } > big.log
+    run refwatch --strict big.log
+    assert_failure 1
+    assert_line "(stopped at the first error: --strict)"
+    run refwatch --at 100000 big.log
+    assert_failure 1
+    assert_line --index 0 "100000 events: 50000 objects created, 49999 died, 1 live; 2 unbalanced, 1 error"
+    run refwatch big.log
+    assert_failure 2
+    assert_output "refwatch: big.log:120004: unknown operation 'this' (new, ref, unref, free, weak or deref)"
+    run refwatch --lenient -q big.log
+    assert_failure 1
+    assert_line --index 0 "120003 events: 60001 objects created, 60001 died, 0 live; 1 unbalanced, 1 error"
+}
