@@ -259,44 +259,74 @@ typedef struct {
     void *sub;
 } snap;
 
-size_t mk_bus_publish(mk_bus *b, uint64_t topic, const void *event)
+/* The subscribers publish will call, taken under the lock. */
+typedef struct {
+    snap local[SNAP], *v;
+    size_t n, cap;
+} snaps;
+
+static void take(mk_bus *b, uint32_t idx, void *ctx)
 {
-    snap local[SNAP], *v = local;
-    size_t n = 0, cap = SNAP;
-    pthread_mutex_lock(&b->mu);
-    uint64_t *head = mk_imap_get(&b->topics, topic);
-    uint32_t cur = head ? (uint32_t)*head : 0, prev = 0;
+    snaps *sn = ctx;
+    slot *s = at(b, idx);
+    if (sn->n == sn->cap) {
+        sn->cap *= 2;
+        snap *w = mk_xmalloc(sn->cap * sizeof *w);
+        memcpy(w, sn->v, sn->n * sizeof *w);
+        if (sn->v != sn->local)
+            free(sn->v);
+        sn->v = w;
+    }
+    atomic_fetch_add(&s->busy, 1);
+    sn->v[sn->n++] = (snap){ idx, atomic_load(&s->gen), s->fn, s->filter, s->sub };
+}
+
+/* Walk a topic's list under the lock: destroyed subscribers are unlinked,
+ * released and counted; each live one goes to keep (if any). */
+static size_t sweep(mk_bus *b, uint64_t *head, void (*keep)(mk_bus *, uint32_t, void *), void *ctx)
+{
+    uint32_t cur = (uint32_t)*head, prev = 0;
+    size_t dropped = 0;
     while (cur) {
         uint32_t idx = cur - 1;
         slot *s = at(b, idx);
         uint32_t next = s->next;
         if (atomic_load(&s->dead)) {
-            /* A dead subscriber met here is dropped on the spot. */
             if (prev)
                 at(b, prev - 1)->next = next;
             else
                 *head = next;
             slot_release(b, idx);
-            b->dropped_dead++;
+            dropped++;
         } else {
-            if (n == cap) {
-                cap *= 2;
-                snap *w = mk_xmalloc(cap * sizeof *w);
-                memcpy(w, v, n * sizeof *w);
-                if (v != local)
-                    free(v);
-                v = w;
-            }
-            atomic_fetch_add(&s->busy, 1);
-            v[n++] = (snap){ idx, atomic_load(&s->gen), s->fn, s->filter, s->sub };
+            if (keep)
+                keep(b, idx, ctx);
             prev = cur;
         }
         cur = next;
     }
-    if (head && !*head)
-        mk_imap_del(&b->topics, topic);
+    b->dropped_dead += dropped;
+    return dropped;
+}
+
+size_t mk_bus_publish(mk_bus *b, uint64_t topic, const void *event)
+{
+    snaps sn;
+    sn.v = sn.local;
+    sn.n = 0;
+    sn.cap = SNAP;
+    pthread_mutex_lock(&b->mu);
+    uint64_t *head = mk_imap_get(&b->topics, topic);
+    if (head) {
+        /* Dead subscribers met here are dropped on the spot. */
+        sweep(b, head, take, &sn);
+        if (!*head)
+            mk_imap_del(&b->topics, topic);
+    }
     pthread_mutex_unlock(&b->mu);
 
+    snap *v = sn.v;
+    size_t n = sn.n;
     size_t called = 0;
     for (size_t i = 0; i < n; i++) {
         slot *s = at(b, v[i].idx);
@@ -314,7 +344,7 @@ size_t mk_bus_publish(mk_bus *b, uint64_t topic, const void *event)
         atomic_fetch_sub(&s->busy, 1);
     }
     atomic_fetch_add(&b->calls, called);
-    if (v != local)
+    if (v != sn.local)
         free(v);
     return called;
 }
@@ -358,29 +388,12 @@ size_t mk_bus_cleanup(mk_bus *b)
     mk_vec empty;
     mk_vec_init(&empty, sizeof(uint64_t));
     while (mk_imap_next(&b->topics, &it, &topic, &head)) {
-        uint32_t cur = (uint32_t)*head, prev = 0;
-        while (cur) {
-            uint32_t idx = cur - 1;
-            slot *s = at(b, idx);
-            uint32_t next = s->next;
-            if (atomic_load(&s->dead)) {
-                if (prev)
-                    at(b, prev - 1)->next = next;
-                else
-                    *head = next;
-                slot_release(b, idx);
-                dropped++;
-            } else {
-                prev = cur;
-            }
-            cur = next;
-        }
+        dropped += sweep(b, head, NULL, NULL);
         if (!*head)
             *(uint64_t *)mk_vec_push(&empty) = topic;
     }
     for (size_t i = 0; i < mk_vec_len(&empty); i++)
         mk_imap_del(&b->topics, ((uint64_t *)mk_vec_data(&empty))[i]);
-    b->dropped_dead += dropped;
     pthread_mutex_unlock(&b->mu);
     mk_vec_free(&empty);
     return dropped;

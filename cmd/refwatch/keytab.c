@@ -9,9 +9,9 @@
 
 #include "err.h"
 #include "map.h"
+#include "parse.h"
 
 enum { TAG_HEX = 0x40, TAG_LONG = 0x80 };
-enum { SP_UPPER = 1, SP_0x = 2, SP_0X = 4 };
 
 uint64_t rw_hash(const char *s, size_t n)
 {
@@ -60,39 +60,50 @@ static void unstore(rw_keystore *ks, void *p, size_t n)
 
 /* ---- keys ------------------------------------------------------------------------ */
 
-/* Hex digits of one case, maybe behind 0x: packable when 16 digits or fewer. */
-static int packable(const char *s, size_t n, uint64_t *v, unsigned *digits, unsigned *sp)
+int rw_hex_name(const char *s, size_t n, size_t max_digits, uint64_t *v, unsigned *digits, unsigned *sp)
 {
     size_t i = 0;
     *sp = 0;
     if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        *sp = s[1] == 'x' ? SP_0x : SP_0X;
+        *sp = s[1] == 'x' ? RW_SP_0x : RW_SP_0X;
         i = 2;
     }
-    if (n - i == 0 || n - i > 16)
+    if (n - i == 0 || n - i > max_digits)
         return 0;
     int lower = 0, upper = 0;
     uint64_t x = 0;
     for (; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        unsigned d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10, lower = 1;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10, upper = 1;
-        else
+        unsigned d = mk_hex_value[(unsigned char)s[i]];
+        if (d > 15)
             return 0;
+        if (s[i] >= 'a')
+            lower = 1;
+        else if (s[i] >= 'A')
+            upper = 1;
         x = x << 4 | d;
     }
     if (lower && upper)
         return 0;
     if (upper)
-        *sp |= SP_UPPER;
+        *sp |= RW_SP_UPPER;
     *v = x;
-    *digits = (unsigned)(n - (*sp & (SP_0x | SP_0X) ? 2 : 0));
+    *digits = (unsigned)(n - (*sp & (RW_SP_0x | RW_SP_0X) ? 2 : 0));
     return 1;
+}
+
+size_t rw_hex_spell(char *buf, uint64_t v, unsigned digits, unsigned sp)
+{
+    const char *hex = sp & RW_SP_UPPER ? "0123456789ABCDEF" : "0123456789abcdef";
+    size_t o = 0;
+    if (sp & (RW_SP_0x | RW_SP_0X)) {
+        buf[o++] = '0';
+        buf[o++] = sp & RW_SP_0x ? 'x' : 'X';
+    }
+    for (unsigned i = 0; i < digits; i++)
+        buf[o + i] = hex[(v >> (4 * (digits - 1 - i))) & 15];
+    o += digits;
+    buf[o] = 0;
+    return o;
 }
 
 static void encode(rw_key *k, rw_keystore *ks, const char *s, size_t n)
@@ -105,7 +116,7 @@ static void encode(rw_key *k, rw_keystore *ks, const char *s, size_t n)
     }
     uint64_t v;
     unsigned digits, sp;
-    if (packable(s, n, &v, &digits, &sp)) {
+    if (rw_hex_name(s, n, 16, &v, &digits, &sp)) {
         memcpy(k->b, &v, 8);
         k->b[8] = (unsigned char)digits;
         k->b[9] = (unsigned char)sp;
@@ -180,18 +191,7 @@ const char *rw_key_str(const rw_key *k, char *buf, size_t *n)
     }
     uint64_t v;
     memcpy(&v, k->b, 8);
-    unsigned digits = k->b[8], sp = k->b[9];
-    const char *hex = sp & SP_UPPER ? "0123456789ABCDEF" : "0123456789abcdef";
-    size_t o = 0;
-    if (sp & (SP_0x | SP_0X)) {
-        buf[o++] = '0';
-        buf[o++] = sp & SP_0x ? 'x' : 'X';
-    }
-    for (unsigned i = 0; i < digits; i++)
-        buf[o + i] = hex[(v >> (4 * (digits - 1 - i))) & 15];
-    o += digits;
-    buf[o] = 0;
-    *n = o;
+    *n = rw_hex_spell(buf, v, k->b[8], k->b[9]);
     return buf;
 }
 

@@ -56,6 +56,13 @@ static inline int rw_key_eq(const rw_key *a, const rw_key *b)
 const char *rw_key_str(const rw_key *k, char *buf, size_t *n);
 uint64_t rw_hash(const char *s, size_t n);
 
+/* A name that is hex digits of one case, maybe behind 0x or 0X, with at
+ * most max_digits digits: 1, its value, digit count and spelling (RW_SP_*
+ * bits), from which rw_hex_spell() writes it back exactly; else 0. */
+enum { RW_SP_UPPER = 1, RW_SP_0x = 2, RW_SP_0X = 4 };
+int rw_hex_name(const char *s, size_t n, size_t max_digits, uint64_t *v, unsigned *digits, unsigned *sp);
+size_t rw_hex_spell(char *buf, uint64_t v, unsigned digits, unsigned sp);   /* buf: 19 bytes */
+
 typedef struct {
     uint64_t *slots;           /* (hash tag << 32) | (index + 1); 0 = empty */
     size_t cap, len;

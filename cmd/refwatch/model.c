@@ -150,8 +150,9 @@ static uint32_t intern_opt(mk_intern *in, rw_str s)
 }
 
 /* ---- holders by value --------------------------------------------------------------
- * 0 none; top byte 1..7: that many bytes inline; top bit set: hex digits
- * (value < 2^56 in the low 7 bytes, digit count and spelling on top);
+ * 0 none; top byte 1..7: that many bytes inline; top bit set: up to 14 hex
+ * digits (value in the low 7 bytes; RW_SP_* spelling << 4 | digit count on
+ * top);
  * top byte 0x40: an id in names. One name, one encoding. */
 
 enum { H_INTERN = 0x40 };
@@ -167,30 +168,10 @@ static uint64_t holder_encode(rw_model *m, const char *s, size_t n, int add)
         memcpy(&v, s, n);
         return v | (uint64_t)n << 56;
     }
-    size_t i = 0;
-    unsigned sp = 0;
-    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        sp = s[1] == 'x' ? 1 : 2;
-        i = 2;
-    }
-    if (n > i && n - i <= 14) {
-        uint64_t v = 0;
-        int lower = 0, upper = 0, ok = 1;
-        for (size_t j = i; j < n && ok; j++) {
-            unsigned c = (unsigned char)s[j], d = 0;
-            if (c >= '0' && c <= '9')
-                d = c - '0';
-            else if (c >= 'a' && c <= 'f')
-                d = c - 'a' + 10, lower = 1;
-            else if (c >= 'A' && c <= 'F')
-                d = c - 'A' + 10, upper = 1;
-            else
-                ok = 0;
-            v = v << 4 | d;
-        }
-        if (ok && !(lower && upper))
-            return v | (uint64_t)(0x80 | sp << 5 | (unsigned)upper << 4 | (unsigned)(n - i)) << 56;
-    }
+    uint64_t v;
+    unsigned digits, sp;
+    if (rw_hex_name(s, n, 14, &v, &digits, &sp))
+        return v | (uint64_t)(0x80 | sp << 4 | digits) << 56;
     uint32_t id;
     if (add)
         id = mk_intern_id(&m->names, s, n);
@@ -210,18 +191,7 @@ static const char *holder_str(const rw_model *m, uint64_t code, char *buf, size_
     }
     if (top == H_INTERN)
         return mk_intern_str(&m->names, (uint32_t)code, n);
-    unsigned sp = top >> 5 & 3, upper = top >> 4 & 1, digits = top & 15;
-    const char *hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-    size_t o = 0;
-    if (sp) {
-        buf[o++] = '0';
-        buf[o++] = sp == 1 ? 'x' : 'X';
-    }
-    for (unsigned i = 0; i < digits; i++)
-        buf[o + i] = hex[(code >> (4 * (digits - 1 - i))) & 15];
-    o += digits;
-    buf[o] = 0;
-    *n = o;
+    *n = rw_hex_spell(buf, code & ((1ull << 56) - 1), top & 15, top >> 4 & 7);
     return buf;
 }
 

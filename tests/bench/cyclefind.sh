@@ -57,6 +57,7 @@ have() { command -v "$1" > /dev/null 2>&1; }
 
 B=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/bench/lib.bash"
 case $B in /*) ;; *) B=$ROOT/$B ;; esac
 CF=$B/bin/cyclefind
 PY=/usr/bin/python3
@@ -119,15 +120,6 @@ planted=$(awk '{ print $2 }' heap.planted)
 
 # ---- helpers -------------------------------------------------------------------
 failed=0
-# run CMD: one run under /usr/bin/time, stdout in out.txt; sets rc, w (wall
-# s), c (user + sys s), m (peak RSS KiB)
-run() {
-    rm -f rc.txt
-    /usr/bin/time -f '%e %U %S %M' -o t.out bash -c "$1 > out.txt 2> err.txt; echo \$? > rc.txt" 2> /dev/null || true
-    rc=$(cat rc.txt 2> /dev/null || echo 255)
-    read -r w u s m < <(tail -n 1 t.out)
-    c=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
-}
 # why OK_STATUSES RC: nothing when RC is one of OK_STATUSES, else what happened
 why() {
     case " $1 " in *" $2 "*) return 0 ;; esac
@@ -139,7 +131,6 @@ why() {
         echo "failed (exit $2)"
     fi
 }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "-"; else if (a / b < 1) printf "%.2f", a / b; else printf "%.1f", a / b }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 mb() { stat -c %s "$1" | awk '{ printf "%.1f", $1 / 1e6 }'; }

@@ -32,6 +32,7 @@ have() { command -v "$1" > /dev/null 2>&1; }
 
 B=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/bench/lib.bash"
 case $B in /*) ;; *) B=$ROOT/$B ;; esac
 LD=$B/bin/leakdiff
 [ -x "$LD" ] || die "$LD not built (make first)"
@@ -94,7 +95,6 @@ for ((r = 1; r <= RUNS; r++)); do
         W[$i]+="$w " C[$i]+="$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }') " R[$i]+="$m "
     done
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 events=$("$LD" summary -f tsv trace.zst | awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i } NR == 2 { print $c["events"] + $c["snapshots"], $c["live_blocks"], $c["sites"] }')
 read -r nev nlive nsites <<<"$events"

@@ -36,6 +36,7 @@ die() { printf 'refwatch.sh: %s\n' "$*" >&2; exit 2; }
 
 B=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/bench/lib.bash"
 case $B in /*) ;; *) B=$ROOT/$B ;; esac
 RW=$B/bin/refwatch
 RUNS=${RUNS:-3}
@@ -83,16 +84,6 @@ AWK
 
 # ---- helpers ------------------------------------------------------------------------
 failed=0
-# run CMD: one run under /usr/bin/time, stdout in out.txt; sets rc, w (wall
-# s), c (user + sys s), m (peak RSS KiB)
-run() {
-    rm -f rc.txt
-    /usr/bin/time -f '%e %U %S %M' -o t.out bash -c "$1 > out.txt 2> err.txt; echo \$? > rc.txt" 2> /dev/null || true
-    rc=$(cat rc.txt 2> /dev/null || echo 255)
-    read -r w u s m < <(tail -n 1 t.out)
-    c=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
-}
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
 mark() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = dir == "ge" ? v >= t : v <= t; print ok ? "✔" : "✘" }'; }
 
