@@ -72,8 +72,10 @@ static int key_of(const char *p, size_t n)
     return n && strlen(key_name[k]) == n && !memcmp(p, key_name[k], n) ? k : -1;
 }
 
-/* The next blank-separated token from *i, or 0 at the end of the line. */
-static inline int next_tok(const char *p, size_t n, size_t *i, rw_str *t)
+/* The next blank-separated token from *i, or 0 at the end of the line;
+ * *eq gets its first '=' or NULL (found in the same pass: tokens are short,
+ * and a memchr call costs more than it saves). */
+static inline int next_tok(const char *p, size_t n, size_t *i, rw_str *t, const char **eq)
 {
     size_t j = *i;
     while (j < n && is_blank(p[j]))
@@ -81,8 +83,10 @@ static inline int next_tok(const char *p, size_t n, size_t *i, rw_str *t)
     if (j == n)
         return 0;
     size_t s = j;
-    while (j < n && !is_blank(p[j]))
-        j++;
+    *eq = NULL;
+    for (; j < n && !is_blank(p[j]); j++)
+        if (p[j] == '=' && !*eq)
+            *eq = p + j;
     *t = (rw_str){ p + s, (uint32_t)(j - s) };
     *i = j;
     return 1;
@@ -100,14 +104,15 @@ static int parse_native(const char *p, size_t n, rw_event *e, char *err, size_t 
     static const rw_str none = { NULL, 0 };
     size_t i = 0;
     rw_str t, t2;
+    const char *eq;
     int len;
-    if (!next_tok(p, n, &i, &t) || t.p[0] == '#')
+    if (!next_tok(p, n, &i, &t, &eq) || t.p[0] == '#')
         return 0;
     e->ts = none;
     int op = op_of(t.p, t.n);
     if (op < 0) {
         size_t i2 = i;
-        if (next_tok(p, n, &i2, &t2) && (op = op_of(t2.p, t2.n)) >= 0) {
+        if (next_tok(p, n, &i2, &t2, &eq) && (op = op_of(t2.p, t2.n)) >= 0) {
             e->ts = t;
             i = i2;
         } else {
@@ -119,10 +124,10 @@ static int parse_native(const char *p, size_t n, rw_event *e, char *err, size_t 
     e->op = (rw_op)op;
     e->obj = e->weak = e->type = e->site = e->from = e->cb = e->filter = none;
     e->prio = e->count = 0;
-    e->has_count = e->has_prio = 0;
+    e->has_count = e->has_prio = e->stack = 0;
     size_t want = op == RW_WEAK ? 2 : 1, got = 0;
-    int have = next_tok(p, n, &i, &t);
-    for (; have && !memchr(t.p, '=', t.n); have = next_tok(p, n, &i, &t)) {
+    int have = next_tok(p, n, &i, &t, &eq);
+    for (; have && !eq; have = next_tok(p, n, &i, &t, &eq)) {
         if (got == want) {
             clip(&t, &len);
             snprintf(err, cap, "%s: unexpected argument '%.*s'", rw_op_name[op], len, t.p);
@@ -142,8 +147,7 @@ static int parse_native(const char *p, size_t n, rw_event *e, char *err, size_t 
         return -1;
     }
     unsigned seen = 0;
-    for (; have; have = next_tok(p, n, &i, &t)) {
-        const char *eq = memchr(t.p, '=', t.n);
+    for (; have; have = next_tok(p, n, &i, &t, &eq)) {
         if (!eq) {
             clip(&t, &len);
             snprintf(err, cap, "%s: argument '%.*s' after the fields", rw_op_name[op], len, t.p);
@@ -455,8 +459,10 @@ static int moz_finish(run *u, moz_rec *rec)
     e->obj = (rw_str){ b, (uint32_t)rec->obj_len };
     if (rec->type_len)
         e->type = (rw_str){ b + rec->obj_len, (uint32_t)rec->type_len };
-    if (frames)
+    if (frames) {
         e->site = (rw_str){ b + rec->obj_len + rec->type_len, (uint32_t)frames };
+        e->stack = memchr(e->site.p, '\n', e->site.n) != NULL;
+    }
     /* Only Create carries the type into the model; every record has it. */
     u->batch[0] = *e;
     u->k = 1;

@@ -697,7 +697,7 @@ static void pop_ref(rw_model *m, uint32_t i, const rw_event *e)
     uint32_t site = RW_NONE;
     if (e->site.p && !mk_intern_find(&m->sites, e->site.p, e->site.n, &site))
         site = RW_NONE;
-    int stack = e->site.p && memchr(e->site.p, '\n', e->site.n) != NULL;
+    int stack = e->stack;
     const rw_ref *r = rw_refs_at(&m->refs, o->rblk, n);
     uint32_t by_holder = n, by_site = n, by_stack = n, anon = n;
     size_t stack_best = 0;

@@ -60,6 +60,7 @@ typedef struct {
     int64_t prio;
     int64_t count;       /* XPCOM/Gallium: the count the log states */
     uint8_t has_count, has_prio;
+    uint8_t stack;       /* site is a stack of several frames (newline-separated) */
     uint32_t file;       /* index into the model's file names */
     uint64_t line;
     uint64_t hash;       /* rw_hash of obj, filled by rw_model_prefetch */
