@@ -533,8 +533,13 @@ int rw_read(rw_reader *r, mk_source *src, uint32_t file)
     mk_blocks_defaults(&o);
     o.threaded = 1;
     o.check_nul = 1;
-    if (r->block_size)
+    if (r->block_size) {
+        /* Small blocks (the fuzz target): small buffers, no read-ahead
+         * thread, so a run costs microseconds, not page faults. */
         o.block_size = r->block_size;
+        o.max_record = r->block_size * 4;
+        o.threaded = 0;
+    }
     mk_blocks *bl = mk_blocks_open(src, &o);
     if (!bl)
         return -1;

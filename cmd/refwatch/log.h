@@ -25,7 +25,9 @@
 typedef struct {
     rw_model *m;
     int lenient, strict;
-    size_t block_size;         /* 0 = the block reader's default */
+    size_t block_size;         /* 0 = the block reader's defaults; else this
+                                  block size, lines up to 4 blocks, and no
+                                  read-ahead thread */
     uint64_t skipped;
     /* --at: stop before the first event past this point. */
     uint64_t at_line;          /* 0 = no limit; counted over all files, as if concatenated */
