@@ -274,8 +274,6 @@ static int cmp_sc(const void *a, const void *b)
     return (x->site > y->site) - (x->site < y->site);
 }
 
-static rw_site_count *bt_sites;   /* what group_by_type's types point into */
-
 typedef struct {
     mk_imap objects, negative, refs;   /* by type; by type << 32 | site */
 } grouping;
@@ -298,8 +296,9 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* Unbalanced objects summed by type, each type's sites most first; types
- * with most objects first. Memory: the distinct (type, site) pairs. */
-static by_type *group_by_type(size_t *ntypes)
+ * with most objects first. Memory: the distinct (type, site) pairs, in
+ * *sites, which the types point into (the caller frees both). */
+static by_type *group_by_type(size_t *ntypes, rw_site_count **sites)
 {
     grouping g;
     mk_imap_init(&g.objects, 0);
@@ -315,7 +314,7 @@ static by_type *group_by_type(size_t *ntypes)
     if (np)
         qsort(pairs, np, sizeof *pairs, cmp_u64);
     by_type *bt = mk_xcalloc(nt ? nt : 1, sizeof *bt);
-    rw_site_count *sc = bt_sites = mk_xcalloc(np ? np : 1, sizeof *sc);
+    rw_site_count *sc = *sites = mk_xcalloc(np ? np : 1, sizeof *sc);
     for (size_t i = 0; i < np; i++)
         sc[i] = (rw_site_count){ (uint32_t)pairs[i], (uint32_t)*mk_imap_get(&g.refs, pairs[i]) };
     it = k = 0;
@@ -431,7 +430,8 @@ static void summary_text(const rw_totals *t, int stopped, uint64_t skipped)
                       plural(skipped, "line", "lines"));
     if (nu) {
         size_t nt;
-        by_type *bt = group_by_type(&nt);
+        rw_site_count *sites;
+        by_type *bt = group_by_type(&nt, &sites);
         mk_out_printf(out, "\nunbalanced objects by type:\n");
         size_t w = 0;
         for (size_t i = 0; i < nt; i++)
@@ -452,7 +452,7 @@ static void summary_text(const rw_totals *t, int stopped, uint64_t skipped)
             if (sites_shown && bt[i].nsites > sites_shown)
                 mk_out_printf(out, "    ... %zu more sites\n", bt[i].nsites - (size_t)sites_shown);
         }
-        free(bt_sites);
+        free(sites);
         free(bt);
         mk_out_printf(out, "\nunbalanced objects:\n");
         uint64_t shown = 0;
@@ -530,7 +530,8 @@ static void summary_json(const rw_totals *t, int stopped, uint64_t skipped)
     rw_model_unbalanced_each(m, json_object, &first);
     mk_out_str(out, "],\"unbalanced_by_type\":[");
     size_t nt;
-    by_type *bt = group_by_type(&nt);
+    rw_site_count *sites;
+    by_type *bt = group_by_type(&nt, &sites);
     for (size_t i = 0; i < nt; i++) {
         mk_out_str(out, i ? ",{\"type\":" : "{\"type\":");
         json_opt_str(rw_model_type(m, bt[i].type));
@@ -540,7 +541,7 @@ static void summary_json(const rw_totals *t, int stopped, uint64_t skipped)
         json_sites(bt[i].sites, bt[i].nsites);
         mk_out_char(out, '}');
     }
-    free(bt_sites);
+    free(sites);
     free(bt);
     mk_out_str(out, "],\"errors\":[");
     for (size_t i = 0; i < ne; i++) {

@@ -764,13 +764,12 @@ static int on_dead(rw_model *m, rw_event *e, dead *d)
             int32_t before = d->count;
             d->count = e->has_count && e->count < before ? (int32_t)e->count : before - 1;
             finding(m, e, RW_OVER_RELEASE, &d->key, NULL, type, before);
+            set_flag(&d->tf, F_NEG);
             /* Dead at 0 and now below: unbalanced, once. */
             if (!(f & (F_NEG | F_UNBAL | F_IMPLICIT))) {
-                set_flag(&d->tf, F_NEG);
                 record_unbalanced(m, &d->key, d->count, d->tf, NULL, 0, e->file, e->line);
                 set_flag(&d->tf, F_UNBAL);
             }
-            set_flag(&d->tf, F_NEG);
             history(m, e, &d->key, d->tf, d->count, "over-release");
             return 1;
         }

@@ -97,7 +97,6 @@ typedef struct {
     uint8_t went_negative;
     uint32_t file;
     uint64_t line;       /* where it died; 0 if live */
-    uint64_t created_line;
     rw_site_count *sites;   /* unmatched references by site, most first */
     uint32_t nsites;
 } rw_unbalanced;
