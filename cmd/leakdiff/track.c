@@ -360,7 +360,8 @@ static void thin_windows(ld_track *k)
     ld_point_site *es = mk_vec_data(&k->win_sites);
     for (size_t i = 1; i < n; i += 2) {
         ld_snap sn = ws[i];
-        memmove(es + e, es + sn.off, sn.n * sizeof *es);
+        if (sn.n)   /* es is NULL while no window has a site */
+            memmove(es + e, es + sn.off, sn.n * sizeof *es);
         sn.off = e;
         e += sn.n;
         ws[w++] = sn;
