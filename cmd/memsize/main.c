@@ -1,0 +1,365 @@
+/* memsize — exact sizes of the same data in CPython and C structures, and
+ * what a better struct layout or __slots__ saves.
+ *
+ * Flow, values: options → every input (one value a line, or one column of
+ * a CSV/TSV; plain, zstd or gzip) typed and tallied in one pass in bounded
+ * memory (values.c) → per model and structure the shallow and deep bytes
+ * (pymodel.c, cmodel.c) → one table. Flow, --layout: YAML struct and class
+ * definitions (layout.c) → per struct its layout, holes, padding and best
+ * order, per class regular vs __slots__ → a table, or with --suggest the
+ * techniques that shrink each one (suggest.c). Exit 0, or 2 on bad usage
+ * or input. */
+#include "cli.h"
+#include "cmodel.h"
+#include "err.h"
+#include "fields.h"
+#include "out.h"
+#include "pymodel.h"
+#include "source.h"
+#include "blocks.h"
+#include "values.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- options ---------------------------------------------------------------------------- */
+
+static mk_list python_opt;
+static char *model_opt = "all", *type_opt, *column_opt;
+static int no_header, count_shared, allocated;
+static uint64_t memory = 64ull << 20;
+static mk_cli cli;
+
+static const mk_opt opts[] = {
+    { "python", 0, MK_ARG_LIST, &python_opt, "VER", "CPython versions to model: 3.11, 3.12, 3.13 "
+      "or all (comma-separated)", NULL, "3.11" },
+    { "model", 0, MK_ARG_CHOICE, &model_opt, "MODEL", "which structures: python, c or all", "python|c|all",
+      "all" },
+    { "type", 0, MK_ARG_CHOICE, &type_opt, "TYPE", "read every value as this type (default: each "
+      "value's own)", "int|float|str", NULL },
+    { "column", 0, MK_ARG_STR, &column_opt, "NAME|N", "the values are this column of a CSV or TSV "
+      "input (name, or 1-based number)" },
+    { "no-header", 0, MK_ARG_FLAG, &no_header, NULL, "--column: the first row is data" },
+    { "count-shared", 0, MK_ARG_FLAG, &count_shared, NULL, "count the objects CPython shares (small ints, "
+      "'', one-character strings) once each instead of 0" },
+    { "allocated", 0, MK_ARG_FLAG, &allocated, NULL, "add the bytes the allocator really hands out "
+      "(what tracemalloc measures)" },
+    { "memory", 0, MK_ARG_SIZE, &memory, "SIZE", "memory for exact distinct counts; past it set and dict "
+      "sizes are HyperLogLog estimates", NULL, "64M" },
+    { 0 },
+};
+
+static const mk_cli_spec spec = {
+    "memsize", "[OPTIONS] [FILE...]",
+    "Exact sizes of the same data in CPython and C structures.",
+    "Input: values one per line (or --column of a CSV/TSV), plain, zstd or gzip.\n"
+    "Each value is an int, a float or a string, as Python would parse it.\n"
+    "\n"
+    "Examples:\n"
+    "  seq 1000000 | memsize\n"
+    "  memsize --python all --model python ids.txt.zst\n"
+    "  memsize --column user_id -f tsv events.csv",
+    opts, MK_STD_CONFIG | MK_STD_FORMAT | MK_STD_OUTPUT | MK_STD_QUIET,
+    NULL, NULL, NULL,
+};
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+static int add_value(ms_values *v, const char *name, uint64_t line, const char *p, size_t n)
+{
+    if (ms_values_add(v, p, n) < 0)
+        return mk_err_prefix("%s:%llu: ", name, (unsigned long long)line);
+    return 0;
+}
+
+static int read_lines(ms_values *v, mk_blocks *bl, const char *name)
+{
+    mk_block *b;
+    int r;
+    while ((r = mk_blocks_next(bl, &b)) > 0) {
+        const char *p = b->data, *end = p + b->len;
+        uint64_t line = b->first_line;
+        while (p < end) {
+            const char *eol = memchr(p, '\n', (size_t)(end - p));
+            const char *e = eol ? eol : end;
+            size_t n = (size_t)(e - p);
+            if (n && p[n - 1] == '\r' && eol)
+                n--;
+            if (add_value(v, name, line, p, n) < 0) {
+                mk_blocks_release(bl, b);
+                return -1;
+            }
+            line++;
+            p = e + 1;
+        }
+        mk_blocks_release(bl, b);
+    }
+    return r;
+}
+
+enum { MAX_FIELDS = 4096 };
+
+/* One column of a CSV or TSV: the header (or --no-header) binds it; a tab
+ * in the first line means TSV. */
+static int read_column(ms_values *v, mk_blocks *bl, const char *name)
+{
+    mk_block *b;
+    int r, tsv = -1, col = -1;
+    mk_field *f = mk_xmalloc(MAX_FIELDS * sizeof *f);
+    char *tmp = NULL;
+    size_t tmpcap = 0;
+    while ((r = mk_blocks_next(bl, &b)) > 0) {
+        const char *p = b->data, *end = p + b->len;
+        uint64_t line = b->first_line;
+        if (tsv < 0) {
+            const char *eol = memchr(p, '\n', (size_t)(end - p));
+            tsv = memchr(p, '\t', (size_t)((eol ? eol : end) - p)) != NULL;
+        }
+        while (p < end) {
+            size_t nf, used_lines;
+            const char *next;
+            if (tsv) {
+                const char *eol = memchr(p, '\n', (size_t)(end - p));
+                const char *e = eol ? eol : end;
+                size_t n = (size_t)(e - p);
+                if (n && p[n - 1] == '\r')
+                    n--;
+                nf = mk_split_tsv(p, n, f, MAX_FIELDS);
+                next = eol ? eol + 1 : end;
+                used_lines = 1;
+            } else {
+                mk_csv_result cr;
+                if (mk_csv_record(p, end, ',', f, MAX_FIELDS, &cr) < 0) {
+                    mk_blocks_release(bl, b);
+                    free(f);
+                    free(tmp);
+                    return mk_err_set("%s:%llu: %s", name, (unsigned long long)line, cr.why);
+                }
+                nf = cr.nf;
+                next = cr.next;
+                used_lines = cr.newlines ? cr.newlines : 1;
+            }
+            if (col < 0) {
+                mk_header h;
+                if (no_header) {
+                    char *endp;
+                    unsigned long k = strtoul(column_opt, &endp, 10);
+                    col = *endp || k == 0 ? -2 : (int)k - 1;
+                } else {
+                    mk_header_init(&h, f, nf < MAX_FIELDS ? nf : MAX_FIELDS);
+                    col = mk_header_find(&h, column_opt, strlen(column_opt));
+                    if (col < 0) {
+                        const char *s = mk_header_suggest(&h, column_opt, strlen(column_opt));
+                        if (s)
+                            mk_err_set("%s:%llu: no column '%s' (did you mean '%s'?)", name,
+                                       (unsigned long long)line, column_opt, s);
+                        else
+                            mk_err_set("%s:%llu: no column '%s'", name, (unsigned long long)line, column_opt);
+                    }
+                    mk_header_free(&h);
+                }
+                if (col == -2)
+                    mk_err_set("--column %s: with --no-header give a column number", column_opt);
+                if (col < 0) {
+                    mk_blocks_release(bl, b);
+                    free(f);
+                    free(tmp);
+                    return -1;
+                }
+                if (!no_header) {
+                    line += used_lines;
+                    p = next;
+                    continue;
+                }
+            }
+            if ((size_t)col >= nf) {
+                mk_blocks_release(bl, b);
+                free(f);
+                free(tmp);
+                return mk_err_set("%s:%llu: %zu fields, no column %d", name, (unsigned long long)line, nf,
+                                  col + 1);
+            }
+            const char *vp = f[col].ptr;
+            size_t vn = f[col].len;
+            if (f[col].flags & MK_FIELD_ESCAPED) {
+                if (tmpcap < vn) {
+                    tmpcap = vn;
+                    tmp = mk_xrealloc(tmp, tmpcap);
+                }
+                vn = mk_field_unquote(&f[col], tmp);
+                vp = tmp;
+            }
+            if (add_value(v, name, line, vp, vn) < 0) {
+                mk_blocks_release(bl, b);
+                free(f);
+                free(tmp);
+                return -1;
+            }
+            line += used_lines;
+            p = next;
+        }
+        mk_blocks_release(bl, b);
+    }
+    free(f);
+    free(tmp);
+    return r;
+}
+
+static void read_input(ms_values *v, char **files, int nfiles)
+{
+    for (int i = 0; i < nfiles; i++) {
+        mk_source *src = mk_source_open(files[i]);
+        if (!src)
+            mk_die_err();
+        mk_blocks_opts o;
+        mk_blocks_defaults(&o);
+        o.threaded = 1;
+        o.check_nul = 1;
+        if (column_opt)
+            o.split = MK_SPLIT_CSV;
+        mk_blocks *bl = mk_blocks_open(src, &o);
+        if (!bl)
+            mk_die_err();
+        const char *name = mk_source_name(src);
+        int rc = column_opt ? read_column(v, bl, name) : read_lines(v, bl, name);
+        mk_blocks_close(bl);
+        if (rc < 0)
+            mk_die_err();
+        mk_source_close(src);
+    }
+}
+
+/* ---- report --------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *model, *structure, *detail;
+    int available, estimate;
+    uint64_t count, shallow, deep, alloc_shallow, alloc_deep;
+} row;
+
+static void report(const ms_result *r, const ms_pyver **vers, size_t nvers, int want_py, int want_c)
+{
+    row rows[64];
+    size_t n = 0;
+    static char names[8][32];
+    static char details[64][32];
+    ms_pyopts po = { count_shared };
+    for (size_t i = 0; want_py && i < nvers; i++) {
+        snprintf(names[i], sizeof names[i], "python%s", ms_pyver_name(vers[i]));
+        for (int s = 0; s < MS_PY_STRUCTURES; s++) {
+            ms_pysize z;
+            ms_py_size(vers[i], s, r, &po, &z);
+            row *w = &rows[n];
+            *w = (row){ names[i], ms_py_structure[s], z.note, z.available,
+                        !r->exact && (s == MS_PY_SET || s == MS_PY_FROZENSET || s == MS_PY_DICT),
+                        z.count, z.shallow, z.deep, z.alloc_shallow, z.alloc_deep };
+            if (z.typecode) {
+                snprintf(details[n], sizeof details[n], "typecode %c", z.typecode);
+                w->detail = details[n];
+            }
+            n++;
+        }
+    }
+    for (int s = 0; want_c && s < MS_C_STRUCTURES; s++) {
+        ms_csize z;
+        ms_c_size(s, r, &z);
+        rows[n] = (row){ "c", ms_c_structure[s], z.note ? z.note : z.ctype, z.available,
+                         !r->exact && s == MS_C_HASHSET, z.count, z.shallow, z.deep, z.shallow, z.deep };
+        n++;
+    }
+    uint64_t smallest = UINT64_MAX;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].available && rows[i].deep < smallest)
+            smallest = rows[i].deep;
+
+    mk_table *t = mk_table_new();
+    size_t c_model = mk_table_col(t, "model", MK_COL_STR);
+    size_t c_struct = mk_table_col(t, "structure", MK_COL_STR);
+    size_t c_count = mk_table_col(t, "count", MK_COL_UINT);
+    size_t c_shallow = mk_table_col(t, "shallow", MK_COL_UINT);
+    size_t c_deep = mk_table_col(t, "deep", MK_COL_UINT);
+    size_t c_per = mk_table_col(t, "per_item", MK_COL_FLOAT);
+    size_t c_ratio = mk_table_col(t, "ratio", MK_COL_FLOAT);
+    size_t c_ash = 0, c_adeep = 0;
+    if (allocated) {
+        c_ash = mk_table_col(t, "alloc_shallow", MK_COL_UINT);
+        c_adeep = mk_table_col(t, "alloc_deep", MK_COL_UINT);
+    }
+    size_t c_exact = mk_table_col(t, "exact", MK_COL_STR);
+    size_t c_err = mk_table_col(t, "error", MK_COL_RATIO);
+    size_t c_detail = mk_table_col(t, "detail", MK_COL_STR);
+    for (size_t i = 0; i < n; i++) {
+        row *w = &rows[i];
+        mk_table_row(t);
+        mk_table_cstr(t, c_model, w->model);
+        mk_table_cstr(t, c_struct, w->structure);
+        mk_table_uint(t, c_count, w->count);
+        if (w->available) {
+            mk_table_uint(t, c_shallow, w->shallow);
+            mk_table_uint(t, c_deep, w->deep);
+            if (w->count)
+                mk_table_float(t, c_per, (double)w->deep / (double)w->count);
+            if (smallest && smallest != UINT64_MAX)
+                mk_table_float(t, c_ratio, (double)w->deep / (double)smallest);
+            if (allocated) {
+                mk_table_uint(t, c_ash, w->alloc_shallow);
+                mk_table_uint(t, c_adeep, w->alloc_deep);
+            }
+        }
+        mk_table_cstr(t, c_exact, w->estimate ? "estimate" : "exact");
+        if (w->estimate)
+            mk_table_float(t, c_err, r->rel_error);
+        if (w->detail)
+            mk_table_cstr(t, c_detail, w->detail);
+    }
+    mk_out *o = mk_out_open(cli.output);
+    if (!o)
+        mk_die_err();
+    mk_table_write(t, cli.format, o);
+    if (mk_out_close(o) < 0)
+        mk_die_err();
+    mk_table_free(t);
+}
+
+/* ---- main ------------------------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    int first = mk_cli_parse(&cli, &spec, argc, argv);
+    const ms_pyver *vers[8];
+    size_t nvers = 0;
+    if (python_opt.n == 0) {
+        vers[nvers++] = ms_pyver_find("3.11");
+    }
+    for (size_t i = 0; i < python_opt.n; i++) {
+        if (strcmp(python_opt.v[i], "all") == 0) {
+            nvers = 0;
+            for (int k = 0; ms_pyver_at(k); k++)
+                vers[nvers++] = ms_pyver_at(k);
+            break;
+        }
+        const ms_pyver *pv = ms_pyver_find(python_opt.v[i]);
+        if (!pv)
+            mk_cli_usage_error(&cli, "--python: unknown version '%s' (3.11, 3.12, 3.13 or all)", python_opt.v[i]);
+        if (nvers < 3)
+            vers[nvers++] = pv;
+    }
+    int type = MS_ANY;
+    if (type_opt)
+        type = strcmp(type_opt, "int") == 0 ? MS_INT : strcmp(type_opt, "float") == 0 ? MS_FLOAT : MS_STR;
+    if (no_header && !column_opt)
+        mk_cli_usage_error(&cli, "--no-header needs --column");
+    int nfiles;
+    char **files = mk_cli_files(argc, argv, first, &nfiles);
+    /* The blocks in flight and the rest of the process take ~12 MiB; the
+     * distinct table gets the remainder of the budget. */
+    uint64_t table = memory > (24ull << 20) ? memory - (12ull << 20) : memory / 2;
+    ms_values_opts vo = { type, table };
+    ms_values *v = ms_values_new(&vo);
+    read_input(v, files, nfiles);
+    const ms_result *r = ms_values_result(v);
+    report(r, vers, nvers, strcmp(model_opt, "c") != 0, strcmp(model_opt, "python") != 0);
+    ms_values_free(v);
+    return 0;
+}

@@ -1,0 +1,320 @@
+/* pymodel — CPython sizes from tallies. See pymodel.h.
+ *
+ * The constants are the 64-bit layouts of each version's object structs
+ * (Include/cpython/ headers), plus the 16-byte GC header getsizeof() adds for
+ * objects the collector tracks. Growth rules are transcribed as
+ * behaviour, not code: the list over-allocation formula, set tables that
+ * quadruple (double past 50000 keys) once 3/5 full, dict tables sized
+ * from three times the keys in use once their usable slots run out. */
+#include "pymodel.h"
+
+#include <string.h>
+
+/* ---- data ---------------------------------------------------------------------------- */
+
+struct ms_pyver {
+    const char *name;
+    int minor;
+    uint64_t str_ascii, str_compact;   /* PyASCIIObject, PyCompactUnicodeObject */
+    uint64_t int_min_digits;           /* 0 has one (zero) digit */
+    uint64_t array_base;               /* getsizeof(array('b')) */
+    uint64_t latin1_single_utf8;       /* the shared 'é' etc. carry their UTF-8 */
+};
+
+static const ms_pyver versions[] = {
+    { "3.11", 11, 48, 72, 1, 80, 0 },
+    { "3.12", 12, 40, 56, 1, 80, 3 },
+    { "3.13", 13, 40, 56, 1, 80, 3 },
+};
+
+const char *const ms_py_structure[MS_PY_STRUCTURES] = {
+    "list", "list-append", "tuple", "set", "frozenset", "dict", "array",
+};
+
+enum { GC = 16, PTR = 8 };
+
+const ms_pyver *ms_pyver_find(const char *name)
+{
+    if (strncmp(name, "python", 6) == 0)
+        name += 6;
+    for (size_t i = 0; i < sizeof versions / sizeof *versions; i++)
+        if (strcmp(name, versions[i].name) == 0)
+            return &versions[i];
+    return NULL;
+}
+
+const ms_pyver *ms_pyver_at(int i)
+{
+    return i >= 0 && (size_t)i < sizeof versions / sizeof *versions ? &versions[i] : NULL;
+}
+
+const char *ms_pyver_name(const ms_pyver *v)
+{
+    return v->name;
+}
+
+/* ---- objects ---------------------------------------------------------------------------- */
+
+uint64_t ms_py_int_size(const ms_pyver *v, unsigned digits)
+{
+    if (digits < v->int_min_digits)
+        digits = (unsigned)v->int_min_digits;
+    return 24 + 4 * (uint64_t)digits;
+}
+
+uint64_t ms_py_float_size(const ms_pyver *v)
+{
+    (void)v;
+    return 24;
+}
+
+static const uint64_t char_size[MS_KINDS] = { 1, 1, 2, 4 };
+
+uint64_t ms_py_str_size(const ms_pyver *v, int kind, uint64_t chars)
+{
+    uint64_t base = kind == MS_ASCII ? v->str_ascii : v->str_compact;
+    return base + (chars + 1) * char_size[kind];
+}
+
+static unsigned digits_of(int64_t x)
+{
+    uint64_t m = x < 0 ? 0 - (uint64_t)x : (uint64_t)x;
+    unsigned d = 0;
+    while (m) {
+        d++;
+        m >>= 30;
+    }
+    return d;
+}
+
+static int bit(const uint64_t *bits, unsigned i)
+{
+    return (int)(bits[i >> 6] >> (i & 63) & 1);
+}
+
+/* The element objects of a tally; shared singletons once each when asked. */
+static uint64_t objects(const ms_pyver *v, const ms_tally *t, int count_shared)
+{
+    uint64_t b = 0;
+    for (unsigned d = 0; d < MS_MAX_PYDIGITS; d++)
+        if (t->int_digits[d])
+            b += t->int_digits[d] * ms_py_int_size(v, d);
+    b += t->floats * ms_py_float_size(v);
+    for (int k = 0; k < MS_KINDS; k++)
+        if (t->strs[k]) {
+            uint64_t base = k == MS_ASCII ? v->str_ascii : v->str_compact;
+            b += t->strs[k] * (base + char_size[k]) + t->str_chars[k] * char_size[k];
+        }
+    if (!count_shared)
+        return b;
+    for (unsigned i = 0; i < 262; i++)
+        if (bit(t->small_int, i))
+            b += ms_py_int_size(v, digits_of((int64_t)i - 5));
+    if (bit(t->small_str, 0))
+        b += ms_py_str_size(v, MS_ASCII, 0);
+    for (unsigned c = 0; c < 256; c++)
+        if (bit(t->small_str, 1 + c))
+            b += c < 128 ? ms_py_str_size(v, MS_ASCII, 1)
+                         : ms_py_str_size(v, MS_LATIN1, 1) + v->latin1_single_utf8;
+    return b;
+}
+
+/* ---- containers ---------------------------------------------------------------------------- */
+
+static uint64_t list_size(uint64_t allocated)
+{
+    return GC + 40 + PTR * allocated;
+}
+
+uint64_t ms_py_list_exact(const ms_pyver *v, uint64_t n)
+{
+    (void)v;
+    /* list_preallocate_exact() keeps the allocation even */
+    return list_size((n + 1) & ~(uint64_t)1);
+}
+
+/* list_resize(): room for newsize plus newsize/8 + 6, rounded down to a
+ * multiple of 4, unless that is less than the jump asked for. */
+uint64_t ms_py_list_append(const ms_pyver *v, uint64_t n)
+{
+    (void)v;
+    uint64_t allocated = 0;
+    uint64_t size = 0;
+    while (size < n) {
+        uint64_t newsize = size + 1;
+        if (newsize > allocated) {
+            uint64_t na = (newsize + (newsize >> 3) + 6) & ~(uint64_t)3;
+            if (newsize - size > na - newsize)
+                na = (newsize + 3) & ~(uint64_t)3;
+            allocated = na;
+            /* appends up to the new allocation need no resize */
+            size = allocated < n ? allocated : n;
+            continue;
+        }
+        size = newsize;
+    }
+    return list_size(allocated);
+}
+
+uint64_t ms_py_tuple(const ms_pyver *v, uint64_t n)
+{
+    (void)v;
+    return GC + 24 + PTR * n;
+}
+
+/* set_add_entry(): once fill * 5 >= mask * 3 the table is resized to the
+ * smallest power of two above used * 4 (used * 2 past 50000). */
+uint64_t ms_py_set(const ms_pyver *v, uint64_t distinct)
+{
+    (void)v;
+    uint64_t size = 8, fill = 0;
+    while (fill < distinct) {
+        /* jump to the next resize point */
+        uint64_t mask = size - 1;
+        uint64_t trigger = (mask * 3 + 4) / 5;      /* smallest fill with fill*5 >= mask*3 */
+        if (trigger > distinct) {
+            fill = distinct;
+            break;
+        }
+        fill = trigger;
+        uint64_t minused = fill > 50000 ? fill * 2 : fill * 4;
+        uint64_t ns = 8;
+        while (ns <= minused)
+            ns <<= 1;
+        size = ns;
+    }
+    return GC + 200 + (size > 8 ? 16 * size : 0);
+}
+
+/* calculate_log2_keysize(): the power of two just above
+ * ((minsize | 8) - 1) | 7, which is the next power of two at or above
+ * minsize when bit 3 of minsize is set and twice that otherwise
+ * (minsize 3 gets 16 slots, not 8). */
+static uint64_t log2_keysize(uint64_t minsize)
+{
+    uint64_t x = ((minsize | 8) - 1) | 7;
+    uint64_t s = 1;
+    while (s <= x)
+        s <<= 1;
+    return s;
+}
+
+static uint64_t dict_keys_bytes(uint64_t size, int unicode)
+{
+    uint64_t index = size <= 128 ? 1 : size <= 0xFFFF ? 2 : size <= 0xFFFFFFFFull ? 4 : 8;
+    uint64_t usable = (size << 1) / 3;
+    return 32 + size * index + usable * (unicode ? 16 : 24);
+}
+
+uint64_t ms_py_dict(const ms_pyver *v, uint64_t distinct, uint64_t str_keys_until)
+{
+    (void)v;
+    if (distinct == 0)
+        return GC + 48;
+    uint64_t size = 8, used = 0;
+    int unicode = str_keys_until > 0;
+    while (used < distinct) {
+        if (unicode && used == str_keys_until) {
+            unicode = 0;
+            size = log2_keysize(used * 3);
+        }
+        uint64_t usable = (size << 1) / 3;
+        uint64_t stop = distinct;
+        if (unicode && str_keys_until < stop)
+            stop = str_keys_until;
+        if (usable >= stop) {
+            used = stop;
+            continue;
+        }
+        used = usable;
+        size = log2_keysize(used * 3);
+    }
+    return GC + 48 + dict_keys_bytes(size, unicode);
+}
+
+/* ---- structures ---------------------------------------------------------------------------- */
+
+static char array_typecode(const ms_result *r, uint64_t *itemsize)
+{
+    if (r->n_str || r->big_int) {
+        *itemsize = 0;
+        return 0;
+    }
+    if (r->n_float) {
+        *itemsize = r->f32_exact ? 4 : 8;
+        return r->f32_exact ? 'f' : 'd';
+    }
+    static const struct { char tc; uint64_t size; int64_t lo; uint64_t hi; } codes[] = {
+        { 'b', 1, -128, 127 }, { 'B', 1, 0, 255 }, { 'h', 2, -32768, 32767 }, { 'H', 2, 0, 65535 },
+        { 'i', 4, INT32_MIN, INT32_MAX }, { 'I', 4, 0, UINT32_MAX },
+        { 'l', 8, INT64_MIN, INT64_MAX }, { 'L', 8, 0, UINT64_MAX },
+    };
+    int64_t lo = r->has_int ? r->min_int : 0;
+    uint64_t hi = r->has_int ? r->max_uint : 0;
+    for (size_t i = 0; i < sizeof codes / sizeof *codes; i++)
+        if (lo >= codes[i].lo && hi <= codes[i].hi) {
+            *itemsize = codes[i].size;
+            return codes[i].tc;
+        }
+    *itemsize = 0;
+    return 0;
+}
+
+void ms_py_size(const ms_pyver *v, int structure, const ms_result *r, const ms_pyopts *o, ms_pysize *out)
+{
+    memset(out, 0, sizeof *out);
+    out->available = 1;
+    uint64_t elems_all = objects(v, &r->all, o->count_shared);
+    uint64_t elems_uniq = objects(v, &r->uniq, o->count_shared);
+    uint64_t str_until = r->dict_first_str ? (r->dict_nonstr_known ? r->dict_nonstr_at : r->distinct) : 0;
+    switch (structure) {
+    case MS_PY_LIST:
+        out->count = r->n;
+        out->shallow = ms_py_list_exact(v, r->n);
+        out->deep = out->shallow + elems_all;
+        break;
+    case MS_PY_LIST_APPEND:
+        out->count = r->n;
+        out->shallow = ms_py_list_append(v, r->n);
+        out->deep = out->shallow + elems_all;
+        break;
+    case MS_PY_TUPLE:
+        out->count = r->n;
+        out->shallow = ms_py_tuple(v, r->n);
+        out->deep = out->shallow + elems_all;
+        break;
+    case MS_PY_SET:
+    case MS_PY_FROZENSET:
+        out->count = r->distinct;
+        out->shallow = ms_py_set(v, r->distinct);
+        out->deep = out->shallow + elems_uniq;
+        break;
+    case MS_PY_DICT:
+        out->count = r->distinct;
+        out->shallow = ms_py_dict(v, r->distinct, str_until);
+        out->deep = out->shallow + elems_uniq;
+        break;
+    case MS_PY_ARRAY: {
+        uint64_t item;
+        out->count = r->n;
+        out->typecode = array_typecode(r, &item);
+        if (!out->typecode) {
+            out->available = 0;
+            out->note = r->n_str ? "n/a: strings" : "n/a: integers beyond 64 bits";
+            return;
+        }
+        out->shallow = v->array_base + item * r->n;
+        out->deep = out->shallow;
+        break;
+    }
+    }
+    out->alloc_shallow = out->shallow;
+    out->alloc_deep = out->deep;
+}
+
+void ms_py_instance(const ms_pyver *v, unsigned attrs, uint64_t *regular, uint64_t *slots)
+{
+    (void)v;
+    *slots = GC + 16 + PTR * (uint64_t)attrs;
+    *regular = GC + 16 + 16 + 8 * (uint64_t)attrs;
+}
