@@ -352,9 +352,9 @@ int main(int argc, char **argv)
         mk_cli_usage_error(&cli, "--no-header needs --column");
     int nfiles;
     char **files = mk_cli_files(argc, argv, first, &nfiles);
-    /* The blocks in flight and the rest of the process take ~12 MiB; the
-     * distinct table gets the remainder of the budget. */
-    uint64_t table = memory > (24ull << 20) ? memory - (12ull << 20) : memory / 2;
+    /* The blocks in flight, the decompressor and the rest of the process
+     * take ~10 MiB; the distinct table gets the remainder of the budget. */
+    uint64_t table = memory > (32ull << 20) ? memory - (16ull << 20) : memory / 2;
     ms_values_opts vo = { type, table };
     ms_values *v = ms_values_new(&vo);
     read_input(v, files, nfiles);

@@ -45,6 +45,7 @@ struct ms_values {
     uint64_t big_limbs_cap;
     uint32_t *limbs;           /* scratch for big integers */
     uint64_t distinct_seen;    /* keys inserted while exact */
+    uint64_t text_len[256];    /* values by byte length, for the C text figures */
 };
 
 enum { LIMBS_MAX = 4300 / 9 + 2 };   /* 9 decimal digits a base-10^9 step */
@@ -54,12 +55,13 @@ enum { LIMBS_MAX = 4300 / 9 + 2 };   /* 9 decimal digits a base-10^9 step */
 uint64_t ms_glibc_chunk(uint64_t n)
 {
     /* request2size: n + SIZE_SZ rounded up to 16, at least MINSIZE (32).
-     * Requests at or above M_MMAP_THRESHOLD (128 KiB until a free raises
-     * it) are mmapped: the chunk plus its prev_size word, in whole pages. */
+     * Chunks at or above M_MMAP_THRESHOLD (128 KiB in a fresh process;
+     * freeing an mmapped chunk raises it, which is not modelled) are
+     * mmapped: the chunk plus its prev_size word, in whole pages. */
     uint64_t c = (n + 8 + 15) & ~(uint64_t)15;
     if (c < 32)
         c = 32;
-    if (n >= 128 * 1024)
+    if (c >= 128 * 1024)
         c = (c + 8 + 4095) & ~(uint64_t)4095;
     return c;
 }
@@ -342,31 +344,50 @@ static void rebuild(ms_values *v, size_t cap)
 }
 
 /* From exact to estimated: every key so far goes into the sketch, and the
- * table keeps the ones under a threshold that halves until the sample
- * takes at most half the budget. Dropped keys' bytes stay in the arena
- * (budgeted): strings are rare among 100 M values, and re-packing them
- * would cost more than it saves. */
+ * table shrinks to a small sample: the keys under a threshold that halves
+ * until they fill at most 3/8 of SAMPLE_SLOTS. The sample only has to tell
+ * the mix of kinds and sizes among the distinct values (tens of thousands
+ * of keys tell it to a fraction of a percent); the count comes from the
+ * sketch. A small table also stays in cache, so the values that reach it
+ * cost little. */
+enum { SAMPLE_SLOTS = 1 << 16 };
+
 static void start_sampling(ms_values *v)
 {
     if (!v->sampling) {
         mk_hll_init(&v->hll, MK_HLL_P_DEFAULT);
         for (size_t i = 0; i < v->cap; i++)
             if (v->t[i].h)
-                mk_hll_add(&v->hll, mix64(v->t[i].h & ~(uint64_t)7));
+                mk_hll_add(&v->hll, v->t[i].h & ~(uint64_t)7);
         v->sampling = 1;
         v->threshold = UINT64_MAX;
+        /* a small table within half the budget (the rest for string keys) */
+        size_t slots = SAMPLE_SLOTS;
+        while (slots > 1024 && slots * sizeof(slot) > v->o.memory / 2)
+            slots >>= 1;
+        /* drop to the threshold that fits before allocating the small table */
+        size_t keep = v->len;
+        while (keep > slots / 8 * 3 && v->threshold > 1) {
+            v->threshold >>= 1;
+            keep = 0;
+            for (size_t i = 0; i < v->cap; i++)
+                keep += v->t[i].h && v->t[i].h < v->threshold;
+        }
+        rebuild(v, slots);
     }
-    do {
+    while ((v->len > v->cap / 8 * 3 || slot_bytes(v) > v->o.memory) && v->threshold > 1) {
         v->threshold >>= 1;
         rebuild(v, v->cap);
-    } while ((v->len > v->cap / 8 * 3 || slot_bytes(v) > v->o.memory) && v->threshold > 1);
+    }
 }
 
 static void grow_or_sample(ms_values *v)
 {
     if (v->len + 1 <= v->cap / 4 * 3)
         return;
-    if (v->cap && slot_bytes(v) + (uint64_t)v->cap * sizeof(slot) > v->o.memory)
+    if (v->sampling)
+        start_sampling(v);
+    else if (v->cap && slot_bytes(v) + (uint64_t)v->cap * 2 * sizeof(slot) > v->o.memory)
         start_sampling(v);
     else
         rebuild(v, v->cap ? v->cap * 2 : 1024);
@@ -405,7 +426,7 @@ static void distinct_add(ms_values *v, int tag, uint64_t kv, const void *kp, siz
                         : mk_map_hash(kp, kn) ^ (uint64_t)tag_class(tag) * 0x9E3779B97F4A7C15ull;
     uint64_t h = (hash & ~(uint64_t)7) | (uint64_t)tag;
     if (v->sampling) {
-        mk_hll_add(&v->hll, mix64(h & ~(uint64_t)7));
+        mk_hll_add(&v->hll, h & ~(uint64_t)7);
         if (h >= v->threshold)
             return;
     }
@@ -542,12 +563,8 @@ static void note_int64(ms_values *v, int64_t x)
         r->min_int = x;
     if (x >= 0 && (uint64_t)x > r->max_uint)
         r->max_uint = (uint64_t)x;
-    if (r->f32_exact && (double)(float)x != (double)x)
-        r->f32_exact = 0;
-    /* (double)(float) of an int64 is exact only when x has <= 24
-     * significant bits; the test above compares in double, which is exact
-     * for those and inexact (so unequal or equal by rounding) otherwise:
-     * check the bits directly. */
+    /* float32 holds an integer exactly when it has at most 24 significant
+     * bits */
     if (r->f32_exact) {
         uint64_t m = x < 0 ? 0 - (uint64_t)x : (uint64_t)x;
         if (m && 64 - __builtin_clzll(m) - __builtin_ctzll(m) > 24)
@@ -673,12 +690,44 @@ static int parse_float(const char *s, size_t n, double *x)
     return ok ? 0 : -1;
 }
 
+/* The common case, a plain decimal of at most 18 digits: no blanks,
+ * underscores or '+' to look for. */
+static inline int fast_int(const char *p, size_t n, int64_t *out)
+{
+    size_t i = n && p[0] == '-';
+    if (i == n || n - i > 18)
+        return 0;
+    uint64_t m = 0;
+    for (size_t j = i; j < n; j++) {
+        unsigned d = (unsigned)(unsigned char)p[j] - '0';
+        if (d > 9)
+            return 0;
+        m = m * 10 + d;
+    }
+    *out = i ? -(int64_t)m : (int64_t)m;
+    return 1;
+}
+
 int ms_values_add(ms_values *v, const char *p, size_t n)
 {
     ms_result *r = &v->r;
     r->n++;
-    r->text_chunks += ms_glibc_chunk(n + 1);
-    r->text_bytes += n + 1;
+    if (n < 256) {
+        v->text_len[n]++;
+    } else {
+        r->text_chunks += ms_glibc_chunk(n + 1);
+        r->text_bytes += n + 1;
+    }
+    if (v->o.type != MS_STR && v->o.type != MS_FLOAT) {
+        int64_t x;
+        if (fast_int(p, n, &x)) {
+            r->n_int++;
+            note_int64(v, x);
+            tally_int64(&r->all, x);
+            distinct_add(v, K_INT, (uint64_t)x, NULL, 0);
+            return 0;
+        }
+    }
     const char *s = p;
     size_t sn = n;
     if (v->o.type != MS_STR) {
@@ -715,6 +764,11 @@ int ms_values_add(ms_values *v, const char *p, size_t n)
 const ms_result *ms_values_result(ms_values *v)
 {
     ms_result *r = &v->r;
+    for (size_t n = 0; n < 256; n++) {
+        r->text_chunks += v->text_len[n] * ms_glibc_chunk(n + 1);
+        r->text_bytes += v->text_len[n] * (n + 1);
+        v->text_len[n] = 0;
+    }
     memset(&r->uniq, 0, sizeof r->uniq);
     for (size_t i = 0; i < v->cap; i++)
         if (v->t[i].h)

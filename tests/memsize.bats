@@ -1,0 +1,90 @@
+#!/usr/bin/env bats
+# memsize end to end: byte figures against committed ground truth (CPython
+# 3.11/3.12/3.13 getsizeof and tracemalloc, glibc chunk sizes, pahole and
+# gcc layouts), hand-checkable C figures, estimates past the memory budget,
+# formats, and every way input can be bad.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+MS=$FIX/memsize
+
+# field N of the row whose model and structure are $1 $2 in TSV on stdin
+cell() {
+    awk -F'\t' -v m="$1" -v s="$2" -v c="$3" '$1 == m && $2 == s { print $c }'
+}
+
+# ---- C model ------------------------------------------------------------------------
+
+@test "c: chunk sizes of one malloc per string equal glibc's, read from real chunk headers" {
+    # lines of 0..1099 bytes: strings-malloc deep - shallow = sum of chunk(len + 1)
+    awk 'BEGIN { for (n = 0; n < 1100; n++) { s = ""; for (i = 0; i < n; i++) s = s "x"; print s } }' > lens.txt
+    want=$(awk '$1 >= 1 && $1 <= 1100 { t += $2 } END { print t }' "$MS/glibc-chunks.txt")
+    run memsize --model c -f tsv lens.txt
+    assert_success
+    shallow=$(cell c strings-malloc 4 <<< "$output")
+    deep=$(cell c strings-malloc 5 <<< "$output")
+    assert_equal "$((deep - shallow))" "$want"
+    # the pointer array: 1100 * 8 = 8800 bytes + 8 of header, rounded to 16
+    assert_equal "$shallow" 8816
+}
+
+@test "c: past the mmap threshold a block takes whole pages, as glibc's chunk header says" {
+    for n in 131064 131072 200000 1048576; do
+        # one string of n - 1 bytes is one malloc(n)
+        head -c $((n - 1)) /dev/zero | tr '\0' 'x' > big.txt
+        echo >> big.txt
+        run memsize --model c -f tsv big.txt
+        assert_success
+        shallow=$(cell c strings-malloc 4 <<< "$output")
+        deep=$(cell c strings-malloc 5 <<< "$output")
+        assert_equal "$((deep - shallow))" "$(awk -v n=$n '$1 == n { print $2 }' "$MS/glibc-chunks.txt")"
+    done
+}
+
+@test "c: a fresh run of the chunk program agrees with the committed table" {
+    command -v cc >/dev/null || skip "no C compiler"
+    cc -O2 -o chunks "$ROOT/tests/memsize/glibc-chunks.c" || skip "cannot build"
+    run ./chunks
+    assert_success
+    assert_equal "$output" "$(cat "$MS/glibc-chunks.txt")"
+}
+
+@test "c: narrowest element type, array/vector/list/hashset bytes by hand" {
+    # 1000 values 1..1000: int16_t; array 2000 B -> chunk 2016; vector cap 1024
+    # -> 2048 B -> chunk 2064; list 1000 nodes of 16 B -> 32 B chunks; hash set
+    # 2048 slots (1000 > 3/4 of 1024) of 2 B = 4096 -> 4112, bitmap 256 -> 272
+    seq 1000 > s.txt
+    run memsize --model c -f tsv s.txt
+    assert_success
+    assert_line -p $'c\tarray\t1000\t2016\t2016\t'
+    assert_line -p $'c\tvector\t1000\t2064\t2064\t'
+    assert_line -p $'c\tlist\t1000\t32000\t32000\t'
+    assert_line -p $'c\thashset\t1000\t4384\t4384\t'
+    assert_output -p "int16_t"
+    # types: uint8_t, int8_t, uint32_t, int64_t, uint64_t, float, double, char *
+    for case in "200:uint8_t" "-100:int8_t" "4000000000:uint32_t" "-3000000000:int64_t" \
+                "18446744073709551615:uint64_t" "0.5:float" "0.1:double" "abc:char *"; do
+        printf '1\n%s\n' "${case%%:*}" > t.txt
+        run memsize --model c -f tsv t.txt
+        assert_success
+        assert_equal "$(cell c array 10 <<< "$output")" "${case#*:}"
+    done
+    # beyond 64 bits no C integer holds it
+    echo 18446744073709551616 | memsize --model c -f tsv > o.tsv
+    assert_equal "$(cell c array 10 < o.tsv)" "n/a: integers beyond 64 bits"
+    assert_equal "$(cell c array 5 < o.tsv)" ""
+}
+
+@test "c: strings, the hash set of distinct strings, and the arena" {
+    # 4 strings, 3 distinct: 'aa' 'bbbb' 'aa' 'c'
+    printf 'aa\nbbbb\naa\nc\n' > s.txt
+    run memsize --model c -f tsv s.txt
+    assert_success
+    # array of 4 pointers: 32 B -> chunk 48; strings malloc(3),(5),(3),(2): 32 each
+    assert_line -p $'c\tarray\t4\t48\t176\t'
+    # hash set: 8 slots of 8 B = 64 -> 80, distinct strings 3 x 32
+    assert_line -p $'c\thashset\t3\t80\t176\t'
+    # arena: 3+5+3+2 = 13 bytes, one buffer grown by doubling to 16 -> 32
+    assert_line -p $'c\tstrings-arena\t4\t48\t80\t'
+}
