@@ -46,7 +46,12 @@ struct ms_values {
     uint32_t *limbs;           /* scratch for big integers */
     uint64_t distinct_seen;    /* keys inserted while exact */
     uint64_t text_len[256];    /* values by byte length, for the C text figures */
+    uint64_t bh[16], bv[16];   /* integer keys waiting (BATCH) */
+    unsigned bn;
+    uint32_t bcounted;         /* bit i: bh[i] arrived while sampling */
 };
+
+enum { BATCH = 16 };
 
 enum { LIMBS_MAX = 4300 / 9 + 2 };   /* 9 decimal digits a base-10^9 step */
 
@@ -419,18 +424,16 @@ static void note_order(ms_values *v, int is_str)
 
 /* Adds a key (inline value kv, or bytes kp/kn); tag says the key and the
  * object kind. The first object a set sees stays. */
-static void distinct_add(ms_values *v, int tag, uint64_t kv, const void *kp, size_t kn)
+/* Inserts a hashed key unless present. counted: the sketch has seen it
+ * (it arrived while sampling); a key that arrived while exact and finds
+ * the sampling started (by a batch or its own insertion) is counted here,
+ * since start_sampling only counted the keys in the table. */
+static void insert_hashed(ms_values *v, uint64_t h, uint64_t kv, const void *kp, size_t kn, int counted)
 {
-    int inl = tag_inline(tag);
-    uint64_t hash = inl ? mix64(kv ^ (uint64_t)tag_class(tag) * 0x9E3779B97F4A7C15ull)
-                        : mk_map_hash(kp, kn) ^ (uint64_t)tag_class(tag) * 0x9E3779B97F4A7C15ull;
-    uint64_t h = (hash & ~(uint64_t)7) | (uint64_t)tag;
-    if (v->sampling) {
-        mk_hll_add(&v->hll, h & ~(uint64_t)7);
-        if (h >= v->threshold)
-            return;
-    }
+    int tag = slot_tag(h), inl = tag_inline(tag);
     grow_or_sample(v);
+    if (v->sampling && !counted)
+        mk_hll_add(&v->hll, h & ~(uint64_t)7);
     if (v->sampling && h >= v->threshold)
         return;
     size_t i = (size_t)(h >> 20) & (v->cap - 1);
@@ -449,14 +452,64 @@ static void distinct_add(ms_values *v, int tag, uint64_t kv, const void *kp, siz
         sv = (uint64_t)(uintptr_t)s;
     }
     note_order(v, tag == K_STR);
-    v->t[i] = (slot){ h & ~(uint64_t)7, sv };
-    v->t[i].h |= (uint64_t)tag;
+    v->t[i] = (slot){ h, sv };
     v->len++;
     uint64_t b = slot_bytes(v);
     if (b > v->r.table_bytes)
         v->r.table_bytes = b;
     if (!v->sampling && b > v->o.memory)
         start_sampling(v);
+}
+
+static uint64_t key_hash(int tag, uint64_t kv, const void *kp, size_t kn)
+{
+    uint64_t salt = (uint64_t)tag_class(tag) * 0x9E3779B97F4A7C15ull;
+    uint64_t hash = tag_inline(tag) ? mix64(kv ^ salt) : mk_map_hash(kp, kn) ^ salt;
+    return (hash & ~(uint64_t)7) | (uint64_t)tag;
+}
+
+/* Integer keys, the bulk of big inputs, are inserted in batches: each
+ * one's slot is prefetched when it arrives and probed BATCH keys later,
+ * so the cache misses of a batch overlap. Keys stay in arrival order
+ * (note_order depends on it): any other key flushes the batch first. */
+static void flush_ints(ms_values *v)
+{
+    for (unsigned i = 0; i < v->bn; i++)
+        insert_hashed(v, v->bh[i], v->bv[i], NULL, 0, (int)(v->bcounted >> i & 1));
+    v->bn = 0;
+    v->bcounted = 0;
+}
+
+static inline void add_int_key(ms_values *v, int64_t x)
+{
+    uint64_t h = key_hash(K_INT, (uint64_t)x, NULL, 0);
+    if (v->sampling) {
+        mk_hll_add(&v->hll, h & ~(uint64_t)7);
+        if (h >= v->threshold)
+            return;
+    }
+    if (v->cap)
+        __builtin_prefetch(&v->t[(size_t)(h >> 20) & (v->cap - 1)]);
+    v->bcounted |= (uint32_t)v->sampling << v->bn;
+    v->bh[v->bn] = h;
+    v->bv[v->bn] = (uint64_t)x;
+    if (++v->bn == BATCH)
+        flush_ints(v);
+}
+
+/* Adds a key (inline value kv, or bytes kp/kn); tag says the key and the
+ * object kind. The first object a set sees stays. */
+static void distinct_add(ms_values *v, int tag, uint64_t kv, const void *kp, size_t kn)
+{
+    if (v->bn)
+        flush_ints(v);
+    uint64_t h = key_hash(tag, kv, kp, kn);
+    if (v->sampling) {
+        mk_hll_add(&v->hll, h & ~(uint64_t)7);
+        if (h >= v->threshold)
+            return;
+    }
+    insert_hashed(v, h, kv, kp, kn, v->sampling);
 }
 
 /* ---- tallies ----------------------------------------------------------------------------------- */
@@ -637,6 +690,8 @@ static void add_float_value(ms_values *v, double x)
     r->all.floats++;
     if (isnan(x)) {
         r->n_nan++;
+        if (v->bn)
+            flush_ints(v);
         note_order(v, 0);
     } else if (r->f32_exact && (double)(float)x != x) {
         r->f32_exact = 0;
@@ -724,7 +779,7 @@ int ms_values_add(ms_values *v, const char *p, size_t n)
             r->n_int++;
             note_int64(v, x);
             tally_int64(&r->all, x);
-            distinct_add(v, K_INT, (uint64_t)x, NULL, 0);
+            add_int_key(v, x);
             return 0;
         }
     }
@@ -764,6 +819,7 @@ int ms_values_add(ms_values *v, const char *p, size_t n)
 const ms_result *ms_values_result(ms_values *v)
 {
     ms_result *r = &v->r;
+    flush_ints(v);
     for (size_t n = 0; n < 256; n++) {
         r->text_chunks += v->text_len[n] * ms_glibc_chunk(n + 1);
         r->text_bytes += v->text_len[n] * (n + 1);
