@@ -13,10 +13,12 @@
 #include "cmodel.h"
 #include "err.h"
 #include "fields.h"
+#include "layout.h"
 #include "out.h"
 #include "pymodel.h"
 #include "source.h"
 #include "blocks.h"
+#include "suggest.h"
 #include "values.h"
 
 #include <stdio.h>
@@ -27,7 +29,8 @@
 
 static mk_list python_opt;
 static char *model_opt = "all", *type_opt, *column_opt;
-static int no_header, count_shared, allocated;
+static char *layout_opt, *abi_opt = "x86_64", *target_opt;
+static int no_header, count_shared, allocated, suggest, show;
 static uint64_t memory = 64ull << 20;
 static mk_cli cli;
 
@@ -47,6 +50,15 @@ static const mk_opt opts[] = {
       "(what tracemalloc measures)" },
     { "memory", 0, MK_ARG_SIZE, &memory, "SIZE", "memory for exact distinct counts; past it set and dict "
       "sizes are HyperLogLog estimates", NULL, "64M" },
+    { "layout", 0, MK_ARG_STR, &layout_opt, "FILE", "lay out the C structs and Python classes of a YAML "
+      "file instead of reading values" },
+    { "abi", 0, MK_ARG_CHOICE, &abi_opt, "ABI", "--layout: the ABI to lay structs out for",
+      "x86_64|i386|aarch64", "x86_64" },
+    { "show", 0, MK_ARG_FLAG, &show, NULL, "--layout: print each struct field by field, with its holes, "
+      "and in its best order" },
+    { "suggest", 0, MK_ARG_FLAG, &suggest, NULL, "--layout: the techniques that shrink each struct and "
+      "class, alone and combined" },
+    { "target", 0, MK_ARG_STR, &target_opt, "PCT", "--suggest: the saving to reach, e.g. 50%", NULL, "50%" },
     { 0 },
 };
 
@@ -56,10 +68,15 @@ static const mk_cli_spec spec = {
     "Input: values one per line (or --column of a CSV/TSV), plain, zstd or gzip.\n"
     "Each value is an int, a float or a string, as Python would parse it.\n"
     "\n"
+    "With --layout, reads C structs and Python classes from YAML instead and\n"
+    "reports sizes, holes, padding and the best field order (--suggest: what\n"
+    "each technique saves).\n"
+    "\n"
     "Examples:\n"
     "  seq 1000000 | memsize\n"
     "  memsize --python all --model python ids.txt.zst\n"
-    "  memsize --column user_id -f tsv events.csv",
+    "  memsize --column user_id -f tsv events.csv\n"
+    "  memsize --layout structs.yaml --suggest --target 50%",
     opts, MK_STD_CONFIG | MK_STD_FORMAT | MK_STD_OUTPUT | MK_STD_QUIET,
     NULL, NULL, NULL,
 };
@@ -322,6 +339,278 @@ static void report(const ms_result *r, const ms_pyver **vers, size_t nvers, int 
     mk_table_free(t);
 }
 
+/* ---- layouts ----------------------------------------------------------------------------------- */
+
+static void write_table(mk_table *t)
+{
+    mk_out *o = mk_out_open(cli.output);
+    if (!o)
+        mk_die_err();
+    mk_table_write(t, cli.format, o);
+    if (mk_out_close(o) < 0)
+        mk_die_err();
+    mk_table_free(t);
+}
+
+/* The best order as field names, comma-separated. */
+static char *order_names(const ml_struct *s, const size_t *order)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < s->nfields; i++)
+        len += strlen(s->fields[i].name) + 1;
+    char *b = mk_xmalloc(len), *p = b;
+    *p = 0;
+    for (size_t i = 0; i < s->nfields; i++)
+        p += sprintf(p, "%s%s", i ? "," : "", s->fields[order[i]].name);
+    return b;
+}
+
+static void layout_table(const ml_doc *d, ml_abi abi, const ms_pyver **vers, size_t nvers)
+{
+    mk_table *t = mk_table_new();
+    size_t c_name = mk_table_col(t, "name", MK_COL_STR), c_kind = mk_table_col(t, "kind", MK_COL_STR);
+    size_t c_size = mk_table_col(t, "size", MK_COL_UINT), c_align = mk_table_col(t, "align", MK_COL_UINT);
+    size_t c_holes = mk_table_col(t, "holes", MK_COL_UINT), c_hb = mk_table_col(t, "hole_bytes", MK_COL_UINT);
+    size_t c_pad = mk_table_col(t, "padding", MK_COL_UINT), c_best = mk_table_col(t, "best_size", MK_COL_UINT);
+    size_t c_saving = mk_table_col(t, "saving", MK_COL_UINT), c_count = mk_table_col(t, "count", MK_COL_UINT);
+    size_t c_total = mk_table_col(t, "total", MK_COL_UINT);
+    size_t c_tsaving = mk_table_col(t, "total_saving", MK_COL_UINT);
+    size_t c_bh = mk_table_col(t, "bit_holes", MK_COL_UINT), c_bhb = mk_table_col(t, "bit_hole_bits", MK_COL_UINT);
+    size_t c_model = mk_table_col(t, "model", MK_COL_STR), c_proven = mk_table_col(t, "proven", MK_COL_STR);
+    size_t c_order = mk_table_col(t, "best_order", MK_COL_STR);
+    for (size_t i = 0; i < d->nstructs; i++) {
+        const ml_struct *s = &d->structs[i];
+        ml_layout l;
+        size_t *order = mk_xmalloc((s->nfields ? s->nfields : 1) * sizeof *order);
+        uint64_t best;
+        int proven;
+        if (ml_lay_out(d, abi, s->fields, s->nfields, &l) < 0 ||
+            ml_best_order(d, abi, s->fields, s->nfields, order, &best, &proven) < 0)
+            mk_die("%s:%zu:%zu: struct %s: %s", d->file, s->line, s->col, s->name, mk_err_msg());
+        uint64_t count = s->has_count ? s->count : 1;
+        mk_table_row(t);
+        mk_table_cstr(t, c_name, s->name);
+        mk_table_cstr(t, c_kind, "struct");
+        mk_table_uint(t, c_size, l.size);
+        mk_table_uint(t, c_align, l.align);
+        mk_table_uint(t, c_holes, l.holes);
+        mk_table_uint(t, c_hb, l.hole_bytes);
+        mk_table_uint(t, c_pad, l.padding);
+        mk_table_uint(t, c_best, best);
+        mk_table_uint(t, c_saving, l.size - best);
+        mk_table_uint(t, c_count, count);
+        mk_table_uint(t, c_total, l.size * count);
+        mk_table_uint(t, c_tsaving, (l.size - best) * count);
+        mk_table_uint(t, c_bh, l.bit_holes);
+        mk_table_uint(t, c_bhb, l.bit_hole_bits);
+        mk_table_cstr(t, c_model, ml_abi_name(abi));
+        mk_table_cstr(t, c_proven, proven ? "yes" : "no");
+        char *names = order_names(s, order);
+        mk_table_cstr(t, c_order, names);
+        free(names);
+        free(order);
+        ml_layout_free(&l);
+    }
+    for (size_t i = 0; i < d->nclasses; i++)
+        for (size_t k = 0; k < nvers; k++) {
+            const ml_class *c = &d->classes[i];
+            uint64_t regular, slots;
+            ms_py_instance(vers[k], (unsigned)c->nattrs, &regular, &slots);
+            char model[32];
+            snprintf(model, sizeof model, "python%s", ms_pyver_name(vers[k]));
+            mk_table_row(t);
+            mk_table_cstr(t, c_name, c->name);
+            mk_table_cstr(t, c_kind, "class");
+            mk_table_uint(t, c_size, regular);
+            mk_table_uint(t, c_align, 8);
+            mk_table_uint(t, c_holes, 0);
+            mk_table_uint(t, c_hb, 0);
+            mk_table_uint(t, c_pad, 0);
+            mk_table_uint(t, c_best, slots);
+            mk_table_uint(t, c_saving, regular > slots ? regular - slots : 0);
+            mk_table_uint(t, c_count, c->count);
+            mk_table_uint(t, c_total, regular * c->count);
+            mk_table_uint(t, c_tsaving, (regular > slots ? regular - slots : 0) * c->count);
+            mk_table_cstr(t, c_model, model);
+            mk_table_cstr(t, c_proven, "yes");
+            mk_table_cstr(t, c_order, "__slots__");
+        }
+    write_table(t);
+}
+
+/* --show: the struct as declared, field by field with offsets, sizes and
+ * holes as pahole prints them, then in its best order. */
+static void show_fields(mk_out *o, const ml_doc *d, ml_abi abi, const ml_struct *s, const ml_field *f,
+                        size_t n, const char *title)
+{
+    ml_layout l;
+    if (ml_lay_out(d, abi, f, n, &l) < 0)
+        mk_die("%s:%zu:%zu: struct %s: %s", d->file, s->line, s->col, s->name, mk_err_msg());
+    mk_out_printf(o, "struct %s {%*s/* %s: size %llu, align %llu */\n", s->name,
+                  (int)(s->name[0] ? 1 : 1), "", title, (unsigned long long)l.size, (unsigned long long)l.align);
+    uint64_t end_bit = 0;
+    for (size_t i = 0; i < l.nplaced; i++) {
+        const ml_placed *pl = &l.placed[i];
+        const ml_field *fi = &f[pl->field];
+        uint64_t start = pl->offset * 8 + pl->bit_offset;
+        if (start > end_bit) {
+            uint64_t gap = start - end_bit;
+            if (gap % 8 == 0 && end_bit % 8 == 0)
+                mk_out_printf(o, "        /* XXX %llu byte%s hole */\n", (unsigned long long)(gap / 8),
+                              gap == 8 ? "" : "s");
+            else
+                mk_out_printf(o, "        /* XXX %llu bit%s hole */\n", (unsigned long long)gap, gap == 1 ? "" : "s");
+        }
+        char decl[256];
+        int k = snprintf(decl, sizeof decl, "%s %s", fi->type, fi->name);
+        if (fi->count)
+            k += snprintf(decl + k, sizeof decl - (size_t)k, "[%llu]", (unsigned long long)fi->count);
+        if (fi->is_bitfield)
+            snprintf(decl + k, sizeof decl - (size_t)k, ":%u", fi->bits);
+        uint64_t bits = fi->is_bitfield ? fi->bits : pl->size * 8;
+        mk_out_printf(o, "    %-36s /* %6llu", decl, (unsigned long long)pl->offset);
+        if (fi->is_bitfield)
+            mk_out_printf(o, ":%-2u %4llu bits */\n", pl->bit_offset, (unsigned long long)bits);
+        else
+            mk_out_printf(o, "    %6llu */\n", (unsigned long long)pl->size);
+        end_bit = start + bits;
+    }
+    if (l.padding)
+        mk_out_printf(o, "        /* padding: %llu */\n", (unsigned long long)l.padding);
+    mk_out_printf(o, "};  /* holes: %llu, sum holes: %llu, bit holes: %llu (%llu bits), padding: %llu */\n\n",
+                  (unsigned long long)l.holes, (unsigned long long)l.hole_bytes,
+                  (unsigned long long)l.bit_holes, (unsigned long long)l.bit_hole_bits,
+                  (unsigned long long)l.padding);
+    ml_layout_free(&l);
+}
+
+static void show_structs(const ml_doc *d, ml_abi abi)
+{
+    mk_out *o = mk_out_open(cli.output);
+    if (!o)
+        mk_die_err();
+    for (size_t i = 0; i < d->nstructs; i++) {
+        const ml_struct *s = &d->structs[i];
+        show_fields(o, d, abi, s, s->fields, s->nfields, "as declared");
+        size_t *order = mk_xmalloc((s->nfields ? s->nfields : 1) * sizeof *order);
+        ml_field *f = mk_xmalloc((s->nfields ? s->nfields : 1) * sizeof *f);
+        uint64_t best;
+        int proven;
+        if (ml_best_order(d, abi, s->fields, s->nfields, order, &best, &proven) < 0)
+            mk_die("%s:%zu:%zu: struct %s: %s", d->file, s->line, s->col, s->name, mk_err_msg());
+        for (size_t k = 0; k < s->nfields; k++)
+            f[k] = s->fields[order[k]];
+        show_fields(o, d, abi, s, f, s->nfields, proven ? "best order" : "best order found (not proven)");
+        free(order);
+        free(f);
+    }
+    if (mk_out_close(o) < 0)
+        mk_die_err();
+}
+
+static double parse_target(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || (*end && strcmp(end, "%") != 0) || v <= 0 || v >= 100)
+        mk_cli_usage_error(&cli, "--target: a percentage between 0 and 100, such as 50%%, not '%s'", s);
+    return v / 100;
+}
+
+static void suggest_table(const ml_doc *d, ml_abi abi, const ms_pyver **vers, size_t nvers)
+{
+    double target = parse_target(target_opt ? target_opt : "50%");
+    mk_table *t = mk_table_new();
+    size_t c_name = mk_table_col(t, "name", MK_COL_STR), c_kind = mk_table_col(t, "kind", MK_COL_STR);
+    size_t c_step = mk_table_col(t, "step", MK_COL_UINT), c_tech = mk_table_col(t, "technique", MK_COL_STR);
+    size_t c_before = mk_table_col(t, "before", MK_COL_UINT), c_alone = mk_table_col(t, "alone", MK_COL_UINT);
+    size_t c_apct = mk_table_col(t, "alone_saving", MK_COL_RATIO);
+    size_t c_cum = mk_table_col(t, "cumulative", MK_COL_UINT);
+    size_t c_cpct = mk_table_col(t, "cumulative_saving", MK_COL_RATIO);
+    size_t c_count = mk_table_col(t, "count", MK_COL_UINT);
+    size_t c_tb = mk_table_col(t, "total_before", MK_COL_UINT), c_ta = mk_table_col(t, "total_after", MK_COL_UINT);
+    size_t c_met = mk_table_col(t, "target_met", MK_COL_STR), c_model = mk_table_col(t, "model", MK_COL_STR);
+    size_t c_what = mk_table_col(t, "what", MK_COL_STR);
+    size_t nplans = d->nstructs + d->nclasses * nvers;
+    for (size_t i = 0; i < nplans; i++) {
+        ms_plan p;
+        const char *name, *kind;
+        char model[32];
+        if (i < d->nstructs) {
+            if (ms_suggest_struct(d, abi, i, &p) < 0)
+                mk_die("%s:%zu:%zu: struct %s: %s", d->file, d->structs[i].line, d->structs[i].col,
+                       d->structs[i].name, mk_err_msg());
+            name = d->structs[i].name;
+            kind = "struct";
+            snprintf(model, sizeof model, "%s", ml_abi_name(abi));
+        } else {
+            size_t ci = (i - d->nstructs) / nvers;
+            const ms_pyver *v = vers[(i - d->nstructs) % nvers];
+            if (ms_suggest_class(d, v, ci, &p) < 0)
+                mk_die_err();
+            name = d->classes[ci].name;
+            kind = "class";
+            snprintf(model, sizeof model, "python%s", ms_pyver_name(v));
+        }
+        uint64_t total_before = p.before * p.count;
+        for (size_t k = 0; k < (p.nsteps ? p.nsteps : 1); k++) {
+            mk_table_row(t);
+            mk_table_cstr(t, c_name, name);
+            mk_table_cstr(t, c_kind, kind);
+            mk_table_uint(t, c_before, p.before);
+            mk_table_uint(t, c_count, p.count);
+            mk_table_uint(t, c_tb, total_before);
+            mk_table_cstr(t, c_model, model);
+            if (!p.nsteps) {
+                mk_table_uint(t, c_step, 0);
+                mk_table_cstr(t, c_tech, "none");
+                mk_table_cstr(t, c_what, "no technique saves anything here");
+                mk_table_uint(t, c_ta, total_before);
+                mk_table_cstr(t, c_met, "no");
+                continue;
+            }
+            const ms_step *st = &p.steps[k];
+            uint64_t after = st->cumulative * p.count + st->once_cumulative;
+            mk_table_uint(t, c_step, k + 1);
+            mk_table_cstr(t, c_tech, st->technique);
+            mk_table_uint(t, c_alone, st->alone);
+            mk_table_uint(t, c_cum, st->cumulative);
+            if (p.before) {
+                mk_table_float(t, c_apct, 1 - (double)st->alone / (double)p.before);
+                mk_table_float(t, c_cpct, 1 - (double)st->cumulative / (double)p.before);
+            }
+            mk_table_uint(t, c_ta, after);
+            int met = total_before && 1 - (double)after / (double)total_before >= target - 1e-12;
+            mk_table_cstr(t, c_met, met ? "yes" : "no");
+            if (st->combined) {
+                mk_table_cstr(t, c_what, st->what);
+            } else {
+                char w[320];
+                snprintf(w, sizeof w, "%s (alone only: nothing more on top of the steps above)", st->what);
+                mk_table_cstr(t, c_what, w);
+            }
+        }
+    }
+    write_table(t);
+}
+
+static void run_layout(const ms_pyver **vers, size_t nvers)
+{
+    ml_abi abi;
+    if (ml_abi_parse(abi_opt, &abi) < 0)
+        mk_cli_usage_error(&cli, "--abi: %s", mk_err_msg());
+    ml_doc *d = ml_load(layout_opt);
+    if (!d || ml_resolve(d) < 0)
+        mk_die_err();
+    if (suggest)
+        suggest_table(d, abi, vers, nvers);
+    else if (show && cli.format == MK_FMT_TEXT)
+        show_structs(d, abi);
+    else
+        layout_table(d, abi, vers, nvers);
+    ml_free(d);
+}
+
 /* ---- main ------------------------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
@@ -345,6 +634,14 @@ int main(int argc, char **argv)
         if (nvers < 3)
             vers[nvers++] = pv;
     }
+    if (layout_opt) {
+        if (first < argc)
+            mk_cli_usage_error(&cli, "--layout reads its YAML file, not '%s'", argv[first]);
+        run_layout(vers, nvers);
+        return 0;
+    }
+    if (suggest || show || target_opt)
+        mk_cli_usage_error(&cli, "--%s needs --layout", suggest ? "suggest" : show ? "show" : "target");
     int type = MS_ANY;
     if (type_opt)
         type = strcmp(type_opt, "int") == 0 ? MS_INT : strcmp(type_opt, "float") == 0 ? MS_FLOAT : MS_STR;

@@ -232,6 +232,11 @@ uint64_t ms_py_dict(const ms_pyver *v, uint64_t distinct, uint64_t str_keys_unti
     return GC + 48 + dict_keys_bytes(size, unicode);
 }
 
+uint64_t ms_py_array(const ms_pyver *v, uint64_t itemsize, uint64_t n)
+{
+    return v->array_base + itemsize * n;
+}
+
 /* ---- structures ---------------------------------------------------------------------------- */
 
 static char array_typecode(const ms_result *r, uint64_t *itemsize)
@@ -303,7 +308,7 @@ void ms_py_size(const ms_pyver *v, int structure, const ms_result *r, const ms_p
             out->note = r->n_str ? "n/a: strings" : "n/a: integers beyond 64 bits";
             return;
         }
-        out->shallow = v->array_base + item * r->n;
+        out->shallow = ms_py_array(v, item, r->n);
         out->deep = out->shallow;
         break;
     }

@@ -56,6 +56,9 @@ uint64_t ms_py_set(const ms_pyver *v, uint64_t distinct);
  * while all were str (distinct for an all-str dict, 0 for none). */
 uint64_t ms_py_dict(const ms_pyver *v, uint64_t distinct, uint64_t str_keys_until);
 
+/* array.array of n items of itemsize bytes, built from a list. */
+uint64_t ms_py_array(const ms_pyver *v, uint64_t itemsize, uint64_t n);
+
 /* Instances of a class with `attrs` attributes set in __init__: bytes per
  * instance as a regular class and with __slots__ (getsizeof of the object
  * plus what holds its attribute values). */
