@@ -88,3 +88,29 @@ cell() {
     # arena: 3+5+3+2 = 13 bytes, one buffer grown by doubling to 16 -> 32
     assert_line -p $'c\tstrings-arena\t4\t48\t80\t'
 }
+
+# ---- layouts ------------------------------------------------------------------------
+
+@test "layout: size, alignment, holes and padding equal pahole's, best size equals gcc's best over every order, on three ABIs" {
+    n=0
+    for exp in "$MS"/layout/*.expected; do
+        base=$(basename "$exp" .expected)
+        abi=${base##*.}
+        yaml="$MS/layout/${base%.*}.yaml"
+        run memsize --layout "$yaml" --abi "$abi" -f tsv
+        assert_success
+        got=$(awk -F'\t' 'NR == 1 || $2 == "struct" { print $1 "\t" $3 "\t" $4 "\t" $5 "\t" $6 "\t" $7 "\t" $8 }' <<< "$output" |
+              sed '1s/.*/name\tsize\talign\tholes\thole_bytes\tpadding\tbest_size/')
+        assert_equal "$got" "$(cat "$exp")"
+        n=$((n + 1))
+    done
+    [ "$n" -ge 20 ]
+}
+
+@test "layout: the TSV contract columns, saving and totals" {
+    run memsize --layout "$MS/layout/holey.yaml" -f tsv
+    assert_success
+    assert_line -n 0 -p $'name\tkind\tsize\talign\tholes\thole_bytes\tpadding\tbest_size\tsaving\t'
+    # holey: 40 B as declared, 24 B in the best order, 1000 instances
+    assert_line -p $'holey\tstruct\t40\t8\t3\t16\t0\t24\t16\t1000\t40000\t16000\t'
+}

@@ -462,11 +462,14 @@ static void show_fields(mk_out *o, const ml_doc *d, ml_abi abi, const ml_struct 
                 mk_out_printf(o, "        /* XXX %llu bit%s hole */\n", (unsigned long long)gap, gap == 1 ? "" : "s");
         }
         char decl[256];
-        int k = snprintf(decl, sizeof decl, "%s %s", fi->type, fi->name);
+        size_t tl = strlen(fi->type);
+        int k = snprintf(decl, sizeof decl, "%s%s%s", fi->type, tl && fi->type[tl - 1] == '*' ? "" : " ",
+                         fi->name);
         if (fi->count)
             k += snprintf(decl + k, sizeof decl - (size_t)k, "[%llu]", (unsigned long long)fi->count);
         if (fi->is_bitfield)
-            snprintf(decl + k, sizeof decl - (size_t)k, ":%u", fi->bits);
+            k += snprintf(decl + k, sizeof decl - (size_t)k, ":%u", fi->bits);
+        snprintf(decl + k, sizeof decl - (size_t)k, ";");
         uint64_t bits = fi->is_bitfield ? fi->bits : pl->size * 8;
         mk_out_printf(o, "    %-36s /* %6llu", decl, (unsigned long long)pl->offset);
         if (fi->is_bitfield)
