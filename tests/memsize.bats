@@ -114,3 +114,41 @@ cell() {
     # holey: 40 B as declared, 24 B in the best order, 1000 instances
     assert_line -p $'holey\tstruct\t40\t8\t3\t16\t0\t24\t16\t1000\t40000\t16000\t'
 }
+
+# ---- CPython ------------------------------------------------------------------------
+
+# The truth files' columns (structure count shallow deep deep_shared typecode)
+# from memsize's two runs, with and without --count-shared.
+py_rows() {
+    local v=$1 f=$2
+    paste <(memsize --python "$v" --model python -f tsv "$f" | awk -F'\t' 'NR > 1 { print $2 "\t" $3 "\t" $4 "\t" $5 }') \
+          <(memsize --python "$v" --model python --count-shared -f tsv "$f" | awk -F'\t' 'NR > 1 { print $5 "\t" $NF }') |
+        awk -F'\t' '{ tc = $6; if (tc !~ /^typecode /) tc = ""; sub(/^typecode /, "", tc)
+                      if ($3 == "") print $1 "\t\t\t\t\t"; else print $1 "\t" $2 "\t" $3 "\t" $4 "\t" $5 "\t" tc }'
+}
+
+@test "python: getsizeof shallow and deep, with and without shared objects, equal CPython 3.11/3.12/3.13 on every fixture" {
+    n=0
+    for exp in "$MS"/python/*.3.1[123].tsv; do
+        base=$(basename "$exp" .tsv)
+        v=${base#*.}; fx=${base%%.*}
+        case $base in *.type-str.*) continue ;; esac
+        want=$(tail -n +2 "$exp" | awk -F'\t' '{ if ($4 == "") print $2 "\t\t\t\t\t"; else print $2 "\t" $3 "\t" $4 "\t" $5 "\t" $6 "\t" $7 }')
+        run py_rows "$v" "$MS/python/$fx.txt"
+        assert_success
+        assert_equal "$output" "$want"
+        n=$((n + 1))
+    done
+    [ "$n" -ge 20 ]
+}
+
+@test "python: --type str reads numbers as strings, as CPython sizes them" {
+    for exp in "$MS"/python/*.type-str.3.1[123].tsv; do
+        base=$(basename "$exp" .tsv)
+        v=${base##*type-str.}; fx=${base%%.*}
+        want=$(tail -n +2 "$exp" | awk -F'\t' '$4 != "" { print $2 "\t" $3 "\t" $4 "\t" $5 }')
+        got=$(memsize --python "$v" --model python --type str -f tsv "$MS/python/$fx.txt" |
+              awk -F'\t' 'NR > 1 && $4 != "" { print $2 "\t" $3 "\t" $4 "\t" $5 }')
+        assert_equal "$got" "$want"
+    done
+}
