@@ -152,3 +152,125 @@ py_rows() {
         assert_equal "$got" "$want"
     done
 }
+
+# ---- values: typing, estimates, formats -----------------------------------------------
+
+@test "values: Python's typing, 1 == 1.0 in a set, every NaN its own key" {
+    printf '1\n1.0\n 7 \n1_000\nnan\nnan\nx\n' > t.txt
+    run memsize --model python -f tsv t.txt
+    assert_success
+    # list: 7 items; set: {1, 7, 1000, nan, nan, 'x'} = 6 keys
+    assert_equal "$(cell python3.11 list 3 <<< "$output")" 7
+    assert_equal "$(cell python3.11 set 3 <<< "$output")" 6
+    # deep of the set: 1 (shared, 0) + 7 (shared) + 1000 (28) + two NaN floats (24 each) + 'x' (shared)
+    assert_equal "$(( $(cell python3.11 set 5 <<< "$output") - $(cell python3.11 set 4 <<< "$output") ))" 76
+    # the float 1.0 came second: the set keeps the int; the list holds both
+    assert_equal "$(( $(cell python3.11 list 5 <<< "$output") - $(cell python3.11 list 4 <<< "$output") ))" $((24 + 28 + 24 + 24))
+}
+
+@test "values: past --memory, set and dict are estimates within the stated error, list and tuple stay exact" {
+    seq 1 300000 | awk '{ print $1 * 7919 % 1000003 }' > many.txt
+    run memsize --model python -f tsv many.txt
+    assert_success
+    exact=$(cell python3.11 set 3 <<< "$output")
+    list=$(cell python3.11 list 5 <<< "$output")
+    assert_equal "$(cell python3.11 set 8 <<< "$output")" exact
+    run memsize --model python --memory 1M -f tsv many.txt
+    assert_success
+    est=$(cell python3.11 set 3 <<< "$output")
+    assert_equal "$(cell python3.11 set 8 <<< "$output")" estimate
+    assert_equal "$(cell python3.11 set 9 <<< "$output")" 0.008125
+    assert_equal "$(cell python3.11 list 8 <<< "$output")" exact
+    assert_equal "$(cell python3.11 list 5 <<< "$output")" "$list"
+    # within 3 standard errors
+    awk -v e="$est" -v x="$exact" 'BEGIN { d = (e - x) / x; if (d < 0) d = -d; exit !(d < 3 * 0.008125) }'
+}
+
+@test "values: --column by name and number, CSV quoting and TSV, --no-header" {
+    printf 'id,name\n1,"a,b"\n2,"say ""hi"""\n' > t.csv
+    run memsize --column name --model c -f tsv t.csv
+    assert_success
+    # two strings of 3 and 8 bytes: malloc(4) and malloc(9), 32 B each
+    assert_line -p $'c\tstrings-malloc\t2\t32\t96\t'
+    run memsize --column 1 --model c -f tsv t.csv
+    assert_line -p $'c\tarray\t2\t32\t32\t'
+    printf '5\tx\n6\ty\n' > t.tsv
+    run memsize --column 1 --no-header --model c -f tsv t.tsv
+    assert_success
+    assert_output -p $'c\tarray\t2\t'
+    run memsize --column nme t.csv
+    assert_failure 2
+    assert_output "memsize: t.csv:1: no column 'nme' (did you mean 'name'?)"
+}
+
+@test "values: json, ndjson and csv carry the same numbers; empty input gives zero-item structures" {
+    seq 10 > s.txt
+    run memsize -f json --model python s.txt
+    assert_success
+    assert_output -p '"model":"python3.11","structure":"list","count":10,"shallow":136,"deep":136'
+    run memsize -f ndjson --model c s.txt
+    assert_line -n 0 -p '{"model":"c","structure":"array","count":10,"shallow":32,"deep":32'
+    : > empty.txt
+    run memsize -f csv --python all empty.txt
+    assert_success
+    assert_line 'model,structure,count,shallow,deep,per_item,ratio,exact,error,detail'
+    assert_line 'python3.13,dict,0,64,64,,,exact,,'
+    assert_line 'python3.12,tuple,0,40,40,,,exact,,'
+}
+
+@test "values: zstd and gzip input give the same figures as plain" {
+    seq 5000 | sed 's/$/.5/' > f.txt
+    zstd -q f.txt -o f.zst
+    gzip -c f.txt > f.gz
+    a=$(memsize -f tsv f.txt)
+    assert_equal "$(memsize -f tsv f.zst)" "$a"
+    assert_equal "$(memsize -f tsv f.gz)" "$a"
+    assert_equal "$(cat f.txt | memsize -f tsv)" "$a"
+}
+
+@test "errors: bad text, NUL, huge line, truncated and corrupt streams, bad type, bad options: one line and exit 2" {
+    printf '1\n2\n\xff\xfe\n' > bad.txt
+    run memsize bad.txt
+    assert_failure 2
+    assert_output "memsize: bad.txt:3: not valid UTF-8"
+    printf '1\n2\0\n' > nul.txt
+    run memsize nul.txt
+    assert_failure 2
+    assert_output -p "nul.txt:2: NUL byte"
+    head -c 2000000 /dev/zero | tr '\0' x > long.txt
+    run memsize long.txt
+    assert_failure 2
+    assert_output -p "long.txt:1:"
+    seq 100000 | zstd -q > s.zst
+    head -c 5000 s.zst > trunc.zst
+    run memsize trunc.zst
+    assert_failure 2
+    assert_output -p "trunc.zst"
+    seq 100000 | gzip > s.gz
+    cp s.gz corrupt.gz
+    flip_byte corrupt.gz 3000
+    run memsize corrupt.gz
+    assert_failure 2
+    assert_output -p "corrupt.gz"
+    printf '1\nx\n' > t.txt
+    run memsize --type int t.txt
+    assert_failure 2
+    assert_output "memsize: t.txt:2: 'x' is not an integer (--type int)"
+    run memsize --type float t.txt
+    assert_failure 2
+    assert_output "memsize: t.txt:2: 'x' is not a float (--type float)"
+    run memsize --python 3.9 t.txt
+    assert_failure 2
+    assert_output -p "unknown version '3.9'"
+    run memsize --bogus
+    assert_failure 2
+    assert_line -n 0 "memsize: unknown option '--bogus'"
+    run memsize --suggest t.txt
+    assert_failure 2
+    assert_output -p "--suggest needs --layout"
+    run memsize --no-header t.txt
+    assert_failure 2
+    head -c 3000 /dev/urandom > junk.bin
+    run memsize junk.bin
+    assert_failure 2
+}
