@@ -134,6 +134,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB_OBJ) | deps
 $(B)/fuzz/fuzz_leakdiff: $(wildcard cmd/leakdiff/*.c cmd/leakdiff/*.h)
 $(B)/fuzz/fuzz_cyclefind: $(wildcard cmd/cyclefind/*.c cmd/cyclefind/*.h)
 $(B)/fuzz/fuzz_refwatch: $(wildcard cmd/refwatch/*.c cmd/refwatch/*.h)
+$(B)/fuzz/fuzz_memsize: $(wildcard cmd/memsize/*.c cmd/memsize/*.h)
 fuzz-bins: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	@bash tests/fuzz/run.sh $(B)/fuzz $(FUZZ_SECONDS)

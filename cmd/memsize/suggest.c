@@ -13,7 +13,7 @@ enum { T_REORDER = 1, T_NARROW = 2, T_BITS = 4, T_INTERN = 8, T_SOA = 16, T_COUN
 
 static const char *const tech_name[T_COUNT] = { "reorder", "narrow", "bitfields", "intern", "soa" };
 
-static int is_int_kind(ml_kind k)
+static int integer_kind(ml_kind k)
 {
     return k == ML_KIND_SIGNED || k == ML_KIND_UNSIGNED || k == ML_KIND_CHAR;
 }
@@ -58,7 +58,7 @@ static int rewrite(const ml_doc *d, ml_abi abi, const ml_struct *s, unsigned fla
         f[i] = s->fields[i];
         uint64_t size;
         int changed = 0;
-        if ((flags & T_NARROW) && f[i].has_range && is_int_kind(f[i].kind) && !f[i].is_bitfield) {
+        if ((flags & T_NARROW) && f[i].has_range && integer_kind(f[i].kind) && !f[i].is_bitfield) {
             uint64_t cur;
             const char *t = narrow_type(f[i].lo, f[i].hi, &size);
             if (t && ml_field_scalar(d, abi, &f[i], &cur, NULL, NULL, NULL) == 0 && size < cur &&
@@ -67,7 +67,7 @@ static int rewrite(const ml_doc *d, ml_abi abi, const ml_struct *s, unsigned fla
         }
         if ((flags & T_BITS) && !f[i].is_bitfield && !f[i].count &&
             (f[i].kind == ML_KIND_BOOL ||
-             (is_int_kind(f[i].kind) && f[i].has_range && f[i].lo >= 0 && f[i].hi <= 1))) {
+             (integer_kind(f[i].kind) && f[i].has_range && f[i].lo >= 0 && f[i].hi <= 1))) {
             if (f[i].kind == ML_KIND_BOOL || ml_field_set_type(d, &f[i], "unsigned char") == 0) {
                 f[i].is_bitfield = 1;
                 f[i].bits = 1;

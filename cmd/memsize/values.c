@@ -309,7 +309,7 @@ static uint64_t slot_bytes(const ms_values *v)
     return (uint64_t)v->cap * sizeof(slot) + mk_arena_reserved(&v->keys);
 }
 
-static void place(slot *t, size_t cap, slot s)
+static void place_slot(slot *t, size_t cap, slot s)
 {
     size_t i = (size_t)(s.h >> 20) & (cap - 1);
     while (t[i].h)
@@ -335,7 +335,7 @@ static void rebuild(ms_values *v, size_t cap)
             memcpy(&n, (const void *)(uintptr_t)s.v, 4);
             s.v = (uint64_t)(uintptr_t)mk_arena_memdup(&keys, (const void *)(uintptr_t)s.v, n + 4);
         }
-        place(t, cap, s);
+        place_slot(t, cap, s);
         len++;
     }
     if (v->sampling) {
