@@ -274,3 +274,22 @@ py_rows() {
     run memsize junk.bin
     assert_failure 2
 }
+
+@test "python classes: regular vs __slots__ instances as tracemalloc traces them, CPython 3.11/3.12/3.13" {
+    n=0
+    for exp in "$MS"/python/classes-3.1[123].tsv; do
+        v=$(basename "$exp" .tsv); v=${v#classes-}
+        # one YAML with every (attrs, count) row of the truth file as a class
+        awk -F'\t' 'NR == 1 { print "classes:"; next }
+            { a = ""; for (i = 0; i < $1; i++) a = a (i ? ", " : "") "a" i
+              printf "  - {name: C%d_%d, count: %d, attrs: [%s]}\n", $1, $2, $2, a }' "$exp" > c.yaml
+        want=$(awk -F'\t' 'NR > 1 { printf "C%d_%d\t%d\t%d\t%d\n", $1, $2, $6, $7, $8 }' "$exp")
+        run memsize --layout c.yaml --python "$v" -f tsv
+        assert_success
+        # best_size is the slots instance; total the regular instances' total
+        got=$(awk -F'\t' 'NR > 1 { printf "%s\t%d\t%d\t%d\n", $1, $8, $11, $8 * $10 }' <<< "$output")
+        assert_equal "$got" "$want"
+        n=$((n + 1))
+    done
+    [ "$n" = 3 ]
+}

@@ -414,23 +414,23 @@ static void layout_table(const ml_doc *d, ml_abi abi, const ms_pyver **vers, siz
     for (size_t i = 0; i < d->nclasses; i++)
         for (size_t k = 0; k < nvers; k++) {
             const ml_class *c = &d->classes[i];
-            uint64_t regular, slots;
-            ms_py_instance(vers[k], (unsigned)c->nattrs, &regular, &slots);
+            ms_pyclass pc;
+            ms_py_class(vers[k], c->nattrs, c->count, &pc);
             char model[32];
             snprintf(model, sizeof model, "python%s", ms_pyver_name(vers[k]));
             mk_table_row(t);
             mk_table_cstr(t, c_name, c->name);
             mk_table_cstr(t, c_kind, "class");
-            mk_table_uint(t, c_size, regular);
+            mk_table_uint(t, c_size, pc.regular);
             mk_table_uint(t, c_align, 8);
             mk_table_uint(t, c_holes, 0);
             mk_table_uint(t, c_hb, 0);
             mk_table_uint(t, c_pad, 0);
-            mk_table_uint(t, c_best, slots);
-            mk_table_uint(t, c_saving, regular > slots ? regular - slots : 0);
+            mk_table_uint(t, c_best, pc.slots);
+            mk_table_uint(t, c_saving, pc.regular > pc.slots ? pc.regular - pc.slots : 0);
             mk_table_uint(t, c_count, c->count);
-            mk_table_uint(t, c_total, regular * c->count);
-            mk_table_uint(t, c_tsaving, (regular > slots ? regular - slots : 0) * c->count);
+            mk_table_uint(t, c_total, pc.regular_total);
+            mk_table_uint(t, c_tsaving, pc.regular_total > pc.slots_total ? pc.regular_total - pc.slots_total : 0);
             mk_table_cstr(t, c_model, model);
             mk_table_cstr(t, c_proven, "yes");
             mk_table_cstr(t, c_order, "__slots__");
@@ -555,7 +555,7 @@ static void suggest_table(const ml_doc *d, ml_abi abi, const ms_pyver **vers, si
             kind = "class";
             snprintf(model, sizeof model, "python%s", ms_pyver_name(v));
         }
-        uint64_t total_before = p.before * p.count;
+        uint64_t total_before = p.before * p.count + p.before_once;
         for (size_t k = 0; k < (p.nsteps ? p.nsteps : 1); k++) {
             mk_table_row(t);
             mk_table_cstr(t, c_name, name);

@@ -317,9 +317,57 @@ void ms_py_size(const ms_pyver *v, int structure, const ms_result *r, const ms_p
     out->alloc_deep = out->deep;
 }
 
-void ms_py_instance(const ms_pyver *v, unsigned attrs, uint64_t *regular, uint64_t *slots)
+/* ---- classes ------------------------------------------------------------------------------ */
+
+/* A class's shared keys hold 29 attribute names (30 slots, one kept
+ * back). Instance j (0-based) sizes its values from the keys' usable
+ * slots plus entries at the time: s_j = max(29 - j, min(k + 1, 29)) in
+ * 3.11 and 3.12, which decrement the usable count before sizing; 3.13
+ * decrements after, so max(30 - j, ...). 3.11/3.12 keep the values in a
+ * block of their own (a size byte per slot plus prefix, rounded to 8, then
+ * 8 per slot); 3.13 inline in the object (rounded byte array, then 8 per
+ * slot plus one). Past 29 names the instance gets a real dict with a
+ * combined str-keys table (3.11/3.12 free the values, 3.13 keeps them). */
+static uint64_t r8(uint64_t x)
 {
-    (void)v;
-    *slots = GC + 16 + PTR * (uint64_t)attrs;
-    *regular = GC + 16 + 16 + 8 * (uint64_t)attrs;
+    return (x + 7) & ~(uint64_t)7;
+}
+
+static uint64_t class_values(const ms_pyver *v, uint64_t s)
+{
+    return v->minor >= 13 ? r8(s) + 8 * (s + 1) : r8(s + 2) + 8 * s;
+}
+
+static uint64_t class_dict(uint64_t k)
+{
+    /* str keys from 128 slots (L = 7), grown by dict's rule as names come */
+    uint64_t size = 128;
+    while ((size << 1) / 3 < k)
+        size = log2_keysize(((size << 1) / 3) * 3);
+    return GC + 48 + dict_keys_bytes(size, 1);
+}
+
+static uint64_t class_instance(const ms_pyver *v, uint64_t k, uint64_t j)
+{
+    uint64_t obj = v->minor >= 12 ? 48 : 56;
+    uint64_t first = v->minor >= 13 ? 30 : 29;
+    uint64_t steady = k + 1 < 29 ? k + 1 : 29;
+    uint64_t s = first > j && first - j > steady ? first - j : steady;
+    if (k < 30)
+        return obj + class_values(v, s);
+    return obj + (v->minor >= 13 ? class_values(v, s) : 0) + class_dict(k);
+}
+
+void ms_py_class(const ms_pyver *v, uint64_t attrs, uint64_t count, ms_pyclass *out)
+{
+    memset(out, 0, sizeof *out);
+    out->slots = out->slots_getsizeof = GC + 16 + PTR * attrs;
+    out->regular = class_instance(v, attrs, 64);
+    out->regular_getsizeof = v->minor >= 12 ? 48 : 56;
+    out->slots_total = out->slots * count;
+    /* the first ~30 instances differ; after them every one is the same */
+    uint64_t j = 0;
+    for (; j < count && j < 64; j++)
+        out->regular_total += class_instance(v, attrs, j);
+    out->regular_total += (count - j) * out->regular;
 }

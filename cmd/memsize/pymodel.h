@@ -59,9 +59,18 @@ uint64_t ms_py_dict(const ms_pyver *v, uint64_t distinct, uint64_t str_keys_unti
 /* array.array of n items of itemsize bytes, built from a list. */
 uint64_t ms_py_array(const ms_pyver *v, uint64_t itemsize, uint64_t n);
 
-/* Instances of a class with `attrs` attributes set in __init__: bytes per
- * instance as a regular class and with __slots__ (getsizeof of the object
- * plus what holds its attribute values). */
-void ms_py_instance(const ms_pyver *v, unsigned attrs, uint64_t *regular, uint64_t *slots);
+/* `count` instances of a class whose __init__ sets `attrs` attributes, as
+ * tracemalloc traces their creation: per instance once the class has
+ * settled (its first instances over-allocate the values of its shared
+ * keys, ~30 slots, until about 29 - attrs instances exist), and the exact
+ * total of the first `count` (the class's own shared-keys object, made
+ * when the class is, is not in either). Regular class vs __slots__. */
+typedef struct {
+    uint64_t regular, slots;             /* per instance, settled */
+    uint64_t regular_total, slots_total; /* the first count instances */
+    uint64_t regular_getsizeof, slots_getsizeof;
+} ms_pyclass;
+
+void ms_py_class(const ms_pyver *v, uint64_t attrs, uint64_t count, ms_pyclass *out);
 
 #endif

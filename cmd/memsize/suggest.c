@@ -148,15 +148,14 @@ typedef int (*measure_fn)(void *ctx, unsigned flags, uint64_t *bytes, uint64_t *
 static int plan_steps(ms_plan *p, unsigned ntech, const char *const *names, measure_fn m, void *ctx,
                       const char *const *fixed_what, char (*whats)[256])
 {
-    uint64_t once;
-    if (m(ctx, 0, &p->before, &once, NULL, 0) < 0)
+    if (m(ctx, 0, &p->before, &p->before_once, NULL, 0) < 0)
         return -1;
     uint64_t alone[8], alone_once[8];
     for (unsigned t = 0; t < ntech; t++)
         if (m(ctx, 1u << t, &alone[t], &alone_once[t], whats[t], sizeof whats[t]) < 0)
             return -1;
     unsigned best_mask = 0;
-    uint64_t best = p->before, best_once = 0;
+    uint64_t best = p->before, best_once = p->before_once;
     for (unsigned mask = 1; mask < 1u << ntech; mask++) {
         uint64_t b, o;
         if (m(ctx, mask, &b, &o, NULL, 0) < 0)
@@ -231,6 +230,7 @@ static int parse_count(const char *s, uint64_t *v)
 
 typedef struct {
     uint64_t regular, slots, list, tuple, array;
+    uint64_t regular_once;     /* what the first instances take beyond the settled size */
     int has_list;
 } class_ctx;
 
@@ -243,7 +243,7 @@ static int measure_class(void *ctx, unsigned flags, uint64_t *bytes, uint64_t *o
     (void)wcap;
     uint64_t held = !c->has_list ? 0 : flags & C_ARRAY ? c->array : flags & C_TUPLE ? c->tuple : c->list;
     *bytes = (flags & C_SLOTS ? c->slots : c->regular) + held;
-    *once = 0;
+    *once = flags & C_SLOTS ? 0 : c->regular_once;
     return 0;
 }
 
@@ -253,7 +253,11 @@ int ms_suggest_class(const ml_doc *d, const ms_pyver *v, size_t ci, ms_plan *p)
     memset(p, 0, sizeof *p);
     p->count = c->count;
     class_ctx x = { 0 };
-    ms_py_instance(v, (unsigned)c->nattrs, &x.regular, &x.slots);
+    ms_pyclass pc;
+    ms_py_class(v, c->nattrs, c->count, &pc);
+    x.regular = pc.regular;
+    x.slots = pc.slots;
+    x.regular_once = pc.regular_total - pc.regular * c->count;
     unsigned ntech = 1;
     if (c->list_len) {
         uint64_t n;

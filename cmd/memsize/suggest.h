@@ -46,6 +46,7 @@ typedef struct {
 
 typedef struct {
     uint64_t before;             /* per instance, as declared */
+    uint64_t before_once;        /* one-off bytes as declared (a class's first instances) */
     uint64_t count;
     ms_step steps[MS_MAX_STEPS];
     size_t nsteps;
