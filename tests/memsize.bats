@@ -293,3 +293,23 @@ py_rows() {
     done
     [ "$n" = 3 ]
 }
+
+@test "python: --allocated equals what tracemalloc traces, int(text)'s over-allocation and the shared () included" {
+    n=0
+    for exp in "$MS"/python/*.3.1[123].tsv; do
+        base=$(basename "$exp" .tsv)
+        v=${base#*.}; fx=${base%%.*}
+        case $base in *.type-str.*) continue ;; esac
+        want=$(tail -n +2 "$exp" | awk -F'\t' '$4 != "" { print $2 "\t" $8 "\t" $9 }')
+        got=$(memsize --allocated --python "$v" --model python -f tsv "$MS/python/$fx.txt" |
+              awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+                          $4 != "" { print $2 "\t" $c["alloc_shallow"] "\t" $c["alloc_deep"] }')
+        assert_equal "$got" "$want"
+        n=$((n + 1))
+    done
+    [ "$n" -ge 20 ]
+    # 1073741823 < 2^30: getsizeof 28, but int() of its 10 digits asks for 32
+    echo 1073741823 | memsize --allocated --model python -f tsv > o.tsv
+    assert_equal "$(cell python3.11 list 5 < o.tsv)" $((56 + 8 * 2 + 28))
+    assert_equal "$(cell python3.11 list 9 < o.tsv)" $((56 + 8 * 2 + 32))
+}

@@ -313,8 +313,14 @@ void ms_py_size(const ms_pyver *v, int structure, const ms_result *r, const ms_p
         break;
     }
     }
-    out->alloc_shallow = out->shallow;
-    out->alloc_deep = out->deep;
+    /* tracemalloc sees the same blocks, but for the digits int(text)
+     * over-allocates and the shared () (allocated before any program);
+     * shared objects are never traced, --count-shared or not */
+    const ms_tally *t = structure == MS_PY_SET || structure == MS_PY_FROZENSET || structure == MS_PY_DICT
+                            ? &r->uniq : &r->all;
+    uint64_t elems = structure == MS_PY_ARRAY ? 0 : objects(v, t, 0) + 4 * t->int_alloc_extra;
+    out->alloc_shallow = structure == MS_PY_TUPLE && r->n == 0 ? 0 : out->shallow;
+    out->alloc_deep = out->alloc_shallow + elems;
 }
 
 /* ---- classes ------------------------------------------------------------------------------ */

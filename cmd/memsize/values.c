@@ -287,6 +287,17 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
+/* Low byte of a slot's hash: the tag (bits 0-2) and, for int keys, the
+ * leading zeros of the kept object's text (bits 3-7, at most 31), which
+ * tracemalloc's figure for it depends on. Equality and the sketch look at
+ * the other bits only. */
+#define KEY_MASK (~(uint64_t)0xFF)
+
+static unsigned slot_lz(uint64_t h)
+{
+    return (unsigned)(h >> 3 & 31);
+}
+
 static int slot_tag(uint64_t h)
 {
     return (int)(h & 7);
@@ -363,7 +374,7 @@ static void start_sampling(ms_values *v)
         mk_hll_init(&v->hll, MK_HLL_P_DEFAULT);
         for (size_t i = 0; i < v->cap; i++)
             if (v->t[i].h)
-                mk_hll_add(&v->hll, v->t[i].h & ~(uint64_t)7);
+                mk_hll_add(&v->hll, v->t[i].h & KEY_MASK);
         v->sampling = 1;
         v->threshold = UINT64_MAX;
         /* a small table within half the budget (the rest for string keys) */
@@ -433,13 +444,13 @@ static void insert_hashed(ms_values *v, uint64_t h, uint64_t kv, const void *kp,
     int tag = slot_tag(h), inl = tag_inline(tag);
     grow_or_sample(v);
     if (v->sampling && !counted)
-        mk_hll_add(&v->hll, h & ~(uint64_t)7);
+        mk_hll_add(&v->hll, h & KEY_MASK);
     if (v->sampling && h >= v->threshold)
         return;
     size_t i = (size_t)(h >> 20) & (v->cap - 1);
     for (; v->t[i].h; i = (i + 1) & (v->cap - 1)) {
         uint64_t sh = v->t[i].h;
-        if ((sh & ~(uint64_t)7) == (h & ~(uint64_t)7) && tag_class(slot_tag(sh)) == tag_class(tag) &&
+        if ((sh & KEY_MASK) == (h & KEY_MASK) && tag_class(slot_tag(sh)) == tag_class(tag) &&
             key_equal(v->t[i].v, kp, kn, kv, inl))
             return;
     }
@@ -465,7 +476,7 @@ static uint64_t key_hash(int tag, uint64_t kv, const void *kp, size_t kn)
 {
     uint64_t salt = (uint64_t)tag_class(tag) * 0x9E3779B97F4A7C15ull;
     uint64_t hash = tag_inline(tag) ? mix64(kv ^ salt) : mk_map_hash(kp, kn) ^ salt;
-    return (hash & ~(uint64_t)7) | (uint64_t)tag;
+    return (hash & KEY_MASK) | (uint64_t)tag;
 }
 
 /* Integer keys, the bulk of big inputs, are inserted in batches: each
@@ -480,11 +491,11 @@ static void flush_ints(ms_values *v)
     v->bcounted = 0;
 }
 
-static inline void add_int_key(ms_values *v, int64_t x)
+static inline void add_int_key(ms_values *v, int64_t x, unsigned lz)
 {
-    uint64_t h = key_hash(K_INT, (uint64_t)x, NULL, 0);
+    uint64_t h = key_hash(K_INT, (uint64_t)x, NULL, 0) | (uint64_t)(lz < 31 ? lz : 31) << 3;
     if (v->sampling) {
-        mk_hll_add(&v->hll, h & ~(uint64_t)7);
+        mk_hll_add(&v->hll, h & KEY_MASK);
         if (h >= v->threshold)
             return;
     }
@@ -499,13 +510,13 @@ static inline void add_int_key(ms_values *v, int64_t x)
 
 /* Adds a key (inline value kv, or bytes kp/kn); tag says the key and the
  * object kind. The first object a set sees stays. */
-static void distinct_add(ms_values *v, int tag, uint64_t kv, const void *kp, size_t kn)
+static void distinct_add(ms_values *v, int tag, uint64_t kv, const void *kp, size_t kn, unsigned lz)
 {
     if (v->bn)
         flush_ints(v);
-    uint64_t h = key_hash(tag, kv, kp, kn);
+    uint64_t h = key_hash(tag, kv, kp, kn) | (uint64_t)(lz < 31 ? lz : 31) << 3;
     if (v->sampling) {
-        mk_hll_add(&v->hll, h & ~(uint64_t)7);
+        mk_hll_add(&v->hll, h & KEY_MASK);
         if (h >= v->threshold)
             return;
     }
@@ -519,21 +530,45 @@ static void set_bit(uint64_t *bits, unsigned i)
     bits[i >> 6] |= 1ull << (i & 63);
 }
 
-static void tally_int64(ms_tally *t, int64_t x)
+/* int(text) allocates the digits its decimal length promises,
+ * (Py_ssize_t)(D * log(10) / log(2^30) + 1.0) for D digits (leading zeros
+ * included), and never shrinks the block: what tracemalloc traces beyond
+ * getsizeof. */
+static uint64_t alloc_pydigits(uint64_t dec)
+{
+    return (uint64_t)((double)dec * (log(10.0) / log(1073741824.0)) + 1.0);
+}
+
+static unsigned dec_digits(uint64_t m)
+{
+    unsigned d = 1;
+    while (m >= 10) {
+        m /= 10;
+        d++;
+    }
+    return d;
+}
+
+static void tally_int64(ms_tally *t, int64_t x, unsigned dec)
 {
     if (x >= -5 && x <= 256) {
         set_bit(t->small_int, (unsigned)(x + 5));
         return;
     }
     uint64_t m = x < 0 ? 0 - (uint64_t)x : (uint64_t)x;
+    unsigned nd = pydigits_u64(m);
     t->ints++;
-    t->int_digits[pydigits_u64(m)]++;
+    t->int_digits[nd]++;
+    /* up to 9 decimal digits int() asks for one digit, as getsizeof says */
+    if (dec > 9)
+        t->int_alloc_extra += alloc_pydigits(dec) - nd;
 }
 
-static void tally_big(ms_tally *t, uint64_t bits)
+static void tally_big(ms_tally *t, uint64_t bits, uint64_t dec)
 {
     t->ints++;
     t->int_digits[pydigits_of_bits(bits)]++;
+    t->int_alloc_extra += alloc_pydigits(dec) - pydigits_of_bits(bits);
 }
 
 static void tally_str(ms_tally *t, int kind, uint64_t chars, uint32_t first, size_t bytes)
@@ -557,9 +592,12 @@ static void tally_slot(ms_tally *t, slot s)
 {
     int tag = slot_tag(s.h);
     switch (tag) {
-    case K_INT:
-        tally_int64(t, (int64_t)s.v);
+    case K_INT: {
+        /* the digits of the value: a kept key's leading zeros are not known */
+        int64_t x = (int64_t)s.v;
+        tally_int64(t, x, dec_digits(x < 0 ? 0 - (uint64_t)x : (uint64_t)x) + slot_lz(s.h));
         break;
+    }
     case K_INT_FLOAT:
     case K_FLOAT:
     case K_BIG_FLOAT:
@@ -573,7 +611,8 @@ static void tally_slot(ms_tally *t, slot s)
         size_t nl = (len - 1) / 4;
         uint32_t top;
         memcpy(&top, p + 4 + 1 + (nl - 1) * 4, 4);
-        tally_big(t, (uint64_t)(nl - 1) * 32 + (uint64_t)(32 - __builtin_clz(top)));
+        uint64_t bits = (uint64_t)(nl - 1) * 32 + (uint64_t)(32 - __builtin_clz(top));
+        tally_big(t, bits, (uint64_t)((double)bits * 0.30102999566398120) + 1);
         break;
     }
     case K_STR: {
@@ -639,8 +678,8 @@ static void add_int_value(ms_values *v, const char *s, size_t n, size_t ndig)
         if (neg ? m <= (uint64_t)INT64_MAX + 1 : m <= (uint64_t)INT64_MAX) {
             int64_t x = neg ? (int64_t)(0 - m) : (int64_t)m;
             note_int64(v, x);
-            tally_int64(&r->all, x);
-            distinct_add(v, K_INT, (uint64_t)x, NULL, 0);
+            tally_int64(&r->all, x, (unsigned)ndig);
+            distinct_add(v, K_INT, (uint64_t)x, NULL, 0, (unsigned)ndig - dec_digits(m));
             return;
         }
     }
@@ -655,8 +694,8 @@ static void add_int_value(ms_values *v, const char *s, size_t n, size_t ndig)
         if (neg ? m <= (uint64_t)INT64_MAX + 1 : m <= (uint64_t)INT64_MAX) {
             int64_t x = neg ? (int64_t)(0 - m) : (int64_t)m;
             note_int64(v, x);
-            tally_int64(&r->all, x);
-            distinct_add(v, K_INT, (uint64_t)x, NULL, 0);
+            tally_int64(&r->all, x, (unsigned)ndig);
+            distinct_add(v, K_INT, (uint64_t)x, NULL, 0, (unsigned)ndig - dec_digits(m));
             return;
         }
         if (!neg) {
@@ -675,11 +714,11 @@ static void add_int_value(ms_values *v, const char *s, size_t n, size_t ndig)
     r->big_int = 1;
 big:;
     uint64_t bits = big_bits(v->limbs, nl);
-    tally_big(&r->all, bits);
+    tally_big(&r->all, bits, ndig);
     unsigned char key[1 + LIMBS_MAX * 4];
     key[0] = (unsigned char)neg;
     memcpy(key + 1, v->limbs, nl * 4);
-    distinct_add(v, K_BIG, 0, key, 1 + nl * 4);
+    distinct_add(v, K_BIG, 0, key, 1 + nl * 4, 0);
 }
 
 /* A float's key: an integral value is an int key (Python's 1.0 == 1). */
@@ -700,7 +739,7 @@ static void add_float_value(ms_values *v, double x)
         return;
     if (isfinite(x) && x == floor(x)) {
         if (x >= -9223372036854775808.0 && x < 9223372036854775808.0) {
-            distinct_add(v, K_INT_FLOAT, (uint64_t)(int64_t)x, NULL, 0);
+            distinct_add(v, K_INT_FLOAT, (uint64_t)(int64_t)x, NULL, 0, 0);
             return;
         }
         /* exact big integer: mantissa shifted */
@@ -719,12 +758,12 @@ static void add_float_value(ms_values *v, double x)
         unsigned char key[1 + LIMBS_MAX * 4];
         key[0] = x < 0;
         memcpy(key + 1, v->limbs, nl * 4);
-        distinct_add(v, K_BIG_FLOAT, 0, key, 1 + nl * 4);
+        distinct_add(v, K_BIG_FLOAT, 0, key, 1 + nl * 4, 0);
         return;
     }
     uint64_t bits;
     memcpy(&bits, &x, 8);
-    distinct_add(v, K_FLOAT, bits, NULL, 0);
+    distinct_add(v, K_FLOAT, bits, NULL, 0, 0);
 }
 
 static int parse_float(const char *s, size_t n, double *x)
@@ -778,8 +817,9 @@ int ms_values_add(ms_values *v, const char *p, size_t n)
         if (fast_int(p, n, &x)) {
             r->n_int++;
             note_int64(v, x);
-            tally_int64(&r->all, x);
-            add_int_key(v, x);
+            unsigned dec = (unsigned)(n - (p[0] == '-'));
+            tally_int64(&r->all, x, dec);
+            add_int_key(v, x, p[n - dec] == '0' && dec > 1 ? dec - dec_digits(x < 0 ? 0 - (uint64_t)x : (uint64_t)x) : 0);
             return 0;
         }
     }
@@ -812,7 +852,7 @@ int ms_values_add(ms_values *v, const char *p, size_t n)
     r->n_str++;
     r->f32_exact = 0;
     tally_str(&r->all, kind, chars, first, n);
-    distinct_add(v, K_STR, 0, p, n);
+    distinct_add(v, K_STR, 0, p, n, 0);
     return 0;
 }
 

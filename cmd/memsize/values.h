@@ -36,6 +36,7 @@ enum { MS_MAX_PYDIGITS = 480 };
  * singletons are not in here: they are in the bitmaps. */
 typedef struct ms_tally {
     uint64_t ints;                        /* non-shared int objects */
+    uint64_t int_alloc_extra;             /* 30-bit digits int(text) allocates beyond them */
     uint64_t int_digits[MS_MAX_PYDIGITS]; /* ... by 30-bit digit count */
     uint64_t floats;
     uint64_t strs[MS_KINDS];              /* non-shared str objects by kind */
