@@ -95,22 +95,11 @@ static int read_lines(ms_values *v, mk_blocks *bl, const char *name)
     mk_block *b;
     int r;
     while ((r = mk_blocks_next(bl, &b)) > 0) {
-        const char *p = b->data, *end = p + b->len;
         uint64_t line = b->first_line;
-        while (p < end) {
-            const char *eol = memchr(p, '\n', (size_t)(end - p));
-            const char *e = eol ? eol : end;
-            size_t n = (size_t)(e - p);
-            if (n && p[n - 1] == '\r' && eol)
-                n--;
-            if (add_value(v, name, line, p, n) < 0) {
-                mk_blocks_release(bl, b);
-                return -1;
-            }
-            line++;
-            p = e + 1;
-        }
+        int rc = ms_values_add_lines(v, b->data, b->data + b->len, &line);
         mk_blocks_release(bl, b);
+        if (rc < 0)
+            return mk_err_prefix("%s:%llu: ", name, (unsigned long long)line);
     }
     return r;
 }

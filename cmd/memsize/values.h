@@ -61,6 +61,10 @@ ms_values *ms_values_new(const ms_values_opts *o);
  * the caller adds file:line) when it is not valid UTF-8 or not of the
  * forced type. */
 int ms_values_add(ms_values *v, const char *p, size_t n);
+/* Every line of [p, end) (LF-terminated, CR before LF dropped, the last
+ * line may lack its LF), counting lines in *line: on an error *line is the
+ * failing line's number if it started as the first's. */
+int ms_values_add_lines(ms_values *v, const char *p, const char *end, uint64_t *line);
 void ms_values_free(ms_values *v);
 
 /* What the pass found; valid until ms_values_free. */
