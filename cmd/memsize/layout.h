@@ -93,7 +93,7 @@ typedef struct ml_field {
     size_t line, col;           /* the field's mapping; 0 for made-up fields */
     size_t type_line, type_col; /* its type value, bits value (0 when absent) */
     size_t bits_line, bits_col;
-    /* Set by ml_load for scalars and pointers, by ml_resolve for structs: */
+    /* Set by ml_load (ML_KIND_STRUCT with struct_index -1 until ml_resolve): */
     ml_kind kind;
     ml_scalar scalar;           /* ML_T_NONE for structs */
     int struct_index;           /* index into ml_doc.structs for ML_KIND_STRUCT, else -1 */
