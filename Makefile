@@ -34,6 +34,8 @@ BINS     := $(TOOLS:%=$(B)/bin/%)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(B)/test/%)
 DRIVER   := $(B)/test/mkread
+# Checkers that compile a tool's own sources in (tests/<tool>/*-check.c).
+CHECKERS := $(B)/test/growth-check
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all lib tools tests deps check-deps demo check check-one install uninstall bench fuzz fuzz-bins clean
@@ -41,7 +43,7 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 all: deps $(B)/libmemkit.a $(BINS)
 lib: $(B)/libmemkit.a
 tools: $(BINS)
-tests: $(UNITS) $(DRIVER)
+tests: $(UNITS) $(DRIVER) $(CHECKERS)
 
 # ---- dependencies -----------------------------------------------------------
 # Debian packages every target needs. Installed when root, else the command is
@@ -91,6 +93,9 @@ $(B)/test/test_%: $(B)/tests/unit/test_%.o $(B)/libmemkit.a
 $(DRIVER): $(patsubst %.c,$(B)/%.o,$(wildcard tests/driver/*.c)) $(B)/libmemkit.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(B)/libmemkit.a $(LIBS)
+$(B)/test/growth-check: $(B)/tests/memsize/growth-check.o $(B)/libmemkit.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libmemkit.a $(LIBS)
 
 # ---- tests ------------------------------------------------------------------
 # check-one runs the suite against one build directory; check runs it on the

@@ -107,6 +107,27 @@ cell() {
     [ "$n" -ge 20 ]
 }
 
+@test "layout errors: every bad struct file exits 2 with one FILE:LINE:COL line" {
+    cd "$MS/layout/errors"
+    n=0
+    for y in *.yaml; do
+        run memsize --layout "$y"
+        assert_failure 2
+        assert_output "memsize: $(cat "${y%.yaml}.err")"
+        n=$((n + 1))
+    done
+    [ "$n" -ge 20 ]
+    cd "$T"
+    printf 'structs: [\n' > bad.yaml
+    run memsize --layout bad.yaml
+    assert_failure 2
+    assert_output -p "memsize: bad.yaml:2:"
+    run memsize --layout missing.yaml
+    assert_failure 2
+    run memsize --layout "$MS/layout/schema.yaml" --abi sparc
+    assert_failure 2
+}
+
 @test "layout: the TSV contract columns, saving and totals" {
     run memsize --layout "$MS/layout/holey.yaml" -f tsv
     assert_success
@@ -312,4 +333,86 @@ py_rows() {
     echo 1073741823 | memsize --allocated --model python -f tsv > o.tsv
     assert_equal "$(cell python3.11 list 5 < o.tsv)" $((56 + 8 * 2 + 28))
     assert_equal "$(cell python3.11 list 9 < o.tsv)" $((56 + 8 * 2 + 32))
+}
+
+@test "python: container growth equals CPython's for every count of the growth tables, model and tool" {
+    # every row through the model (growth-check compiles pymodel.c in)
+    for v in 3.11 3.12 3.13; do
+        run growth-check "$v" "$MS/python/growth-$v.tsv"
+        assert_success
+        assert_output -p " rows, 0 differ"
+    done
+    # and a sample through the tool: both sides of the resize thresholds
+    awk -F'\t' 'NR > 1 && ($2 == "int" || $2 == "str") && ($1 <= 12 || $1 == 21 || $1 == 22 || $1 == 42 ||
+                 $1 == 43 || $1 == 76 || $1 == 77 || $1 == 78 || $1 == 1228 || $1 == 1229 || $1 == 1230 ||
+                 $1 == 50000 || $1 == 50001 || $1 == 78642 || $1 == 78643)' "$MS/python/growth-3.13.tsv" |
+    while IFS=$'\t' read -r cnt kind list lapp tup set fset dict arr; do
+        case $kind in
+            int) seq 1000 $((999 + cnt)) ;;
+            str) seq 0 $((cnt - 1)) | sed 's/^/k/' ;;
+        esac > in.txt
+        [ "$cnt" -gt 0 ] || : > in.txt
+        got=$(memsize --memory 1G --python 3.13 --model python -f tsv in.txt | awk -F'\t' 'NR > 1 && NR <= 7 { printf "%s ", $4 }')
+        if [ "$got" != "$list $lapp $tup $set $fset $dict " ]; then
+            echo "python3.13 $kind n=$cnt: memsize $got, CPython $list $lapp $tup $set $fset $dict"
+            exit 1
+        fi
+    done
+}
+
+# ---- suggestions ------------------------------------------------------------------------
+
+@test "suggest: a struct halved technique by technique, each figure by hand" {
+    cat > order.yaml <<'Y'
+structs:
+  - name: order
+    count: 1000000
+    fields:
+      - {name: paid, type: bool}
+      - {name: id, type: long, range: [0, 4000000]}
+      - {name: shipped, type: bool}
+      - {name: qty, type: int, range: [0, 200]}
+      - {name: country, type: "char *", distinct: 200}
+      - {name: gift, type: int, range: [0, 1]}
+      - {name: price, type: double}
+Y
+    run memsize --layout order.yaml --suggest -f tsv
+    assert_success
+    assert_line -n 0 $'name\tkind\tstep\ttechnique\tbefore\talone\talone_saving\tcumulative\tcumulative_saving\tcount\ttotal_before\ttotal_after\ttarget_met\tmodel\twhat'
+    # declared 48 B (holes after paid, shipped, qty... ); the best combination: price,
+    # id as uint32_t, qty and the country index as uint8_t, three 1-bit fields: 8+4+1+1+1 -> 16
+    assert_line -p $'order\tstruct\t1\treorder\t48\t40\t0.16666666666666663\t40\t'
+    assert_line -p $'order\tstruct\t2\tnarrow\t48\t40\t'
+    run bash -c "memsize --layout order.yaml --suggest -f tsv | awk -F'\t' '\$4 == \"intern\" { print \$8, \$12, \$13 }'"
+    # 200 country pointers once: 1600 B
+    assert_output "16 16001600 yes"
+    run bash -c "memsize --layout order.yaml --suggest -f tsv | awk -F'\t' '\$4 == \"soa\" { print \$6, \$15 }'"
+    # struct of arrays alone: 1+8+1+4+8+4+8 = 34, but it adds nothing to the 16 B
+    assert_output "34 one array per field (alone only: nothing more on top of the steps above)"
+    run memsize --layout order.yaml --suggest --target 70% -f tsv
+    refute_output -p $'\tyes\t'
+    run memsize --layout order.yaml --suggest --target 120%
+    assert_failure 2
+}
+
+@test "suggest: a class: array, interning, slots, tuple, as CPython 3.11 sizes them" {
+    cat > c.yaml <<'Y'
+classes:
+  - {name: Order, count: 1000000, attrs: [id, country, price, tags],
+     distinct: {country: 200}, str_len: {country: 12}, list_len: 4}
+Y
+    run memsize --layout c.yaml --suggest -f tsv
+    assert_success
+    # instance 56 + values of 5 slots (8 + 40) = 104; list of 4 floats 88 + 96;
+    # a 12-character str 61: 349 B. array('d') 80 + 32; slots 32 + 8 x 4
+    assert_line -p $'Order\tclass\t1\tarray\t349\t277\t'
+    assert_line -p $'Order\tclass\t2\tintern\t349\t288\t'
+    assert_line -p $'Order\tclass\t3\tslots\t349\t309\t'
+    # 64 + 112 = 176 per instance, and 200 interned strings once
+    run bash -c "memsize --layout c.yaml --suggest -f tsv | awk -F'\t' '\$4 == \"slots\" { print \$8, \$12 }'"
+    assert_output "176 176012200"
+    echo 'classes: [{name: A, attrs: [x], distinct: {y: 3}, str_len: {y: 2}}]' > bad.yaml
+    run memsize --layout bad.yaml
+    assert_failure 2
+    assert_output "memsize: bad.yaml:1:44: class 'A': distinct names 'y', which is not one of its attrs"
 }

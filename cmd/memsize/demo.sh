@@ -34,6 +34,8 @@ structs:
       - {name: price, type: double}
 classes:
   - {name: Point, count: 100000, attrs: [x, y, z], list_len: 8}
+  - {name: User, count: 500000, attrs: [id, name, country],
+     distinct: {country: 200}, str_len: {country: 12}}
 Y
 step "cat order.yaml"
 cat order.yaml

@@ -499,24 +499,9 @@ static int name_value(const loader *l, const yaml_node_t *n, const char *what, i
 }
 
 /* The YAML text of a node as written (a scalar's value for scalars). */
-static const char *raw_value(const loader *l, const yaml_node_t *n)
-{
-    if (n->type == YAML_SCALAR_NODE)
-        return mk_arena_strdup(l->a, (const char *)n->data.scalar.value, n->data.scalar.length);
-    size_t b = n->start_mark.index, e = n->end_mark.index;
-    if (e > l->len)
-        e = l->len;
-    if (b > e)
-        b = e;
-    while (e > b && (l->text[e - 1] == ' ' || l->text[e - 1] == '\n' || l->text[e - 1] == '\r' ||
-                     l->text[e - 1] == '\t'))
-        e--;
-    return mk_arena_strdup(l->a, l->text + b, e - b);
-}
-
 static const char *const FIELD_KEYS[] = { "name", "type", "count", "bits", "range", "distinct" };
 static const char *const STRUCT_KEYS[] = { "name", "count", "fields" };
-static const char *const CLASS_KEYS[] = { "name", "count", "attrs", "list_len", "distinct" };
+static const char *const CLASS_KEYS[] = { "name", "count", "attrs", "list_len", "distinct", "str_len" };
 static const char *const ROOT_KEYS[] = { "structs", "classes" };
 #define NKEYS(a) (sizeof(a) / sizeof(a[0]))
 
@@ -689,6 +674,75 @@ static int read_struct(loader *l, const yaml_node_t *n, ml_struct *st)
     return 0;
 }
 
+/* distinct: {ATTR: N} and str_len: {ATTR: L} of a class: mappings over
+ * its attrs (l->attrs holds them), naming the same ones. */
+static int strattr_map(loader *l, const ml_class *c, const yaml_node_t *m, const char *what)
+{
+    char q[QBUF];
+    if (m->type != YAML_MAPPING_NODE)
+        return at(l, m->start_mark, "class '%s': %s is a mapping from attr to a count, found %s", c->name, what,
+                  node_kind(m));
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        const yaml_node_t *k = node(l, p->key);
+        const char *s;
+        size_t len;
+        if (scalar(l, k, what, &s, &len) < 0)
+            return -1;
+        if (!mk_map_get(&l->attrs, s, len))
+            return at(l, k->start_mark, "class '%s': %s names '%s', which is not one of its attrs", c->name, what,
+                      qt(q, sizeof q, s, len));
+    }
+    return 0;
+}
+
+static int read_strattrs(loader *l, ml_class *c, const yaml_node_t *dn, const yaml_node_t *ln,
+                         const yaml_node_t *cls)
+{
+    char q[QBUF];
+    if (!dn && !ln)
+        return 0;
+    if (!dn || !ln)
+        return at(l, (dn ? dn : ln)->start_mark, "class '%s': distinct and str_len go together (how many "
+                  "different strings an attr holds, and how long they are)", c->name);
+    if (strattr_map(l, c, dn, "distinct") < 0 || strattr_map(l, c, ln, "str_len") < 0)
+        return -1;
+    size_t n = (size_t)(dn->data.mapping.pairs.top - dn->data.mapping.pairs.start);
+    c->strs = mk_arena_alloc(l->a, (n ? n : 1) * sizeof *c->strs);
+    for (yaml_node_pair_t *p = dn->data.mapping.pairs.start; p < dn->data.mapping.pairs.top; p++) {
+        const yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
+        ml_strattr *a = &c->strs[c->nstrs];
+        const char *s;
+        size_t len;
+        if (scalar(l, k, "distinct", &s, &len) < 0 || uint_value(l, v, "distinct", &a->distinct) < 0)
+            return -1;
+        for (size_t i = 0; i < c->nstrs; i++)
+            if (strlen(c->strs[i].attr) == len && memcmp(c->strs[i].attr, s, len) == 0)
+                return at(l, k->start_mark, "class '%s': distinct names '%s' twice", c->name, qt(q, sizeof q, s, len));
+        a->attr = mk_arena_strdup(l->a, s, len);
+        int found = 0;
+        for (yaml_node_pair_t *r = ln->data.mapping.pairs.start; r < ln->data.mapping.pairs.top; r++) {
+            const yaml_node_t *lk = node(l, r->key);
+            const char *ls;
+            size_t ll;
+            if (scalar(l, lk, "str_len", &ls, &ll) < 0)
+                return -1;
+            if (ll == len && memcmp(ls, s, len) == 0) {
+                if (uint_value(l, node(l, r->value), "str_len", &a->len) < 0)
+                    return -1;
+                found = 1;
+            }
+        }
+        if (!found)
+            return at(l, k->start_mark, "class '%s': attr '%s' has distinct but no str_len", c->name,
+                      qt(q, sizeof q, s, len));
+        c->nstrs++;
+    }
+    if ((size_t)(ln->data.mapping.pairs.top - ln->data.mapping.pairs.start) != c->nstrs)
+        return at(l, ln->start_mark, "class '%s': str_len names an attr distinct does not", c->name);
+    (void)cls;
+    return 0;
+}
+
 static int read_class(loader *l, const yaml_node_t *n, ml_class *c)
 {
     char q[QBUF];
@@ -700,7 +754,7 @@ static int read_class(loader *l, const yaml_node_t *n, ml_class *c)
     c->line = n->start_mark.line + 1;
     c->col = n->start_mark.column + 1;
     unsigned seen = 0;
-    const yaml_node_t *attrs = NULL, *nnode = NULL;
+    const yaml_node_t *attrs = NULL, *nnode = NULL, *dnode = NULL, *lnode = NULL;
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         const yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
         int ki = key_of(l, k, CLASS_KEYS, NKEYS(CLASS_KEYS), &seen, " in a class");
@@ -720,10 +774,15 @@ static int read_class(loader *l, const yaml_node_t *n, ml_class *c)
             attrs = v;
             break;
         case 3:
-            c->list_len = raw_value(l, v);
+            if (uint_value(l, v, "list_len", &c->list_len) < 0)
+                return -1;
+            c->has_list_len = 1;
             break;
         case 4:
-            c->distinct = raw_value(l, v);
+            dnode = v;
+            break;
+        case 5:
+            lnode = v;
             break;
         }
     }
@@ -735,8 +794,10 @@ static int read_class(loader *l, const yaml_node_t *n, ml_class *c)
         return at(l, nnode->start_mark, "duplicate class '%s' (first at line %zu)",
                   qt(q, sizeof q, c->name, strlen(c->name)), l->d->classes[*v - 1].line);
     *v = (uint64_t)(c - l->d->classes) + 1;
-    if (!attrs)
-        return 0;
+    if (!attrs) {
+        mk_map_clear(&l->attrs);
+        return read_strattrs(l, c, dnode, lnode, n);
+    }
     yaml_node_item_t *items;
     size_t count;
     if (list(l, attrs, "attrs", &items, &count) < 0)
@@ -756,7 +817,7 @@ static int read_class(loader *l, const yaml_node_t *n, ml_class *c)
         c->attrs[i] = (char *)s;
         c->nattrs = i + 1;
     }
-    return 0;
+    return read_strattrs(l, c, dnode, lnode, n);
 }
 
 static int read_root(loader *l, const yaml_node_t *root)

@@ -113,10 +113,20 @@ typedef struct ml_class {
     uint64_t count;             /* instances; 1 when not given */
     char **attrs;
     size_t nattrs;
-    const char *list_len;       /* the optional keys' YAML text as written, or NULL */
-    const char *distinct;
+    int has_list_len;           /* list_len: N, each instance holds a list of N floats */
+    uint64_t list_len;
+    /* distinct: {ATTR: N} and str_len: {ATTR: L}: the attribute holds one of
+     * N distinct strings of L ASCII characters (both keys name the same
+     * attrs, each one of the class's attrs) */
+    struct ml_strattr *strs;
+    size_t nstrs;
     size_t line, col;
 } ml_class;
+
+typedef struct ml_strattr {
+    const char *attr;
+    uint64_t distinct, len;
+} ml_strattr;
 
 struct ml_priv;
 

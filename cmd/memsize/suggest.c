@@ -219,22 +219,14 @@ int ms_suggest_struct(const ml_doc *d, ml_abi abi, size_t si, ms_plan *p)
 
 /* ---- classes ------------------------------------------------------------------------ */
 
-static int parse_count(const char *s, uint64_t *v)
-{
-    char *end;
-    if (!s || !*s || *s == '-')
-        return -1;
-    *v = strtoull(s, &end, 10);
-    return *end ? -1 : 0;
-}
-
 typedef struct {
     uint64_t regular, slots, list, tuple, array;
     uint64_t regular_once;     /* what the first instances take beyond the settled size */
+    uint64_t strs, strs_interned_once;   /* each instance's own strings; the interned ones, once */
     int has_list;
 } class_ctx;
 
-enum { C_SLOTS = 1, C_TUPLE = 2, C_ARRAY = 4 };
+enum { C_SLOTS = 1, C_TUPLE = 2, C_ARRAY = 4, C_INTERN = 8 };
 
 static int measure_class(void *ctx, unsigned flags, uint64_t *bytes, uint64_t *once, char *what, size_t wcap)
 {
@@ -242,8 +234,8 @@ static int measure_class(void *ctx, unsigned flags, uint64_t *bytes, uint64_t *o
     (void)what;
     (void)wcap;
     uint64_t held = !c->has_list ? 0 : flags & C_ARRAY ? c->array : flags & C_TUPLE ? c->tuple : c->list;
-    *bytes = (flags & C_SLOTS ? c->slots : c->regular) + held;
-    *once = flags & C_SLOTS ? 0 : c->regular_once;
+    *bytes = (flags & C_SLOTS ? c->slots : c->regular) + held + (flags & C_INTERN ? 0 : c->strs);
+    *once = (flags & C_SLOTS ? 0 : c->regular_once) + (flags & C_INTERN ? c->strs_interned_once : 0);
     return 0;
 }
 
@@ -258,22 +250,27 @@ int ms_suggest_class(const ml_doc *d, const ms_pyver *v, size_t ci, ms_plan *p)
     x.regular = pc.regular;
     x.slots = pc.slots;
     x.regular_once = pc.regular_total - pc.regular * c->count;
-    unsigned ntech = 1;
-    if (c->list_len) {
-        uint64_t n;
-        if (parse_count(c->list_len, &n) < 0)
-            return mk_err_set("%s:%zu:%zu: class %s: list_len must be a count, not '%s'", d->file, c->line,
-                              c->col, c->name, c->list_len);
+    if (c->has_list_len) {
         /* each instance's list of n floats, built by list(...) */
+        uint64_t n = c->list_len;
         x.has_list = 1;
         x.list = ms_py_list_exact(v, n) + n * ms_py_float_size(v);
         x.tuple = ms_py_tuple(v, n) + n * ms_py_float_size(v);
         x.array = ms_py_array(v, 8, n);
-        ntech = 3;
     }
-    static const char *const names[3] = { "slots", "tuple", "array" };
-    static const char *const fixed[3] = { "__slots__ instead of an instance dict", "a tuple instead of the list",
-                                          "array('d') instead of the list of floats" };
-    static char whats[3][256];
+    /* strings read from input are objects of their own per instance;
+     * sys.intern() keeps one per distinct value (no more than instances) */
+    for (size_t i = 0; i < c->nstrs; i++) {
+        uint64_t one = ms_py_str_size(v, MS_ASCII, c->strs[i].len);
+        uint64_t kept = c->strs[i].distinct < c->count ? c->strs[i].distinct : c->count;
+        x.strs += one;
+        x.strs_interned_once += kept * one;
+    }
+    static const char *const names[4] = { "slots", "tuple", "array", "intern" };
+    static const char *const fixed[4] = { "__slots__ instead of an instance dict", "a tuple instead of the list",
+                                          "array('d') instead of the list of floats",
+                                          "sys.intern() the repeated strings: one object per distinct value" };
+    static char whats[4][256];
+    unsigned ntech = 4;
     return plan_steps(p, ntech, names, measure_class, &x, fixed, whats);
 }

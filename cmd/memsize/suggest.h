@@ -14,7 +14,9 @@
  *   soa            struct of arrays: one array per field, so no padding
  * Class techniques: slots (__slots__ instead of an instance dict);
  * with `list_len: N` (each instance holds a list of N floats): tuple
- * instead of list, array('d') instead of list.
+ * instead of list, array('d') instead of list; with `distinct` and
+ * `str_len` (attrs holding one of N strings of L characters): intern,
+ * one string object per distinct value instead of one per instance.
  *
  * The plan is the combination of techniques that leaves the fewest bytes,
  * its steps in order of impact; the cumulative figures apply the steps so
