@@ -21,6 +21,7 @@ import math
 import os
 import sys
 
+sys.dont_write_bytecode = True          # no __pycache__ in tests/memsize
 HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location(
     "python_truth", os.path.join(HERE, "python-truth.py"))
