@@ -42,7 +42,6 @@ struct ms_values {
     int sampling;
     uint64_t threshold;        /* keep keys whose hash < threshold */
     mk_hll hll;
-    uint64_t big_limbs_cap;
     uint32_t *limbs;           /* scratch for big integers */
     uint64_t distinct_seen;    /* keys inserted while exact */
     uint64_t text_len[256];    /* values by byte length, for the C text figures */
@@ -465,10 +464,7 @@ static void insert_hashed(ms_values *v, uint64_t h, uint64_t kv, const void *kp,
     note_order(v, tag == K_STR);
     v->t[i] = (slot){ h, sv };
     v->len++;
-    uint64_t b = slot_bytes(v);
-    if (b > v->r.table_bytes)
-        v->r.table_bytes = b;
-    if (!v->sampling && b > v->o.memory)
+    if (!v->sampling && slot_bytes(v) > v->o.memory)
         start_sampling(v);
 }
 

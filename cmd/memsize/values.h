@@ -89,7 +89,6 @@ typedef struct {
      * position among the distinct keys (exact passes only) */
     int dict_first_str, dict_nonstr_known;
     uint64_t dict_nonstr_at;
-    uint64_t table_bytes;              /* peak memory of the distinct table */
 } ms_result;
 
 const ms_result *ms_values_result(ms_values *v);

@@ -105,7 +105,7 @@ for t in memsize wc python mspy; do
     case $t in
         memsize) label="memsize --python all ints.zst ($N)" ;;
         wc) label="zstd -dc ints.zst | wc -l" ;;
-        python) label="$(basename "$PY") getsizeof ($NPY)" ;;
+        python) label="$("$PY" -c 'import sys; print("python%d.%d" % sys.version_info[:2])') getsizeof ($NPY)" ;;
         mspy) label="memsize --model python ($NPY)" ;;
     esac
     printf '%-44s %9s %9s %10.1f\n' "$label" "$(med "${W[$t]}")" "$(med "${C[$t]}")" \
