@@ -421,8 +421,15 @@ static int key_equal(uint64_t sv, const void *kp, size_t kn, uint64_t kv, int in
 /* dict.fromkeys' table kind depends on the order keys arrive in. */
 static void note_order(ms_values *v, int is_str)
 {
-    if (v->sampling)
+    if (v->sampling) {
+        /* Every key so far was a str, so a non-str value is a new key: the
+         * sketch's count of keys so far stands in for its position. */
+        if (!is_str && v->r.dict_first_str && !v->r.dict_nonstr_known) {
+            v->r.dict_nonstr_at = (uint64_t)llround(mk_hll_estimate(&v->hll)) + v->r.n_nan;
+            v->r.dict_nonstr_known = 1;
+        }
         return;
+    }
     if (v->distinct_seen == 0)
         v->r.dict_first_str = is_str;
     if (!is_str && v->r.dict_first_str && !v->r.dict_nonstr_known) {
@@ -491,6 +498,8 @@ static inline __attribute__((always_inline)) void add_int_key(ms_values *v, int6
 {
     uint64_t h = key_hash(K_INT, (uint64_t)x, NULL, 0) | (uint64_t)(lz < 31 ? lz : 31) << 3;
     if (v->sampling) {
+        if (v->r.dict_first_str && !v->r.dict_nonstr_known)
+            note_order(v, 0);
         mk_hll_add(&v->hll, h & KEY_MASK);
         if (h >= v->threshold)
             return;
@@ -512,6 +521,8 @@ static void distinct_add(ms_values *v, int tag, uint64_t kv, const void *kp, siz
         flush_ints(v);
     uint64_t h = key_hash(tag, kv, kp, kn) | (uint64_t)(lz < 31 ? lz : 31) << 3;
     if (v->sampling) {
+        if (tag != K_STR && v->r.dict_first_str && !v->r.dict_nonstr_known)
+            note_order(v, 0);
         mk_hll_add(&v->hll, h & KEY_MASK);
         if (h >= v->threshold)
             return;
