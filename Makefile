@@ -93,7 +93,7 @@ $(B)/test/test_%: $(B)/tests/unit/test_%.o $(B)/libmemkit.a
 $(DRIVER): $(patsubst %.c,$(B)/%.o,$(wildcard tests/driver/*.c)) $(B)/libmemkit.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(B)/libmemkit.a $(LIBS)
-$(B)/test/growth-check: $(B)/tests/memsize/growth-check.o $(B)/libmemkit.a
+$(B)/test/growth-check: $(B)/tests/memsize/growth-check.o $(B)/libmemkit.a $(wildcard cmd/memsize/*.c cmd/memsize/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libmemkit.a $(LIBS)
 

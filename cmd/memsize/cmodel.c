@@ -24,21 +24,11 @@ static uint64_t element(const ms_result *r, const char **name, int *is_str)
         *name = r->f32_exact ? "float" : "double";
         return r->f32_exact ? 4 : 8;
     }
-    static const struct { const char *name; uint64_t size; int64_t lo; uint64_t hi; } t[] = {
-        { "int8_t", 1, INT8_MIN, INT8_MAX }, { "uint8_t", 1, 0, UINT8_MAX },
-        { "int16_t", 2, INT16_MIN, INT16_MAX }, { "uint16_t", 2, 0, UINT16_MAX },
-        { "int32_t", 4, INT32_MIN, INT32_MAX }, { "uint32_t", 4, 0, UINT32_MAX },
-        { "int64_t", 8, INT64_MIN, INT64_MAX }, { "uint64_t", 8, 0, UINT64_MAX },
-    };
-    int64_t lo = r->has_int ? r->min_int : 0;
-    uint64_t hi = r->has_int ? r->max_uint : 0;
-    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-        if (lo >= t[i].lo && hi <= t[i].hi) {
-            *name = t[i].name;
-            return t[i].size;
-        }
-    *name = NULL;
-    return 0;
+    static const char *const names[8] = { "int8_t", "uint8_t", "int16_t", "uint16_t",
+                                          "int32_t", "uint32_t", "int64_t", "uint64_t" };
+    int w = ms_narrowest_int(r);
+    *name = w < 0 ? NULL : names[w];
+    return w < 0 ? 0 : (uint64_t)1 << (w / 2);
 }
 
 static uint64_t block(uint64_t bytes)

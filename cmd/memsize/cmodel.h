@@ -20,9 +20,6 @@ enum { MS_C_ARRAY, MS_C_VECTOR, MS_C_LIST, MS_C_HASHSET, MS_C_STRINGS_MALLOC, MS
        MS_C_STRUCTURES };
 extern const char *const ms_c_structure[MS_C_STRUCTURES];
 
-/* The hash set's maximum load: it doubles before going past 3/4. */
-#define MS_C_HASHSET_LOAD "3/4"
-
 typedef struct {
     int available;
     uint64_t count, shallow, deep;

@@ -238,6 +238,18 @@ static void read_input(ms_values *v, char **files, int nfiles)
 
 /* ---- report --------------------------------------------------------------------------------- */
 
+/* The table on stdout or -o, in the chosen format. */
+static void write_table(mk_table *t)
+{
+    mk_out *o = mk_out_open(cli.output);
+    if (!o)
+        mk_die_err();
+    mk_table_write(t, cli.format, o);
+    if (mk_out_close(o) < 0)
+        mk_die_err();
+    mk_table_free(t);
+}
+
 typedef struct {
     const char *model, *structure, *detail;
     int available, estimate;
@@ -319,27 +331,10 @@ static void report(const ms_result *r, const ms_pyver **vers, size_t nvers, int 
         if (w->detail)
             mk_table_cstr(t, c_detail, w->detail);
     }
-    mk_out *o = mk_out_open(cli.output);
-    if (!o)
-        mk_die_err();
-    mk_table_write(t, cli.format, o);
-    if (mk_out_close(o) < 0)
-        mk_die_err();
-    mk_table_free(t);
+    write_table(t);
 }
 
 /* ---- layouts ----------------------------------------------------------------------------------- */
-
-static void write_table(mk_table *t)
-{
-    mk_out *o = mk_out_open(cli.output);
-    if (!o)
-        mk_die_err();
-    mk_table_write(t, cli.format, o);
-    if (mk_out_close(o) < 0)
-        mk_die_err();
-    mk_table_free(t);
-}
 
 /* The best order as field names, comma-separated. */
 static char *order_names(const ml_struct *s, const size_t *order)
@@ -435,8 +430,8 @@ static void show_fields(mk_out *o, const ml_doc *d, ml_abi abi, const ml_struct 
     ml_layout l;
     if (ml_lay_out(d, abi, f, n, &l) < 0)
         mk_die("%s:%zu:%zu: struct %s: %s", d->file, s->line, s->col, s->name, mk_err_msg());
-    mk_out_printf(o, "struct %s {%*s/* %s: size %llu, align %llu */\n", s->name,
-                  (int)(s->name[0] ? 1 : 1), "", title, (unsigned long long)l.size, (unsigned long long)l.align);
+    mk_out_printf(o, "struct %s { /* %s: size %llu, align %llu */\n", s->name, title,
+                  (unsigned long long)l.size, (unsigned long long)l.align);
     uint64_t end_bit = 0;
     for (size_t i = 0; i < l.nplaced; i++) {
         const ml_placed *pl = &l.placed[i];
@@ -445,10 +440,10 @@ static void show_fields(mk_out *o, const ml_doc *d, ml_abi abi, const ml_struct 
         if (start > end_bit) {
             uint64_t gap = start - end_bit;
             if (gap % 8 == 0 && end_bit % 8 == 0)
-                mk_out_printf(o, "        /* XXX %llu byte%s hole */\n", (unsigned long long)(gap / 8),
+                mk_out_printf(o, "        /* hole: %llu byte%s */\n", (unsigned long long)(gap / 8),
                               gap == 8 ? "" : "s");
             else
-                mk_out_printf(o, "        /* XXX %llu bit%s hole */\n", (unsigned long long)gap, gap == 1 ? "" : "s");
+                mk_out_printf(o, "        /* hole: %llu bit%s */\n", (unsigned long long)gap, gap == 1 ? "" : "s");
         }
         char decl[256];
         size_t tl = strlen(fi->type);

@@ -249,20 +249,9 @@ static char array_typecode(const ms_result *r, uint64_t *itemsize)
         *itemsize = r->f32_exact ? 4 : 8;
         return r->f32_exact ? 'f' : 'd';
     }
-    static const struct { char tc; uint64_t size; int64_t lo; uint64_t hi; } codes[] = {
-        { 'b', 1, -128, 127 }, { 'B', 1, 0, 255 }, { 'h', 2, -32768, 32767 }, { 'H', 2, 0, 65535 },
-        { 'i', 4, INT32_MIN, INT32_MAX }, { 'I', 4, 0, UINT32_MAX },
-        { 'l', 8, INT64_MIN, INT64_MAX }, { 'L', 8, 0, UINT64_MAX },
-    };
-    int64_t lo = r->has_int ? r->min_int : 0;
-    uint64_t hi = r->has_int ? r->max_uint : 0;
-    for (size_t i = 0; i < sizeof codes / sizeof *codes; i++)
-        if (lo >= codes[i].lo && hi <= codes[i].hi) {
-            *itemsize = codes[i].size;
-            return codes[i].tc;
-        }
-    *itemsize = 0;
-    return 0;
+    int w = ms_narrowest_int(r);
+    *itemsize = w < 0 ? 0 : (uint64_t)1 << (w / 2);
+    return w < 0 ? 0 : "bBhHiIlL"[w];
 }
 
 void ms_py_size(const ms_pyver *v, int structure, const ms_result *r, const ms_pyopts *o, ms_pysize *out)

@@ -54,6 +54,22 @@ enum { BATCH = 16 };
 
 enum { LIMBS_MAX = 4300 / 9 + 2 };   /* 9 decimal digits a base-10^9 step */
 
+int ms_narrowest_int(const ms_result *r)
+{
+    static const struct { int64_t lo; uint64_t hi; } w[] = {
+        { INT8_MIN, INT8_MAX }, { 0, UINT8_MAX }, { INT16_MIN, INT16_MAX }, { 0, UINT16_MAX },
+        { INT32_MIN, INT32_MAX }, { 0, UINT32_MAX }, { INT64_MIN, INT64_MAX }, { 0, UINT64_MAX },
+    };
+    if (r->big_int)
+        return -1;
+    int64_t lo = r->has_int ? r->min_int : 0;
+    uint64_t hi = r->has_int ? r->max_uint : 0;
+    for (int i = 0; i < 8; i++)
+        if (lo >= w[i].lo && hi <= w[i].hi)
+            return i;
+    return -1;
+}
+
 /* ---- glibc ------------------------------------------------------------------------------- */
 
 uint64_t ms_glibc_chunk(uint64_t n)
@@ -156,15 +172,6 @@ static int float_syntax(const char *s, size_t n)
             return 0;
     }
     return i == n;
-}
-
-int ms_classify(const char *p, size_t n)
-{
-    trim(&p, &n);
-    size_t d = int_syntax(p, n);
-    if (d && d <= 4300)
-        return MS_INT;
-    return float_syntax(p, n) ? MS_FLOAT : MS_STR;
 }
 
 /* ---- big integers ----------------------------------------------------------------------------- */

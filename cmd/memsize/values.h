@@ -93,11 +93,15 @@ typedef struct {
 
 const ms_result *ms_values_result(ms_values *v);
 
+/* The narrowest of int8, uint8, int16, uint16, int32, uint32, int64 and
+ * uint64 (0..7, in that order) that holds every integer of the pass (all
+ * of them when it had none), or -1 when one is beyond 64 bits. The C model
+ * names it, the array model takes its typecode (b B h H i I l L). */
+int ms_narrowest_int(const ms_result *r);
+
 /* glibc x86_64 chunk size of malloc(n): header, 16-byte alignment, 32-byte
  * minimum, page-rounded mmap above the default threshold. */
 uint64_t ms_glibc_chunk(uint64_t n);
 
-/* Python-syntax classification without the rest (tests, layout ranges). */
-int ms_classify(const char *p, size_t n);   /* MS_INT, MS_FLOAT or MS_STR */
 
 #endif

@@ -4,13 +4,14 @@
  * set, frozenset, dict.fromkeys and array('q') built from n values of one
  * kind), every row. usage: growth-check VERSION FILE. Prints the rows that
  * differ; exit 1 if any, 2 on a usage or read error. Built by `make tests`
- * with pymodel.c compiled in (tool sources are not in lib). */
+ * with pymodel.c and values.c compiled in (tool sources are not in lib). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../cmd/memsize/pymodel.c"
+#include "../../cmd/memsize/values.c"
 
 int main(int argc, char **argv)
 {
