@@ -536,7 +536,9 @@ mk_cache *mk_cache_new(const mk_cache_opts *o)
             c->qcap[TL_WINDOW] = 1;   /* a window of no objects would admit nothing */
         uint64_t main = cap - c->qcap[TL_WINDOW];
         c->qcap[TL_PROTECTED] = (uint64_t)((double)main * o->protected_ratio);
-        c->qcap[TL_PROBATION] = main - c->qcap[TL_PROTECTED];
+        /* 1 - 0.8 is not the double 0.2; rounded, it is (libCacheSim: 1:4). */
+        double pr = nearbyint((1 - o->protected_ratio) * 1e9) / 1e9;
+        c->qcap[TL_PROBATION] = (uint64_t)((double)main * pr);
         cms_init(c);
         break;
     }
@@ -786,35 +788,60 @@ static void evict_2q(mk_cache *c)
     evict_entry(c, c->q[TQ_AM].tail);
 }
 
-/* W-TinyLFU: the window's LRU victim enters the main SLRU when there is
- * room, or when the sketch says it is more popular than main's victim
- * (probation's LRU end), which then leaves; otherwise the window victim
- * leaves. Returns after one eviction. */
+/* W-TinyLFU's main cache is a segmented LRU: probation then protected.
+ * An entry goes into the first segment with room for it, or into probation
+ * after main's victims (probation's LRU end first) have left. */
+static uint32_t slru_victim(const mk_cache *c)
+{
+    return c->q[TL_PROBATION].n ? c->q[TL_PROBATION].tail : c->q[TL_PROTECTED].tail;
+}
+
+static void slru_admit(mk_cache *c, uint32_t i)
+{
+    uint64_t w = weight(c, &c->e[i]);
+    queue *prob = &c->q[TL_PROBATION], *prot = &c->q[TL_PROTECTED];
+    int to = TL_PROBATION;
+    if (prob->bytes + w > c->qcap[TL_PROBATION]) {
+        if (prot->bytes + w <= c->qcap[TL_PROTECTED]) {
+            to = TL_PROTECTED;
+        } else {
+            uint64_t cm = c->o.capacity - c->qcap[TL_WINDOW];
+            while (prob->bytes + prot->bytes + w > cm)
+                evict_entry(c, slru_victim(c));
+        }
+    }
+    move_to(c, i, TL_WINDOW, to);
+}
+
+/* W-TinyLFU: the window's LRU victim enters main when there is room, or
+ * when the sketch says it is more popular than main's victim, which then
+ * leaves; otherwise the window victim leaves. Every candidate counts once
+ * more in the sketch. Returns after one object has left the cache. */
 static void evict_tinylfu(mk_cache *c)
 {
     queue *win = &c->q[TL_WINDOW], *prob = &c->q[TL_PROBATION], *prot = &c->q[TL_PROTECTED];
-    uint64_t main_cap = c->qcap[TL_PROBATION] + c->qcap[TL_PROTECTED];
+    uint64_t cm = c->o.capacity - c->qcap[TL_WINDOW];
     for (;;) {
         if (win->n == 0) {
-            evict_entry(c, prob->n ? prob->tail : prot->tail);
+            evict_entry(c, slru_victim(c));
             return;
         }
         uint32_t i = win->tail;
-        uint64_t w = weight(c, &c->e[i]);
-        if (prob->bytes + prot->bytes + w <= main_cap) {
-            move_to(c, i, TL_WINDOW, TL_PROBATION);
-            cms_add(c, c->e[i].key);
+        uint64_t key = c->e[i].key;
+        if (prob->bytes + prot->bytes + weight(c, &c->e[i]) <= cm) {
+            slru_admit(c, i);
+            cms_add(c, key);
             continue;
         }
-        uint32_t v = prob->n ? prob->tail : prot->tail;
-        if (cms_estimate(c, c->e[i].key) > cms_estimate(c, c->e[v].key)) {
+        uint32_t v = slru_victim(c);
+        if (cms_estimate(c, key) > cms_estimate(c, c->e[v].key)) {
             evict_entry(c, v);
-            move_to(c, i, TL_WINDOW, TL_PROBATION);
-            cms_add(c, c->e[i].key);
+            slru_admit(c, i);
+            cms_add(c, key);
             continue;
         }
-        cms_add(c, c->e[i].key);
         evict_entry(c, i);
+        cms_add(c, key);
         return;
     }
 }
@@ -903,18 +930,21 @@ static void hit(mk_cache *c, uint32_t i, int64_t next)
         if (e->q == TL_WINDOW) {
             q_unlink(c, &c->q[TL_WINDOW], i);
             q_push(c, &c->q[TL_WINDOW], i);
-        } else {
-            cms_add(c, e->key);
-            if (e->q == TL_PROBATION) {
-                move_to(c, i, TL_PROBATION, TL_PROTECTED);
-                /* The protected segment over its share demotes its LRU end. */
-                while (c->q[TL_PROTECTED].bytes > c->qcap[TL_PROTECTED] && c->q[TL_PROTECTED].n > 1)
-                    move_to(c, c->q[TL_PROTECTED].tail, TL_PROTECTED, TL_PROBATION);
-            } else {
-                q_unlink(c, &c->q[TL_PROTECTED], i);
-                q_push(c, &c->q[TL_PROTECTED], i);
-            }
+            break;
         }
+        cms_add(c, e->key);
+        if (e->q == TL_PROTECTED) {
+            q_unlink(c, &c->q[TL_PROTECTED], i);
+            q_push(c, &c->q[TL_PROTECTED], i);
+            break;
+        }
+        /* Probation to protected; protected over its share cools into
+         * probation, and probation over its share loses its LRU end. */
+        move_to(c, i, TL_PROBATION, TL_PROTECTED);
+        while (c->q[TL_PROTECTED].bytes > c->qcap[TL_PROTECTED])
+            move_to(c, c->q[TL_PROTECTED].tail, TL_PROTECTED, TL_PROBATION);
+        while (c->q[TL_PROBATION].bytes > c->qcap[TL_PROBATION])
+            evict_entry(c, c->q[TL_PROBATION].tail);
         break;
     case MK_CACHE_BELADY:
         heap_update(c, i, next);
@@ -957,7 +987,8 @@ static int admissible(const mk_cache *c, uint64_t w)
     case MK_CACHE_2Q:
         return w <= c->qcap[TQ_AIN];
     case MK_CACHE_TINYLFU:
-        return w <= c->qcap[TL_WINDOW] && w <= c->qcap[TL_PROBATION] + c->qcap[TL_PROTECTED];
+        return w <= c->o.capacity && w <= c->qcap[TL_WINDOW] && w <= c->o.capacity - c->qcap[TL_WINDOW] &&
+               w <= c->qcap[TL_PROBATION];
     default:
         return w <= c->o.capacity;
     }
