@@ -103,6 +103,7 @@ static cs_format trace_fmt = CS_FMT_AUTO;     /* as given, then as found in the 
 static char **files;
 static int nfiles;
 static char *spooled;                          /* stdin, kept for a second pass */
+static int spooled_at = -1;                    /* which file it was */
 
 static void remove_spool(void)
 {
@@ -145,9 +146,10 @@ static char *spool_stdin(void)
     return path;
 }
 
-static cs_trace *open_trace(const char *path)
+static cs_trace *open_trace(int f)
 {
-    cs_trace *t = cs_trace_open(path, trace_fmt, csv_opt ? &csvmap : NULL, keys);
+    cs_trace *t = cs_trace_open(files[f], f == spooled_at ? "<stdin>" : NULL, trace_fmt, csv_opt ? &csvmap : NULL,
+                                keys);
     if (!t)
         mk_die_err();
     return t;
@@ -166,7 +168,7 @@ static void first_pass(int want_next)
     mk_vec ids;
     mk_vec_init(&ids, sizeof(uint32_t));
     for (int f = 0; f < nfiles; f++) {
-        cs_trace *t = open_trace(files[f]);
+        cs_trace *t = open_trace(f);
         long n;
         while ((n = cs_trace_read(t, b, BATCH)) > 0)
             for (long i = 0; i < n; i++) {
@@ -412,7 +414,7 @@ static void replay(mk_progress *pr, int text_next)
     worker all = { .first = 0, .step = 1, .mrc = mrc != NULL };
     uint64_t seq = 0, in_done = 0;
     for (int f = 0; f < nfiles; f++) {
-        cs_trace *t = open_trace(files[f]);
+        cs_trace *t = open_trace(f);
         for (;;) {
             cs_req *b = threaded ? ring_slot(seq) : own;
             long n = cs_trace_read(t, b, BATCH);
@@ -488,6 +490,8 @@ static uint64_t capacity_of(const char *s, uint64_t wss)
     double f = share(s);
     if (f < 0)
         mk_cli_usage_error(&cli, "-s: bad share '%s' (a percentage in (0, 100] or a fraction in (0, 1])", s);
+    if (f > 0 && !wss)
+        return 0;   /* an empty trace: nothing to size, nothing to count */
     uint64_t cap = f > 0 ? (uint64_t)((double)wss * f) : absolute(s);
     if (!cap)
         mk_die("-s %s: capacity 0 %s", s, f > 0 ? "(the working set is too small for that share)" : "");
@@ -1096,22 +1100,24 @@ int main(int argc, char **argv)
     int next_pass = belady && trace_fmt != CS_FMT_ORACLE;
     if (wss_pass || next_pass || (belady && trace_fmt == CS_FMT_AUTO)) {
         for (int f = 0; f < nfiles; f++)
-            if (!strcmp(files[f], "-"))
+            if (!strcmp(files[f], "-")) {
+                if (spooled)
+                    mk_cli_usage_error(&cli, "standard input given twice");
                 files[f] = spool_stdin();
+                spooled_at = f;
+            }
         first_pass(belady);
     }
     uint64_t wss = wss_opt ? wss_given() : count_mode ? cs_keys_wss_objects(keys) : cs_keys_wss_bytes(keys);
-    if (needs_wss() && !wss) {
-        if (!cli.quiet)
-            mk_warn("the trace has no requests: no working set to take shares of");
-        wss = 1;
-    }
+    if (needs_wss() && !wss && !cli.quiet)
+        mk_warn("the trace has no requests: no working set to take shares of");
 
     if (mrc_opt) {
         nmrc_caps = sizes_opt.n;
         mrc_caps = mk_xmalloc(nmrc_caps * sizeof *mrc_caps);
         for (size_t i = 0; i < nmrc_caps; i++)
-            mrc_caps[i] = capacity_of(sizes_opt.v[i], wss);
+            if (!(mrc_caps[i] = capacity_of(sizes_opt.v[i], wss)))
+                mrc_caps[i] = 1;
         mrc = cs_mrc_new(count_mode, sample, mrc_caps, nmrc_caps);
     } else if (from_state) {
         nsims = nsaved;
@@ -1136,7 +1142,7 @@ int main(int argc, char **argv)
                 s->capacity = capacity_of(sizes_opt.v[z], wss);
                 s->size_spec = sizes_opt.v[z];
                 mk_cache_opts o;
-                make_opts(&o, s->policy, s->capacity, wb, wo);
+                make_opts(&o, s->policy, s->capacity ? s->capacity : 1, wb, wo);
                 s->c = mk_cache_new(&o);
                 if (!s->c)
                     mk_die("-p %s -s %s: %s", mk_cache_policy_names[s->policy], s->size_spec, mk_err_msg());

@@ -274,8 +274,8 @@ static int sniff(cs_trace *t, const cs_csvmap *map)
         mk_field f[6];
         size_t nf = mk_split_blank(p, ln && p[ln - 1] == '\r' ? ln - 1 : ln, f, 6);
         if (nf && f[0].ptr[0] != '#') {
-            if (nf >= 4 && nf <= 5 && is_op(f[1].ptr, f[1].len) >= 0)
-                t->fmt = CS_FMT_TEXT;
+            if (nf >= 4 && nf <= 5)
+                t->fmt = CS_FMT_TEXT;   /* a bad operation is reported by the parser */
             else if (nf == 1)
                 t->fmt = CS_FMT_KEYS;
             else
@@ -292,14 +292,17 @@ static int sniff(cs_trace *t, const cs_csvmap *map)
     return 0;
 }
 
-cs_trace *cs_trace_open(const char *path, cs_format fmt, const cs_csvmap *map, cs_keys *keys)
+cs_trace *cs_trace_open(const char *path, const char *name, cs_format fmt, const cs_csvmap *map, cs_keys *keys)
 {
     mk_source *src = mk_source_open(path);
-    if (!src)
+    if (!src) {
+        if (name)
+            mk_err_set("%s: cannot read it back: %s", name, mk_err_msg());
         return NULL;
+    }
     cs_trace *t = mk_xcalloc(1, sizeof *t);
     t->src = src;
-    t->name = mk_source_name(src);
+    t->name = name ? name : mk_source_name(src);
     t->keys = keys;
     t->cap = BUF_MIN;
     t->buf = mk_xmalloc(t->cap + 1);

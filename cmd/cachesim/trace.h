@@ -64,8 +64,9 @@ void cs_csvmap_free(cs_csvmap *m);
 
 typedef struct cs_trace cs_trace;
 
-/* Opens path ("-" = stdin) as fmt (AUTO: sniffed, see cachesim(1)). */
-cs_trace *cs_trace_open(const char *path, cs_format fmt, const cs_csvmap *map, cs_keys *keys);
+/* Opens path ("-" = stdin) as fmt (AUTO: sniffed, see cachesim(1));
+ * messages name it `name` (NULL: the path). */
+cs_trace *cs_trace_open(const char *path, const char *name, cs_format fmt, const cs_csvmap *map, cs_keys *keys);
 cs_format cs_trace_format(const cs_trace *t);
 /* Fills up to cap requests: the count, 0 at the end, -1 on error. */
 long cs_trace_read(cs_trace *t, cs_req *out, size_t cap);
