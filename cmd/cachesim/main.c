@@ -494,7 +494,7 @@ static uint64_t capacity_of(const char *s, uint64_t wss)
         return 0;   /* an empty trace: nothing to size, nothing to count */
     uint64_t cap = f > 0 ? (uint64_t)((double)wss * f) : absolute(s);
     if (!cap)
-        mk_die("-s %s: capacity 0 %s", s, f > 0 ? "(the working set is too small for that share)" : "");
+        mk_die("-s %s: capacity 0%s", s, f > 0 ? " (the working set is too small for that share)" : "");
     return cap;
 }
 
