@@ -35,7 +35,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNITS    := $(UNIT_SRC:tests/unit/%.c=$(B)/test/%)
 DRIVER   := $(B)/test/mkread
 # Checkers that compile a tool's own sources in (tests/<tool>/*-check.c).
-CHECKERS := $(B)/test/growth-check
+CHECKERS := $(B)/test/growth-check $(B)/test/mrc-check $(B)/test/genzipf
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all lib tools tests deps check-deps demo check check-one install uninstall bench fuzz fuzz-bins clean
@@ -96,6 +96,13 @@ $(DRIVER): $(patsubst %.c,$(B)/%.o,$(wildcard tests/driver/*.c)) $(B)/libmemkit.
 $(B)/test/growth-check: $(B)/tests/memsize/growth-check.o $(B)/libmemkit.a $(wildcard cmd/memsize/*.c cmd/memsize/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libmemkit.a $(LIBS)
+$(B)/test/mrc-check: $(B)/tests/cachesim/mrc-check.o $(B)/cmd/cachesim/mrc.o $(B)/libmemkit.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(B)/libmemkit.a $(LIBS)
+# The seeded trace generator of the cachesim tests and benchmark.
+$(B)/test/genzipf: $(B)/tests/bench/genzipf.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -lm
 
 # ---- tests ------------------------------------------------------------------
 # check-one runs the suite against one build directory; check runs it on the

@@ -429,9 +429,14 @@ static unsigned cms_get(const mk_cache *c, uint64_t slot)
     return (unsigned)(c->cms[slot >> 4] >> ((slot & 15) * 4)) & 15;
 }
 
+static inline uint64_t cms_hash(const mk_cache *c, uint64_t key)
+{
+    return key_hash(c->o.key_name ? c->o.key_name(c->o.key_name_ctx, key) : key);
+}
+
 static unsigned cms_estimate(const mk_cache *c, uint64_t key)
 {
-    uint64_t h = key_hash(key);
+    uint64_t h = cms_hash(c, key);
     unsigned m = 15;
     for (int r = 0; r < 4; r++) {
         unsigned v = cms_get(c, cms_slot(c, h, r));
@@ -445,7 +450,7 @@ static unsigned cms_estimate(const mk_cache *c, uint64_t key)
  * cms_reset additions all counters halve, so old popularity fades. */
 static void cms_add(mk_cache *c, uint64_t key)
 {
-    uint64_t h = key_hash(key), s[4];
+    uint64_t h = cms_hash(c, key), s[4];
     unsigned m = 15;
     for (int r = 0; r < 4; r++) {
         s[r] = cms_slot(c, h, r);
@@ -539,6 +544,10 @@ mk_cache *mk_cache_new(const mk_cache_opts *o)
         /* 1 - 0.8 is not the double 0.2; rounded, it is (libCacheSim: 1:4). */
         double pr = nearbyint((1 - o->protected_ratio) * 1e9) / 1e9;
         c->qcap[TL_PROBATION] = (uint64_t)((double)main * pr);
+        if (o->count && !c->qcap[TL_PROBATION] && main > 1) {
+            c->qcap[TL_PROBATION] = 1;
+            c->qcap[TL_PROTECTED] = main - 1;
+        }
         cms_init(c);
         break;
     }

@@ -79,6 +79,11 @@ typedef struct {
     int move_threshold;        /* S3-FIFO: accesses in small before moving to main (1) */
     int clock_bits;            /* CLOCK: bits of the access counter (1) */
     uint64_t expected_objects; /* W-TinyLFU: sizes the frequency sketch (0 = from capacity) */
+    /* W-TinyLFU's sketch counts this stable name of a key (NULL: the key
+     * itself), so that a saved sketch still fits when dense keys are
+     * handed out in another order next run. */
+    uint64_t (*key_name)(void *ctx, uint64_t key);
+    void *key_name_ctx;
 } mk_cache_opts;
 
 /* The defaults above, for policy and capacity. */

@@ -533,6 +533,8 @@ static void make_opts(mk_cache_opts *o, mk_cache_policy p, uint64_t cap, uint64_
     if (p == MK_CACHE_2Q)
         o->small_ratio = ain_ratio;
     o->window_ratio = window_ratio;
+    o->key_name = cs_keys_name;
+    o->key_name_ctx = keys;
     o->clock_bits = (int)clock_bits;
     o->move_threshold = (int)move_threshold;
     /* The sketch counts objects: as many as the cache holds. */
@@ -803,11 +805,13 @@ static void load_state(const char *path)
         sc->o.count = count_mode;
         sc->o.weak = weak;
         sc->o.dense = 1;
+        sc->o.key_name = cs_keys_name;
+        sc->o.key_name_ctx = keys;
         uint64_t w[NSTAT];
         memcpy(w, take(&r, sizeof w), sizeof w);
         words_stats(w, &sc->st);
         sc->n = take_u64(&r);
-        if (sc->n > (uint64_t)(r.end - r.p) / 30)
+        if (sc->n > (uint64_t)(r.end - r.p) / 26)
             mk_die("%s: truncated state file", path);
         sc->e = mk_xmalloc((size_t)(sc->n ? sc->n : 1) * sizeof *sc->e);
         for (uint64_t i = 0; i < sc->n; i++) {

@@ -468,8 +468,14 @@ void cs_mrc_access_n(cs_mrc *m, const uint64_t *keys, const uint64_t *hashes, co
             if (m->thresh != SAMPLE_ONE && (mix64(h) & (SAMPLE_ONE - 1)) >= m->thresh)
                 continue;
             const uint64_t *v = mk_imap_get(&m->map, keys[k]);
-            if (v)
-                __builtin_prefetch(&m->weight[*v & POS_MASK]);
+            if (v) {
+                uint64_t op = *v & POS_MASK;
+                __builtin_prefetch(&m->weight[op]);
+#ifdef PF2
+                __builtin_prefetch(&m->weight[op ^ 16]);
+                __builtin_prefetch(&m->tree[(op >> BLOCK_BITS) + 1]);
+#endif
+            }
         }
         for (size_t k = i; k < i + g; k++)
             cs_mrc_access(m, keys[k], hashes ? hashes[k] : keys[k], sizes[k]);

@@ -26,7 +26,7 @@ struct cs_keys {
     mk_imap num;
     const char **kp;      /* id -> text key (the map's copy), or NULL for numeric */
     uint32_t *kn;         /* id -> text key length */
-    uint64_t *kv;         /* id -> numeric key */
+    uint64_t *kv;         /* id -> numeric key, or the hash of a text key */
     uint32_t *first;      /* id -> first non-zero size, 0 if none yet */
     uint32_t n, cap;
     uint64_t wss_bytes, wss_objects;
@@ -84,7 +84,7 @@ uint32_t cs_keys_text(cs_keys *k, const char *p, size_t n)
     size_t kl;
     k->kp[id] = mk_map_key_of(v, &kl);
     k->kn[id] = (uint32_t)kl;
-    k->kv[id] = 0;
+    k->kv[id] = mk_map_hash(p, n);
     return id;
 }
 
@@ -111,6 +111,11 @@ int cs_keys_get(const cs_keys *k, uint32_t id, const char **p, size_t *n, uint64
     }
     *v = k->kv[id];
     return 1;
+}
+
+uint64_t cs_keys_name(void *keys, uint64_t id)
+{
+    return ((const cs_keys *)keys)->kv[id];
 }
 
 void cs_keys_first_size(cs_keys *k, uint32_t id, uint32_t size)

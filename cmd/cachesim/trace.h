@@ -45,6 +45,9 @@ uint32_t cs_keys_text(cs_keys *k, const char *p, size_t n);   /* intern a text k
 uint32_t cs_keys_num(cs_keys *k, uint64_t v);                 /* intern an oracleGeneral id */
 /* The key of id: text (*p, *n) returning 0, or numeric (*v) returning 1. */
 int cs_keys_get(const cs_keys *k, uint32_t id, const char **p, size_t *n, uint64_t *v);
+/* A name of id's key that does not depend on the order ids were handed
+ * out in (a hash of a text key, the number of a numeric one). */
+uint64_t cs_keys_name(void *keys, uint64_t id);
 /* The size of the first non-zero-size request of each id (the working set),
  * recorded by cs_keys_first_size(), and their sum. */
 void cs_keys_first_size(cs_keys *k, uint32_t id, uint32_t size);

@@ -26,7 +26,9 @@
  *   keys    one KEY per line.
  * Same options and seed → the same bytes, on any platform.
  * Build: cc -O2 -std=gnu11 -Wall -Wextra -Werror -o genzipf genzipf.c -lm */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
