@@ -305,6 +305,11 @@ cs_trace *cs_trace_open(const char *path, const char *name, cs_format fmt, const
             mk_err_set("%s: cannot read it back: %s", name, mk_err_msg());
         return NULL;
     }
+    return cs_trace_from(src, name, fmt, map, keys);
+}
+
+cs_trace *cs_trace_from(mk_source *src, const char *name, cs_format fmt, const cs_csvmap *map, cs_keys *keys)
+{
     cs_trace *t = mk_xcalloc(1, sizeof *t);
     t->src = src;
     t->name = name ? name : mk_source_name(src);

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "source.h"
+
 typedef enum { CS_GET, CS_SET, CS_DEL, CS_DROP } cs_op;
 extern const char *const cs_op_names[4];
 
@@ -70,6 +72,8 @@ typedef struct cs_trace cs_trace;
 /* Opens path ("-" = stdin) as fmt (AUTO: sniffed, see cachesim(1));
  * messages name it `name` (NULL: the path). */
 cs_trace *cs_trace_open(const char *path, const char *name, cs_format fmt, const cs_csvmap *map, cs_keys *keys);
+/* The same over an open source, which the trace then owns (tests, fuzzing). */
+cs_trace *cs_trace_from(mk_source *src, const char *name, cs_format fmt, const cs_csvmap *map, cs_keys *keys);
 cs_format cs_trace_format(const cs_trace *t);
 /* Fills up to cap requests: the count, 0 at the end, -1 on error. */
 long cs_trace_read(cs_trace *t, cs_req *out, size_t cap);
