@@ -63,9 +63,11 @@ struct mk_cache {
     unsigned ghost_mask;         /* queues that hold ghosts */
     uint64_t qcap[NQ];           /* bytes a queue may hold (segmented policies) */
 
-    /* index */
-    uint32_t *dense;
-    size_t dcap;
+    /* index: 32-bit keys in a table of (key, entry) pairs sized by the
+     * entries, not by the key space; other keys in a general map */
+    struct ixslot { uint32_t key, idx; } *ix;
+    uint32_t ixmask, ixlen;
+    int ixbits;
     mk_imap map;
 
     /* SIEVE */
@@ -222,39 +224,103 @@ static void q_init(queue *q)
     q->bytes = q->n = 0;
 }
 
+static inline uint32_t ix_home(const mk_cache *c, uint32_t key)
+{
+    return (uint32_t)(((uint64_t)key * 0x9e3779b97f4a7c15ull) >> (64 - c->ixbits));
+}
+
 static inline uint32_t idx_get(const mk_cache *c, uint64_t key)
 {
-    if (c->o.dense)
-        return key < c->dcap ? c->dense[key] : NONE;
-    uint64_t *v = mk_imap_get(&c->map, key);
-    return v ? (uint32_t)(*v - 1) : NONE;
+    if (!c->o.dense) {
+        uint64_t *v = mk_imap_get(&c->map, key);
+        return v ? (uint32_t)(*v - 1) : NONE;
+    }
+    if (!c->ix)
+        return NONE;
+    for (uint32_t h = ix_home(c, (uint32_t)key);; h = (h + 1) & c->ixmask) {
+        const struct ixslot *sl = &c->ix[h];
+        if (sl->idx == NONE)
+            return NONE;
+        if (sl->key == (uint32_t)key)
+            return sl->idx;
+    }
 }
 
+static void ix_grow(mk_cache *c)
+{
+    struct ixslot *old = c->ix;
+    uint32_t oldcap = c->ix ? c->ixmask + 1 : 0;
+    c->ixbits = c->ix ? c->ixbits + 1 : 10;
+    if (c->ixbits > 31)
+        mk_die("cache: more than 2^30 entries");
+    uint32_t cap = 1u << c->ixbits;
+    c->ix = mk_xmalloc((size_t)cap * sizeof *c->ix);
+    memset(c->ix, 0xff, (size_t)cap * sizeof *c->ix);
+    c->ixmask = cap - 1;
+    for (uint32_t i = 0; i < oldcap; i++)
+        if (old[i].idx != NONE) {
+            uint32_t h = ix_home(c, old[i].key);
+            while (c->ix[h].idx != NONE)
+                h = (h + 1) & c->ixmask;
+            c->ix[h] = old[i];
+        }
+    free(old);
+}
+
+/* Sets key's entry; the key must not be in the index already unless it
+ * is replaced (a ghost becoming an entry keeps its slot). */
 static void idx_put(mk_cache *c, uint64_t key, uint32_t i)
 {
-    if (c->o.dense) {
-        if (key >= c->dcap) {
-            if (key >= NONE)
-                mk_die("cache: dense key %llu too large", (unsigned long long)key);
-            size_t cap = c->dcap ? c->dcap : 1024;
-            while (cap <= key)
-                cap *= 2;
-            c->dense = mk_xrealloc(c->dense, cap * sizeof *c->dense);
-            memset(c->dense + c->dcap, 0xff, (cap - c->dcap) * sizeof *c->dense);
-            c->dcap = cap;
-        }
-        c->dense[key] = i;
+    if (!c->o.dense) {
+        *mk_imap_put(&c->map, key, NULL) = (uint64_t)i + 1;
         return;
     }
-    *mk_imap_put(&c->map, key, NULL) = (uint64_t)i + 1;
+    if (key > UINT32_MAX)
+        mk_die("cache: dense key %llu too large", (unsigned long long)key);
+    if (!c->ix || (uint64_t)(c->ixlen + 1) * 4 > (uint64_t)(c->ixmask + 1) * 3)
+        ix_grow(c);
+    uint32_t h = ix_home(c, (uint32_t)key);
+    for (;; h = (h + 1) & c->ixmask) {
+        struct ixslot *sl = &c->ix[h];
+        if (sl->idx == NONE) {
+            sl->key = (uint32_t)key;
+            sl->idx = i;
+            c->ixlen++;
+            return;
+        }
+        if (sl->key == (uint32_t)key) {
+            sl->idx = i;
+            return;
+        }
+    }
 }
 
+/* Removal shifts the rest of the probe run back (no tombstones). */
 static void idx_del(mk_cache *c, uint64_t key)
 {
-    if (c->o.dense)
-        c->dense[key] = NONE;
-    else
+    if (!c->o.dense) {
         mk_imap_del(&c->map, key);
+        return;
+    }
+    uint32_t h = ix_home(c, (uint32_t)key);
+    for (;; h = (h + 1) & c->ixmask) {
+        if (c->ix[h].idx == NONE)
+            return;
+        if (c->ix[h].key == (uint32_t)key)
+            break;
+    }
+    for (uint32_t j = (h + 1) & c->ixmask;; j = (j + 1) & c->ixmask) {
+        if (c->ix[j].idx == NONE)
+            break;
+        uint32_t home = ix_home(c, c->ix[j].key);
+        /* Move j back to h when its home is not in (h, j]. */
+        if (((j - home) & c->ixmask) >= ((j - h) & c->ixmask)) {
+            c->ix[h] = c->ix[j];
+            h = j;
+        }
+    }
+    c->ix[h].idx = NONE;
+    c->ixlen--;
 }
 
 static inline int is_ghost(const mk_cache *c, uint32_t i)
@@ -563,7 +629,7 @@ void mk_cache_free(mk_cache *c)
         return;
     free(c->e);
     free(c->expire);
-    free(c->dense);
+    free(c->ix);
     if (!c->o.dense)
         mk_imap_free(&c->map);
     free(c->b);
@@ -1208,7 +1274,7 @@ size_t mk_cache_bytes(const mk_cache *c)
     size_t n = sizeof *c + (size_t)c->ecap * sizeof *c->e;
     if (c->expire)
         n += (size_t)c->ecap * sizeof *c->expire;
-    n += c->dcap * sizeof *c->dense;
+    n += c->ix ? (size_t)(c->ixmask + 1) * sizeof *c->ix : 0;
     if (!c->o.dense)
         n += mk_imap_bytes(&c->map);
     n += (size_t)c->bcap * sizeof *c->b;

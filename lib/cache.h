@@ -24,12 +24,13 @@
  * Ghost entries (S3-FIFO, ARC, 2Q) remember keys without their objects and
  * are not counted as cached.
  *
- * Keys: with dense set, keys are small integers (below 2^32, as handed out
- * by an interning decoder) and the key -> entry index is a flat array, the
- * fast path of the simulator; otherwise any 64-bit key, through a hash map.
+ * Keys: with dense set, keys are below 2^32 (as handed out by an interning
+ * decoder) and the key -> entry index is a compact table of 8-byte slots,
+ * the fast path of the simulator; otherwise any 64-bit key, through a
+ * general hash map.
  *
- * Memory: 32 bytes per cached or ghost entry plus the index (4 bytes per
- * possible dense key, or about 34 per key in the hash map), plus for
+ * Memory: 32 bytes per cached or ghost entry plus the index (11 to 21
+ * bytes per entry with dense keys, about 34 in the hash map), plus for
  * W-TinyLFU the frequency sketch (half a byte per counter, four rows sized
  * by the expected number of objects) and for Belady 12 bytes per entry.
  * No allocation per request once the pools have grown to the working set.

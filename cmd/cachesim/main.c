@@ -157,7 +157,7 @@ static cs_trace *open_trace(int f)
 
 /* ---- the first pass: working set, and next uses for Belady ------------------------------- */
 
-enum { BATCH = 65536, NBUF = 4 };
+enum { BATCH = 16384, NBUF = 4 };
 
 static uint32_t *next_use;      /* get i (non-zero size) -> the get of its next use, or UINT32_MAX */
 static uint64_t ngets;

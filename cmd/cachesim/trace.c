@@ -21,10 +21,20 @@ const char *const cs_format_names[5] = { "auto", "text", "keys", "csv", "oracleG
 
 /* ---- keys ------------------------------------------------------------------------------ */
 
+/* Numeric ids go in a table of packed 12-byte slots (the id is id + 1, 0
+ * = empty) at most 3/4 full: a third of a general map's bytes, since a
+ * trace of a billion requests may hold a hundred million ids. */
+typedef struct __attribute__((packed)) {
+    uint64_t key;
+    uint32_t id1;
+} numslot;
+
 struct cs_keys {
     mk_map text;
-    mk_imap num;
-    const char **kp;      /* id -> text key (the map's copy), or NULL for numeric */
+    numslot *num;
+    uint32_t nummask, numlen;
+    int numbits;
+    const char **kp;      /* id -> text key (the map's copy), or NULL for numeric; NULL until a text key */
     uint32_t *kn;         /* id -> text key length */
     uint64_t *kv;         /* id -> numeric key, or the hash of a text key */
     uint32_t *first;      /* id -> first non-zero size, 0 if none yet */
@@ -36,7 +46,6 @@ cs_keys *cs_keys_new(void)
 {
     cs_keys *k = mk_xcalloc(1, sizeof *k);
     mk_map_init(&k->text, 0);
-    mk_imap_init(&k->num, 0);
     return k;
 }
 
@@ -45,7 +54,7 @@ void cs_keys_free(cs_keys *k)
     if (!k)
         return;
     mk_map_free(&k->text);
-    mk_imap_free(&k->num);
+    free(k->num);
     free(k->kp);
     free(k->kn);
     free(k->kv);
@@ -64,8 +73,10 @@ static uint32_t new_id(cs_keys *k)
         if (k->cap >= UINT32_MAX / 2)
             mk_die("more than 2^31 distinct keys");
         k->cap = k->cap ? k->cap * 2 : 4096;
-        k->kp = mk_xrealloc(k->kp, (size_t)k->cap * sizeof *k->kp);
-        k->kn = mk_xrealloc(k->kn, (size_t)k->cap * sizeof *k->kn);
+        if (k->kp) {
+            k->kp = mk_xrealloc(k->kp, (size_t)k->cap * sizeof *k->kp);
+            k->kn = mk_xrealloc(k->kn, (size_t)k->cap * sizeof *k->kn);
+        }
         k->kv = mk_xrealloc(k->kv, (size_t)k->cap * sizeof *k->kv);
         k->first = mk_xrealloc(k->first, (size_t)k->cap * sizeof *k->first);
     }
@@ -79,6 +90,11 @@ uint32_t cs_keys_text(cs_keys *k, const char *p, size_t n)
     uint64_t *v = mk_map_put(&k->text, p, n, &fresh);
     if (!fresh)
         return (uint32_t)*v;
+    if (!k->kp) {
+        /* The first text key: numeric ids so far have no text. */
+        k->kp = mk_xcalloc(k->cap ? k->cap : 1, sizeof *k->kp);
+        k->kn = mk_xcalloc(k->cap ? k->cap : 1, sizeof *k->kn);
+    }
     uint32_t id = new_id(k);
     *v = id;
     size_t kl;
@@ -88,23 +104,61 @@ uint32_t cs_keys_text(cs_keys *k, const char *p, size_t n)
     return id;
 }
 
+static inline uint32_t num_home(const cs_keys *k, uint64_t key)
+{
+    key ^= key >> 33;
+    key *= 0xff51afd7ed558ccdull;
+    key ^= key >> 29;
+    return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - k->numbits));
+}
+
+static void num_grow(cs_keys *k)
+{
+    numslot *old = k->num;
+    uint32_t oldcap = old ? k->nummask + 1 : 0;
+    k->numbits = old ? k->numbits + 1 : 12;
+    if (k->numbits > 31)
+        mk_die("more than 2^30 distinct keys");
+    uint32_t cap = 1u << k->numbits;
+    k->num = mk_xcalloc(cap, sizeof *k->num);
+    k->nummask = cap - 1;
+    for (uint32_t i = 0; i < oldcap; i++)
+        if (old[i].id1) {
+            uint32_t h = num_home(k, old[i].key);
+            while (k->num[h].id1)
+                h = (h + 1) & k->nummask;
+            k->num[h] = old[i];
+        }
+    free(old);
+}
+
 uint32_t cs_keys_num(cs_keys *k, uint64_t key)
 {
-    int fresh;
-    uint64_t *v = mk_imap_put(&k->num, key, &fresh);
-    if (!fresh)
-        return (uint32_t)*v;
+    if (!k->num || (uint64_t)(k->numlen + 1) * 4 > (uint64_t)(k->nummask + 1) * 3)
+        num_grow(k);
+    uint32_t h = num_home(k, key);
+    for (;; h = (h + 1) & k->nummask) {
+        numslot *sl = &k->num[h];
+        if (!sl->id1)
+            break;
+        if (sl->key == key)
+            return sl->id1 - 1;
+    }
     uint32_t id = new_id(k);
-    *v = id;
-    k->kp[id] = NULL;
-    k->kn[id] = 0;
+    k->num[h].key = key;
+    k->num[h].id1 = id + 1;
+    k->numlen++;
+    if (k->kp) {
+        k->kp[id] = NULL;
+        k->kn[id] = 0;
+    }
     k->kv[id] = key;
     return id;
 }
 
 int cs_keys_get(const cs_keys *k, uint32_t id, const char **p, size_t *n, uint64_t *v)
 {
-    if (k->kp[id]) {
+    if (k->kp && k->kp[id]) {
         *p = k->kp[id];
         *n = k->kn[id];
         return 0;
@@ -139,8 +193,8 @@ uint64_t cs_keys_wss_objects(const cs_keys *k)
 
 size_t cs_keys_bytes(const cs_keys *k)
 {
-    return mk_map_bytes(&k->text) + mk_imap_bytes(&k->num) +
-           (size_t)k->cap * (sizeof *k->kp + sizeof *k->kn + sizeof *k->kv + sizeof *k->first);
+    return mk_map_bytes(&k->text) + (k->num ? (size_t)(k->nummask + 1) * sizeof *k->num : 0) +
+           (size_t)k->cap * ((k->kp ? sizeof *k->kp + sizeof *k->kn : 0) + sizeof *k->kv + sizeof *k->first);
 }
 
 /* ---- CSV mapping -------------------------------------------------------------------------- */
