@@ -1248,6 +1248,20 @@ void mk_cache_drop(mk_cache *c, uint64_t key)
     }
 }
 
+void mk_cache_prefetch(const mk_cache *c, uint64_t key, int stage)
+{
+    if (!c->o.dense || !c->ix)
+        return;
+    const struct ixslot *sl = &c->ix[ix_home(c, (uint32_t)key)];
+    if (!stage) {
+        __builtin_prefetch(sl);
+        return;
+    }
+    /* The slot should be here by now; a collision just misses the hint. */
+    if (sl->key == (uint32_t)key && sl->idx != NONE)
+        __builtin_prefetch(&c->e[sl->idx]);
+}
+
 int mk_cache_contains(const mk_cache *c, uint64_t key, int64_t now)
 {
     uint32_t i = idx_get(c, key);

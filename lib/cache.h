@@ -123,6 +123,10 @@ int mk_cache_get(mk_cache *c, uint64_t key, uint32_t size, int64_t now, int64_t 
 void mk_cache_set(mk_cache *c, uint64_t key, uint32_t size, int64_t now, int64_t expire, int64_t next);
 void mk_cache_del(mk_cache *c, uint64_t key);
 void mk_cache_drop(mk_cache *c, uint64_t key);
+/* A hint that key comes soon: with dense keys, call it a few requests
+ * ahead (stage 0 about 16, stage 1 about 8) so that its index slot, then
+ * its entry, are in cache when the request comes. No effect otherwise. */
+void mk_cache_prefetch(const mk_cache *c, uint64_t key, int stage);
 /* Whether key is cached (not a ghost, not expired at now); no side effect. */
 int mk_cache_contains(const mk_cache *c, uint64_t key, int64_t now);
 

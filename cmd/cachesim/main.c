@@ -231,7 +231,14 @@ static inline uint64_t mix64(uint64_t x)
 static void feed(sim *s, const cs_req *r, size_t n)
 {
     mk_cache *c = s->c;
+    enum { FAR = 16, NEAR = 8 };
+    for (size_t i = 0; i < n && i < FAR; i++)
+        mk_cache_prefetch(c, r[i].id, 0);
     for (size_t i = 0; i < n; i++, r++) {
+        if (i + FAR < n)
+            mk_cache_prefetch(c, r[FAR].id, 0);
+        if (i + NEAR < n)
+            mk_cache_prefetch(c, r[NEAR].id, 1);
         switch (r->op) {
         case CS_GET:
             mk_cache_get(c, r->id, r->size, r->ts, r->ttl, r->next);
