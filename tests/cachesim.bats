@@ -104,6 +104,25 @@ abc() { printf '%s\n' A B C A D B E A > abc.txt; }
     assert_equal "$output" "$a"
 }
 
+@test "--write-oracle turns a text trace into the very oracleGeneral records of libCacheSim's traceConv" {
+    # genzipf's oracleGeneral output was checked byte for byte against traceConv
+    genzipf -n 5000 -m 500 -s 3 -z 1:100 -x 0.05 -f text -o t.txt
+    genzipf -n 5000 -m 500 -s 3 -z 1:100 -x 0.05 -f oracle -o want.bin
+    run cachesim --write-oracle got.bin t.txt
+    assert_success
+    cmp got.bin want.bin
+    run bash -c "gzip -c t.txt | cachesim --write-oracle - | cmp - want.bin"
+    assert_success
+    printf '0 get alpha 10\n1 get 42 10\n2 get alpha 10\n' > named.txt
+    cachesim --write-oracle n.bin named.txt
+    # alpha is hashed; 42 keeps its number; the next uses are 3, -1, -1
+    assert_equal "$(od -An -tu8 -j 28 -N 8 n.bin | tr -d ' ')" 42
+    assert_equal "$(od -An -td8 -j 16 -N 8 n.bin | tr -d ' ')" 3
+    assert_equal "$(od -An -td8 -j 40 -N 8 n.bin | tr -d ' ')" -1
+    run cachesim --write-oracle x.bin -p lru t.txt
+    assert_failure 2
+}
+
 @test "-j 1 and -j 2 give identical tables" {
     genzipf -n 20000 -m 2000 -s 9 -z 1:1000 -f oracle -o t.oracleGeneral
     run cachesim -p all -s 1%,10% -j 1 -f tsv t.oracleGeneral

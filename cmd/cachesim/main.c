@@ -35,7 +35,7 @@
 static mk_list policies_opt, sizes_opt;
 static int count_mode, weak, mrc_opt;
 static uint64_t ttl_opt, interval, points = 40;
-static char *format_opt = "auto", *csv_opt, *save_opt, *load_opt, *svg_opt, *wss_opt, *tmpdir_opt;
+static char *format_opt = "auto", *csv_opt, *save_opt, *load_opt, *svg_opt, *wss_opt, *tmpdir_opt, *oracle_opt;
 static double sample = 1.0, small_ratio = 0.10, window_ratio = 0.01, ain_ratio = 0.25;
 static int64_t clock_bits = 1, move_threshold = 2;
 static mk_cli cli;
@@ -62,6 +62,8 @@ static const mk_opt opts[] = {
       "e.g. 0.01", NULL, "1" },
     { "points", 0, MK_ARG_UINT, &points, "N", "--mrc: points on the curve besides the --sizes", NULL, "40" },
     { "svg", 0, MK_ARG_STR, &svg_opt, "FILE", "--mrc: also draw the curve as an SVG plot into FILE" },
+    { "write-oracle", 0, MK_ARG_STR, &oracle_opt, "FILE", "convert the trace's gets to libCacheSim oracleGeneral "
+      "records with next-access times, instead of simulating" },
     { "save-state", 0, MK_ARG_STR, &save_opt, "FILE", "write the caches' contents and statistics at the end" },
     { "load-state", 0, MK_ARG_STR, &load_opt, "FILE", "start from the caches saved by --save-state" },
     { "s3fifo-small", 0, MK_ARG_FLOAT, &small_ratio, "R", "S3-FIFO's small queue, a share of the capacity",
@@ -144,6 +146,18 @@ static char *spool_stdin(void)
     if (close(fd) < 0)
         mk_die("%s: %s", path, strerror(errno));
     return path;
+}
+
+/* Before a second pass: standard input is kept in a file. */
+static void spool_inputs(void)
+{
+    for (int f = 0; f < nfiles; f++)
+        if (!strcmp(files[f], "-")) {
+            if (spooled)
+                mk_cli_usage_error(&cli, "standard input given twice");
+            files[f] = spool_stdin();
+            spooled_at = f;
+        }
 }
 
 static cs_trace *open_trace(int f)
@@ -442,6 +456,92 @@ static void replay(mk_progress *pr, int text_next)
     if (threaded)
         stop_workers();
     free(own);
+}
+
+/* ---- --write-oracle --------------------------------------------------------------------- */
+
+/* The u64 id a key gets in oracleGeneral: its own for oracleGeneral input,
+ * the number a text key spells when it is a decimal below 2^64, else the
+ * XXH3 hash of its bytes. */
+static uint64_t oracle_id(uint32_t id)
+{
+    const char *p;
+    size_t n;
+    uint64_t v;
+    if (cs_keys_get(keys, id, &p, &n, &v))
+        return v;
+    if (mk_parse_u64(p, n, &v) == 0 && (n == 1 || p[0] != '0'))
+        return v;
+    return cs_keys_name(keys, id);
+}
+
+/* Two passes: the ids of every get (size 0 included, as libCacheSim's
+ * traceConv counts them), then the records, each with the 1-based number
+ * of the next record of its key, or -1. */
+static void write_oracle(void)
+{
+    cs_req *b = mk_xmalloc(BATCH * sizeof *b);
+    mk_vec ids;
+    mk_vec_init(&ids, sizeof(uint32_t));
+    for (int f = 0; f < nfiles; f++) {
+        cs_trace *t = open_trace(f);
+        long n;
+        while ((n = cs_trace_read(t, b, BATCH)) > 0)
+            for (long i = 0; i < n; i++)
+                if (b[i].op == CS_GET)
+                    *(uint32_t *)mk_vec_push(&ids) = b[i].id;
+        if (n < 0)
+            mk_die_err();
+        cs_trace_close(t);
+    }
+    uint64_t nrec = mk_vec_len(&ids);
+    if (nrec >= UINT32_MAX)
+        mk_die("--write-oracle handles at most 2^32 - 1 requests");
+    uint32_t *nx = mk_vec_data(&ids), nk = cs_keys_count(keys);
+    uint32_t *last = mk_xmalloc((size_t)(nk ? nk : 1) * sizeof *last);
+    memset(last, 0xff, (size_t)nk * sizeof *last);
+    for (uint64_t i = nrec; i-- > 0;) {
+        uint32_t id = nx[i];
+        nx[i] = last[id];
+        last[id] = (uint32_t)i;
+    }
+    free(last);
+    mk_out *o = mk_out_open(oracle_opt);
+    if (!o)
+        mk_die_err();
+    uint64_t k = 0;
+    for (int f = 0; f < nfiles; f++) {
+        cs_trace *t = open_trace(f);
+        long n;
+        while ((n = cs_trace_read(t, b, BATCH)) > 0)
+            for (long i = 0; i < n; i++) {
+                if (b[i].op != CS_GET)
+                    continue;
+                unsigned char rec[24];
+                uint64_t ts = (uint64_t)b[i].ts / 1000000000, id = oracle_id(b[i].id);
+                int64_t next = nx[k] == UINT32_MAX ? -1 : (int64_t)nx[k] + 1;
+                k++;
+                if (ts > UINT32_MAX)
+                    mk_die("--write-oracle: time %llu s does not fit oracleGeneral's 32 bits",
+                           (unsigned long long)ts);
+                for (int j = 0; j < 4; j++)
+                    rec[j] = (unsigned char)(ts >> (8 * j));
+                for (int j = 0; j < 8; j++)
+                    rec[4 + j] = (unsigned char)(id >> (8 * j));
+                for (int j = 0; j < 4; j++)
+                    rec[12 + j] = (unsigned char)(b[i].size >> (8 * j));
+                for (int j = 0; j < 8; j++)
+                    rec[16 + j] = (unsigned char)((uint64_t)next >> (8 * j));
+                mk_out_write(o, rec, sizeof rec);
+            }
+        if (n < 0)
+            mk_die_err();
+        cs_trace_close(t);
+    }
+    if (mk_out_close(o) < 0)
+        mk_die_err();
+    mk_vec_free(&ids);
+    free(b);
 }
 
 /* ---- sizes and policies ------------------------------------------------------------------- */
@@ -1094,6 +1194,14 @@ int main(int argc, char **argv)
     if (load_opt)
         load_state(load_opt);
 
+    if (oracle_opt) {
+        if (policies_opt.n || sizes_opt.n || mrc_opt || load_opt || save_opt || interval)
+            mk_cli_usage_error(&cli, "--write-oracle converts the trace; it does not simulate");
+        spool_inputs();
+        write_oracle();
+        cs_keys_free(keys);
+        return 0;
+    }
     mk_cache_policy pols[80];
     size_t npol = 0;
     int from_state = load_opt && !policies_opt.n && !sizes_opt.n;
@@ -1110,13 +1218,7 @@ int main(int argc, char **argv)
     int wss_pass = needs_wss() && !wss_opt;
     int next_pass = belady && trace_fmt != CS_FMT_ORACLE;
     if (wss_pass || next_pass || (belady && trace_fmt == CS_FMT_AUTO)) {
-        for (int f = 0; f < nfiles; f++)
-            if (!strcmp(files[f], "-")) {
-                if (spooled)
-                    mk_cli_usage_error(&cli, "standard input given twice");
-                files[f] = spool_stdin();
-                spooled_at = f;
-            }
+        spool_inputs();
         first_pass(belady);
     }
     uint64_t wss = wss_opt ? wss_given() : count_mode ? cs_keys_wss_objects(keys) : cs_keys_wss_bytes(keys);

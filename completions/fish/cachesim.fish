@@ -13,6 +13,7 @@ complete -c cachesim -l mrc -d 'LRU\'s miss-ratio curve from exact stack distanc
 complete -c cachesim -l sample -x -d '--mrc: sample a share R of the keys by hash (SHARDS), e.g. 0.01'
 complete -c cachesim -l points -x -d '--mrc: points on the curve besides the --sizes'
 complete -c cachesim -l svg -r -F -d '--mrc: also draw the curve as an SVG plot into FILE'
+complete -c cachesim -l write-oracle -r -F -d 'convert the trace\'s gets to libCacheSim oracleGeneral records with next-access times, instead of simulating'
 complete -c cachesim -l save-state -r -F -d 'write the caches\' contents and statistics at the end'
 complete -c cachesim -l load-state -r -F -d 'start from the caches saved by --save-state'
 complete -c cachesim -l s3fifo-small -x -d 'S3-FIFO\'s small queue, a share of the capacity'
