@@ -84,8 +84,28 @@ static uint32_t new_id(cs_keys *k)
     return k->n++;
 }
 
+/* A key that spells a decimal number below 2^64 (no sign, no leading
+ * zero) is that number, which is also how oracleGeneral names it. */
+static int decimal_key(const char *p, size_t n, uint64_t *v)
+{
+    if (!n || n > 20 || (p[0] == '0' && n > 1))
+        return 0;
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned char)p[i] - '0';
+        if (d > 9 || x > (UINT64_MAX - d) / 10)
+            return 0;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 1;
+}
+
 uint32_t cs_keys_text(cs_keys *k, const char *p, size_t n)
 {
+    uint64_t num;
+    if (decimal_key(p, n, &num))
+        return cs_keys_num(k, num);
     int fresh;
     uint64_t *v = mk_map_put(&k->text, p, n, &fresh);
     if (!fresh)
@@ -261,6 +281,7 @@ struct cs_trace {
     char *buf;
     size_t cap, off, len;       /* unread bytes are buf[off, len) */
     int eof;
+    size_t nul;                 /* offset of the first NUL in buf[off, len), or SIZE_MAX */
     uint64_t line;              /* line of buf[off] (text), records done (oracle) */
     uint64_t nreq;              /* requests so far (the time of key-per-line traces) */
     /* CSV */
@@ -276,6 +297,8 @@ static int fill(cs_trace *t)
 {
     if (t->off) {
         memmove(t->buf, t->buf + t->off, t->len - t->off);
+        if (t->nul != SIZE_MAX)
+            t->nul -= t->off;
         t->len -= t->off;
         t->off = 0;
     }
@@ -288,6 +311,12 @@ static int fill(cs_trace *t)
         return mk_err_prefix("%s: ", t->name);
     if (r == 0)
         t->eof = 1;
+    /* Text formats forbid NUL: one scan per read, not one per line. */
+    if (t->nul == SIZE_MAX && r > 0) {
+        const char *z = memchr(t->buf + t->len, 0, (size_t)r);
+        if (z)
+            t->nul = (size_t)(z - t->buf);
+    }
     t->len += (size_t)r;
     return 0;
 }
@@ -377,6 +406,7 @@ cs_trace *cs_trace_from(mk_source *src, const char *name, cs_format fmt, const c
     t->cap = BUF_MIN;
     t->buf = mk_xmalloc(t->cap + 1);
     t->line = 1;
+    t->nul = SIZE_MAX;
     t->map = map;
     t->fmt = fmt;
     if (fmt == CS_FMT_AUTO && sniff(t, map) < 0) {
@@ -576,7 +606,8 @@ static int keys_line(cs_trace *t, const char *p, size_t n, cs_req *r)
 
 static int check_line(cs_trace *t, const char *p, size_t n)
 {
-    if (memchr(p, 0, n))
+    size_t at = (size_t)(p - t->buf);
+    if (t->nul != SIZE_MAX && t->nul >= at && t->nul < at + n)
         return mk_err_set("%s:%llu: NUL byte in a text trace (binary data? use --trace-format oracleGeneral)",
                           t->name, (unsigned long long)t->line);
     return 0;

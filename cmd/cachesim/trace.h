@@ -43,7 +43,9 @@ typedef struct cs_keys cs_keys;
 cs_keys *cs_keys_new(void);
 void cs_keys_free(cs_keys *k);
 uint32_t cs_keys_count(const cs_keys *k);
-uint32_t cs_keys_text(cs_keys *k, const char *p, size_t n);   /* intern a text key */
+/* Intern a text key; one that spells a decimal number below 2^64 without
+ * leading zeros is the same key as that oracleGeneral id. */
+uint32_t cs_keys_text(cs_keys *k, const char *p, size_t n);
 uint32_t cs_keys_num(cs_keys *k, uint64_t v);                 /* intern an oracleGeneral id */
 /* The key of id: text (*p, *n) returning 0, or numeric (*v) returning 1. */
 int cs_keys_get(const cs_keys *k, uint32_t id, const char **p, size_t *n, uint64_t *v);
