@@ -1,13 +1,24 @@
 /* mrc — LRU stack distances over a blocked Fenwick tree, with SHARDS
- * sampling (see mrc.h).
+ * sampling (see mrc.h for what it computes).
  *
- * The tree is two-level: each position's weight (size, or 1) in a flat
- * uint32_t array, and a Fenwick tree over blocks of 32 positions holding the
- * blocks' sums. A sum after position p is then a scan of the rest of p's
- * block (two cache lines, adjacent) plus a Fenwick prefix query over the
- * blocks, whose tree is 1/64 the size of a per-position one and stays in
- * cache (2 M positions: 512 KiB). A plain per-position Fenwick tree misses
- * the cache on most levels of every query and ran at a third of the speed. */
+ * Layout. Every sampled request gets the next position; a key's weight
+ * (its size, or 1) sits at the position of its last request, in a flat
+ * uint32_t array; other positions hold 0. A Fenwick tree over blocks of 32
+ * positions holds the blocks' sums. The weights after position p are the
+ * rest of p's block (a fixed, masked, vectorised 32-wide sum over two
+ * adjacent cache lines) plus total - (prefix of the blocks up to p's). The
+ * block tree is 1/32 of a per-position one (2 M positions: 512 KiB) and
+ * stays in cache; a per-position Fenwick tree of 64-bit sums missed the
+ * cache on most levels and ran at a third of the speed.
+ *
+ * The tail block, where new positions land, is not in the tree until it
+ * fills: a request whose last position is in it only needs the in-block
+ * sum, and appending costs no tree update. Invariant: blocks < tail are in
+ * the tree with their current sums; blocks >= tail are only in weight[].
+ *
+ * The cost that remains is the cache misses on the map slot and on the
+ * weights of a key last requested long ago; cs_mrc_access_n() overlaps
+ * them across 32 requests. */
 #include "mrc.h"
 
 #include <inttypes.h>
@@ -26,6 +37,7 @@
 #define BLOCK_BITS 5
 #define BLOCK (1u << BLOCK_BITS)    /* positions per block */
 #define MIN_POS 1024u               /* positions in the first tree */
+#define GROW 2                      /* positions per live key after renumbering, at least */
 #define POS_MASK 0xffffffffu        /* positions are 32 bits in the map value */
 #define MAX_POS ((uint64_t)1 << 32)
 #define SAMPLE_BITS 24
@@ -33,15 +45,19 @@
 
 struct cs_mrc {
     mk_imap map;        /* key -> size << 32 | last position */
-    uint32_t *weight;   /* per position: its key's weight, 0 if not a last request */
+    uint32_t *weight;   /* per position: its key's weight, 0 if not a last request;
+                         * 64-byte aligned, so a block is two cache lines */
     uint64_t *tree;     /* Fenwick tree over blocks, 1-based: tree[1..npos / BLOCK] */
     uint64_t npos;      /* positions 0..npos-1; a power of two >= MIN_POS */
     uint64_t next;      /* next position to hand out */
     uint64_t total;     /* sum of the live weights */
-    unsigned levels;    /* log2(npos / BLOCK) */
+    uint64_t tail;      /* blocks before it are in the tree, it and later ones not */
     int count_mode;
+    int wide;           /* a weight >= 2^27 was seen: sum blocks in 64 bits */
     uint32_t thresh;    /* T; SAMPLE_ONE = exact */
-    uint64_t requests, req_bytes, cold;
+    int adjust;         /* SHARDS-adj ratios (cs_mrc_adjust) */
+    uint64_t offered, offered_bytes;    /* size > 0 requests, sampled or not */
+    uint64_t requests, req_bytes, cold; /* sampled ones */
     uint64_t dmin, dmax;        /* finite distances, unscaled; dmin > dmax = none */
     size_t ncaps;
     uint64_t *thr;      /* sorted capacities in sampled units: d <= thr[i] hits */
@@ -71,10 +87,16 @@ static void bucket_range(unsigned b, uint64_t *lo, uint64_t *width)
     *width = (uint64_t)1 << (k - SUB_BITS);
 }
 
-static inline void fw_add(uint64_t *t, uint64_t n, uint64_t i, uint64_t v)
+/* BLOCK zeros then BLOCK all-ones: &ones_after[BLOCK - 1 - off] masks the
+ * positions of a block after offset off. */
+static const uint32_t ones_after[2 * BLOCK] = {
+    [BLOCK ... 2 * BLOCK - 1] = UINT32_MAX,
+};
+
+/* Slots of the tree for npos positions: unused 0, then nodes 1..nb. */
+static size_t tree_len(uint64_t npos)
 {
-    for (; i <= n; i += i & -i)
-        t[i] += v;
+    return (size_t)(npos / BLOCK) + 1;
 }
 
 static inline uint64_t popcount64(uint64_t x)
@@ -82,24 +104,19 @@ static inline uint64_t popcount64(uint64_t x)
     return (uint64_t)__builtin_popcountll(x);
 }
 
-/* Branch-free prefix sum: node i with its lowest k bits cleared, for every
- * set bit k of i, highest first. */
-static inline uint64_t fw_prefix_fixed(const uint64_t *t, unsigned levels, uint64_t i)
-{
-    uint64_t s = 0;
-    for (unsigned k = levels + 1; k-- > 0;) {
-        uint64_t node = i >> k << k;
-        s += t[node] & -((i >> k) & 1);
-    }
-    return s;
-}
-
+/* Fenwick tree over blocks: prefix sum t[1..i], and add v at i (i <= nb). */
 static inline uint64_t fw_prefix(const uint64_t *t, uint64_t i)
 {
     uint64_t s = 0;
     for (; i; i &= i - 1)
         s += t[i];
     return s;
+}
+
+static inline void fw_add(uint64_t *t, uint64_t nb, uint64_t i, uint64_t v)
+{
+    for (; i <= nb; i += i & -i)
+        t[i] += v;
 }
 
 /* murmur3's 64-bit finaliser, on the hash plus an odd constant: every
@@ -114,6 +131,11 @@ static inline uint64_t mix64(uint64_t h)
     h *= 0xc4ceb9fe1a85ec53ULL;
     h ^= h >> 33;
     return h;
+}
+
+static inline int sampled(const cs_mrc *m, uint64_t hash)
+{
+    return (mix64(hash) & (SAMPLE_ONE - 1)) < m->thresh;
 }
 
 struct cap_ix {
@@ -132,15 +154,14 @@ cs_mrc *cs_mrc_new(int count_mode, double sample_rate, const uint64_t *caps, siz
     cs_mrc *m = mk_xcalloc(1, sizeof *m);
     mk_imap_init(&m->map, 0);
     m->npos = MIN_POS;
-    m->weight = mk_xcalloc(m->npos, sizeof *m->weight);
-    m->tree = mk_xcalloc(m->npos / BLOCK + 1, sizeof *m->tree);
+    m->weight = mk_xcalloc_aligned(64, m->npos, sizeof *m->weight);
+    m->tree = mk_xcalloc(tree_len(m->npos), sizeof *m->tree);
     m->next = 0;
-    m->levels = 63 - (unsigned)__builtin_clzll(m->npos / BLOCK);
     m->count_mode = !!count_mode;
     m->thresh = SAMPLE_ONE;
     if (sample_rate < 1) {
         double t = sample_rate * SAMPLE_ONE + 0.5;
-        m->thresh = t < 1 ? 1 : (uint32_t)t;    /* NaN and <= 0 end up at 1 too */
+        m->thresh = t < 1 ? 1 : (uint32_t)t;    /* <= 0: the smallest rate; NaN: exact */
     }
     m->dmin = UINT64_MAX;
     m->dmax = 0;
@@ -191,14 +212,17 @@ static inline void record(cs_mrc *m, uint64_t d, uint32_t size)
     if (d > m->dmax)
         m->dmax = d;
     m->hist[bucket_of(d)]++;
-    size_t lo = 0, hi = m->ncaps;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (m->thr[mid] >= d)
-            hi = mid;
-        else
-            lo = mid + 1;
+    /* branch-free lower bound: the first threshold >= d, or ncaps */
+    size_t n = m->ncaps;
+    if (!n)
+        return;
+    const uint64_t *b = m->thr;
+    while (n > 1) {
+        size_t half = n / 2;
+        b = b[half - 1] < d ? b + half : b;
+        n -= half;
     }
+    size_t lo = (size_t)(b - m->thr) + (*b < d);
     if (lo < m->ncaps) {
         m->hit[lo][0]++;
         m->hit[lo][1] += size;
@@ -206,75 +230,93 @@ static inline void record(cs_mrc *m, uint64_t d, uint32_t size)
 }
 
 /* Positions ran out: renumber the live last positions 0..live-1 in their
- * order, into a tree of at least 2 * live positions (so the next
- * renumbering is >= live requests away). The map values carry each key's
- * size, so the old weights are not needed: a bitmap of the old positions
- * and per-word popcounts give each its rank, and the new tree is built from
- * the sizes in O(npos). */
+ * order, in an array of at least GROW * live positions (so the next
+ * renumbering is >= (GROW - 1) * live requests away: O(1) amortised). A
+ * position is live iff its weight is non-zero, so one pass over the weights
+ * moves them down in order and notes each 64-position word's live bits and
+ * rank; one pass over the map then gives every key its new position. */
 static void compact(cs_mrc *m)
 {
-    uint64_t live = mk_imap_len(&m->map), n = m->npos;
-    if (live > MAX_POS / 2)
-        mk_die("miss-ratio curve: more than %" PRIu64 " distinct keys", MAX_POS / 2);
-    while (n < 2 * live)
+    uint64_t live = mk_imap_len(&m->map), old = m->npos, n = old;
+    if (live > MAX_POS / GROW)
+        mk_die("miss-ratio curve: more than %" PRIu64 " distinct keys", MAX_POS / GROW);
+    while (n < GROW * live)
         n *= 2;
 
-    size_t words = (size_t)(m->npos >> 6);
-    uint64_t *bits = mk_xcalloc(words, sizeof *bits);
-    uint64_t *rank = mk_xmalloc(words * sizeof *rank);
+    size_t words = (size_t)(old >> 6);
+    struct { uint64_t bits, rank; } *word = mk_xmalloc(words * sizeof *word);
+    uint32_t *src = m->weight, *dst = n == old ? src : mk_xcalloc_aligned(64, n, sizeof *dst);
+    uint64_t r = 0;
+    for (size_t w = 0; w < words; w++) {
+        uint64_t bits = 0, r0 = r;
+        for (unsigned j = 0; j < 64; j++) {     /* no branch: dst[r] <= src[i] in place */
+            uint32_t x = src[w * 64 + j];
+            dst[r] = x;
+            bits |= (uint64_t)(x != 0) << j;
+            r += x != 0;
+        }
+        word[w].bits = bits;
+        word[w].rank = r0;
+    }
+    if (r != live)
+        mk_die("miss-ratio curve: internal error: %" PRIu64 " live positions for %" PRIu64 " keys", r, live);
+    if (dst == src)
+        memset(dst + live, 0, (n - live) * sizeof *dst);
+    else
+        free(src);
+    m->weight = dst;
+
     uint64_t key, *val;
     for (size_t it = 0; mk_imap_next(&m->map, &it, &key, &val);) {
         uint64_t p = *val & POS_MASK;
-        bits[p >> 6] |= (uint64_t)1 << (p & 63);
+        uint64_t np = word[p >> 6].rank + popcount64(word[p >> 6].bits & (((uint64_t)1 << (p & 63)) - 1));
+        *val = (*val & ~(uint64_t)POS_MASK) | np;
     }
-    uint64_t r = 0;
-    for (size_t w = 0; w < words; w++) {
-        rank[w] = r;
-        r += popcount64(bits[w]);
-    }
+    free(word);
 
-    if (n != m->npos) {
-        free(m->weight);
+    /* the tree: complete blocks only, the tail block waits until it fills */
+    uint64_t nb = n / BLOCK;
+    if (n != old) {
         free(m->tree);
-        m->weight = mk_xcalloc(n, sizeof *m->weight);
-        m->tree = mk_xcalloc(n / BLOCK + 1, sizeof *m->tree);
+        m->tree = mk_xcalloc(tree_len(n), sizeof *m->tree);
     } else {
-        memset(m->weight, 0, n * sizeof *m->weight);
-        memset(m->tree, 0, (n / BLOCK + 1) * sizeof *m->tree);
+        memset(m->tree, 0, tree_len(n) * sizeof *m->tree);
     }
-    uint64_t *t = m->tree, nb = n / BLOCK;
-    for (size_t it = 0; mk_imap_next(&m->map, &it, &key, &val);) {
-        uint64_t p = *val & POS_MASK, size = *val >> 32;
-        uint64_t np = rank[p >> 6] + popcount64(bits[p >> 6] & (((uint64_t)1 << (p & 63)) - 1));
-        uint32_t w = m->count_mode ? 1 : (uint32_t)size;
-        m->weight[np] = w;
-        t[(np >> BLOCK_BITS) + 1] += w;
-        *val = size << 32 | np;
+    uint64_t *t = m->tree;
+    for (uint64_t b = 0; b < live >> BLOCK_BITS; b++) {
+        uint64_t sum = 0;
+        for (unsigned j = 0; j < BLOCK; j++)
+            sum += dst[b * BLOCK + j];
+        t[b + 1] = sum;
     }
     for (uint64_t i = 1; i <= nb; i++) {    /* Fenwick from the block sums, O(nb) */
         uint64_t j = i + (i & -i);
         if (j <= nb)
             t[j] += t[i];
     }
-    free(bits);
-    free(rank);
     m->npos = n;
-    m->levels = 63 - (unsigned)__builtin_clzll(n / BLOCK);
     m->next = live;
+    m->tail = live >> BLOCK_BITS;
 }
 
-void cs_mrc_access(cs_mrc *m, uint64_t key, uint64_t hash, uint32_t size)
+/* A sampled request of size > 0. */
+static inline void access_sampled(cs_mrc *m, uint64_t key, uint32_t size)
 {
-    if (!size)
-        return;
-    if (m->thresh != SAMPLE_ONE && (mix64(hash) & (SAMPLE_ONE - 1)) >= m->thresh)
-        return;
     if (m->next == m->npos)
         compact(m);
     m->requests++;
     m->req_bytes += size;
     uint32_t w = m->count_mode ? 1 : size;    /* weight in the stack */
+    m->wide |= w >= (uint32_t)1 << (32 - BLOCK_BITS);
     uint64_t pos = m->next++, nb = m->npos / BLOCK;
+    if (pos >> BLOCK_BITS > m->tail) {     /* the tail block is complete: into the tree */
+        const uint32_t *blk = &m->weight[m->tail * BLOCK];
+        uint64_t sum = 0;
+        for (unsigned j = 0; j < BLOCK; j++)
+            sum += blk[j];
+        fw_add(m->tree, nb, m->tail + 1, sum);
+        m->tail++;
+    }
     int inserted;
     uint64_t *v = mk_imap_put(&m->map, key, &inserted);
     uint64_t old = *v;
@@ -286,33 +328,86 @@ void cs_mrc_access(cs_mrc *m, uint64_t key, uint64_t hash, uint32_t size)
          * blocks after it) + own weight; then op stops being a last request */
         uint64_t op = old & POS_MASK, ob = op >> BLOCK_BITS, in_block = 0;
         uint32_t ow = m->weight[op];
-#ifdef V2
         const uint32_t *blk = &m->weight[ob * BLOCK];
         unsigned off = (unsigned)(op & (BLOCK - 1));
-        for (unsigned j = 0; j < BLOCK; j++)
-            in_block += blk[j] & -(uint32_t)(j > off);
-#else
-        for (uint64_t j = op + 1; j < (ob + 1) * BLOCK; j++)
-            in_block += m->weight[j];
-#endif
-#ifdef V3
-        uint64_t d = m->total - fw_prefix_fixed(m->tree, m->levels, ob + 1) + in_block + w;
-#else
-        uint64_t d = m->total - fw_prefix(m->tree, ob + 1) + in_block + w;
-#endif
+        const uint32_t *after = &ones_after[BLOCK - 1 - off];     /* after[j] = j > off ? ~0 : 0 */
+        if (m->wide) {          /* a weight of 2^27 or more: 64-bit sums */
+            for (unsigned j = 0; j < BLOCK; j++)
+                in_block += blk[j] & after[j];
+        } else {                /* 32 weights < 2^27 cannot overflow 32 bits */
+            uint32_t s32 = 0;
+            for (unsigned j = 0; j < BLOCK; j++)    /* fixed length, no branch: vectorised */
+                s32 += blk[j] & after[j];
+            in_block = s32;
+        }
+        uint64_t d = in_block + w;
         m->weight[op] = 0;
-        fw_add(m->tree, nb, ob + 1, -(uint64_t)ow);
+        if (ob < m->tail) {     /* else all after op is in the tail block */
+            d += m->total - fw_prefix(m->tree, ob + 1);
+            fw_add(m->tree, nb, ob + 1, -(uint64_t)ow);
+        }
         m->total -= ow;
         record(m, d, size);
     }
     m->weight[pos] = w;
-    fw_add(m->tree, nb, (pos >> BLOCK_BITS) + 1, w);
     m->total += w;
+}
+
+void cs_mrc_access(cs_mrc *m, uint64_t key, uint64_t hash, uint32_t size)
+{
+    if (!size)
+        return;
+    m->offered++;
+    m->offered_bytes += size;
+    if (m->thresh != SAMPLE_ONE && !sampled(m, hash))
+        return;
+    access_sampled(m, key, size);
+}
+
+/* The same as n calls of cs_mrc_access(), in groups of 32: a first pass
+ * picks the sampled requests, looks their keys up and prefetches the block
+ * of weights at each one's last position, so the cache misses of 32
+ * requests overlap instead of queueing one behind the other; the second
+ * pass finds them in cache. */
+void cs_mrc_access_n(cs_mrc *m, const uint64_t *keys, const uint64_t *hashes, const uint32_t *sizes, size_t n)
+{
+    enum { GROUP = 32 };
+    uint32_t pick[GROUP];
+    for (size_t i = 0; i < n; i += GROUP) {
+        size_t end = n - i < GROUP ? n : i + GROUP, np = 0;
+        for (size_t k = i; k < end; k++) {
+            if (!sizes[k])
+                continue;
+            m->offered++;
+            m->offered_bytes += sizes[k];
+            if (m->thresh != SAMPLE_ONE && !sampled(m, hashes ? hashes[k] : keys[k]))
+                continue;
+            pick[np++] = (uint32_t)(k - i);
+            const uint64_t *v = mk_imap_get(&m->map, keys[k]);
+            if (v) {
+                const uint32_t *blk = &m->weight[(*v & POS_MASK) & ~(uint64_t)(BLOCK - 1)];
+                __builtin_prefetch(blk);
+                __builtin_prefetch(blk + BLOCK / 2);
+            }
+        }
+        for (size_t j = 0; j < np; j++)
+            access_sampled(m, keys[i + pick[j]], sizes[i + pick[j]]);
+    }
+}
+
+void cs_mrc_adjust(cs_mrc *m, int on)
+{
+    m->adjust = !!on;
 }
 
 double cs_mrc_rate(const cs_mrc *m)
 {
     return (double)m->thresh / SAMPLE_ONE;
+}
+
+uint64_t cs_mrc_offered(const cs_mrc *m)
+{
+    return m->offered;
 }
 
 uint64_t cs_mrc_requests(const cs_mrc *m)
@@ -328,6 +423,19 @@ uint64_t cs_mrc_bytes_requested(const cs_mrc *m)
 uint64_t cs_mrc_cold_misses(const cs_mrc *m)
 {
     return m->cold;
+}
+
+/* misses / requests, or with SHARDS-adj misses / (R * offered requests);
+ * the same for bytes. 0 when nothing was requested. */
+static double ratio(const cs_mrc *m, double misses, int bytes)
+{
+    double den = bytes ? (double)m->req_bytes : (double)m->requests;
+    if (m->adjust)
+        den = (bytes ? (double)m->offered_bytes : (double)m->offered) * cs_mrc_rate(m);
+    if (!(den > 0))
+        return 0;
+    double r = misses / den;
+    return r < 1 ? r : 1;
 }
 
 static void hits_upto(const cs_mrc *m, size_t cap_index, uint64_t *hits, uint64_t *bytes)
@@ -356,14 +464,14 @@ uint64_t cs_mrc_misses_at(const cs_mrc *m, size_t cap_index)
 
 double cs_mrc_miss_ratio_at(const cs_mrc *m, size_t cap_index)
 {
-    return m->requests ? (double)cs_mrc_misses_at(m, cap_index) / (double)m->requests : 0;
+    return ratio(m, (double)cs_mrc_misses_at(m, cap_index), 0);
 }
 
 double cs_mrc_byte_miss_ratio_at(const cs_mrc *m, size_t cap_index)
 {
     uint64_t h, b;
     hits_upto(m, cap_index, &h, &b);
-    return m->req_bytes ? (double)(m->req_bytes - b) / (double)m->req_bytes : 0;
+    return ratio(m, (double)(m->req_bytes - b), 1);
 }
 
 /* Requests with distance <= t (unscaled), interpolating linearly inside the
@@ -392,12 +500,10 @@ static uint64_t *hist_prefix(const cs_mrc *m)
 
 double cs_mrc_estimate(const cs_mrc *m, double cap)
 {
-    if (!m->requests)
-        return 0;
     uint64_t *prefix = hist_prefix(m);
     double h = hits_le(m, prefix, cap * cs_mrc_rate(m));
     free(prefix);
-    return ((double)m->requests - h) / (double)m->requests;
+    return ratio(m, (double)m->requests - h, 0);
 }
 
 size_t cs_mrc_curve(const cs_mrc *m, size_t npoints, double *cap_out, double *mr_out)
@@ -409,10 +515,10 @@ size_t cs_mrc_curve(const cs_mrc *m, size_t npoints, double *cap_out, double *mr
         size_t k = 0;
         if (npoints >= 2) {
             cap_out[k] = 0;
-            mr_out[k++] = 1;
+            mr_out[k++] = ratio(m, (double)m->requests, 0);
         }
         cap_out[k] = (double)cs_mrc_wss(m);
-        mr_out[k++] = 1;
+        mr_out[k++] = ratio(m, (double)m->requests, 0);
         return k;
     }
     uint64_t *prefix = hist_prefix(m);
@@ -425,7 +531,7 @@ size_t cs_mrc_curve(const cs_mrc *m, size_t npoints, double *cap_out, double *mr
         /* evenly spaced in unscaled distance, so the last point is dmax exactly */
         double t = i + 1 == npoints ? hi : lo + (hi - lo) * (double)i / (double)(npoints - 1);
         cap_out[i] = t / rate;
-        mr_out[i] = ((double)m->requests - hits_le(m, prefix, t)) / (double)m->requests;
+        mr_out[i] = ratio(m, (double)m->requests - hits_le(m, prefix, t), 0);
         if (i && mr_out[i] > mr_out[i - 1])    /* rounding only; keep it monotone */
             mr_out[i] = mr_out[i - 1];
     }
@@ -454,30 +560,6 @@ size_t cs_mrc_bytes(const cs_mrc *m)
 {
     size_t nc = m->ncaps ? m->ncaps : 1;
     return sizeof *m + mk_imap_bytes(&m->map) + (size_t)m->npos * sizeof *m->weight
-         + (size_t)(m->npos / BLOCK + 1) * sizeof *m->tree
+         + tree_len(m->npos) * sizeof *m->tree
          + nc * (sizeof *m->thr + sizeof *m->sorted_of + sizeof *m->hit) + NBUCKETS * sizeof *m->hist;
-}
-
-void cs_mrc_access_n(cs_mrc *m, const uint64_t *keys, const uint64_t *hashes, const uint32_t *sizes, size_t n)
-{
-    enum { G = 16 };
-    for (size_t i = 0; i < n; i += G) {
-        size_t g = n - i < G ? n - i : G;
-        for (size_t k = i; k < i + g; k++) {
-            uint64_t h = hashes ? hashes[k] : keys[k];
-            if (m->thresh != SAMPLE_ONE && (mix64(h) & (SAMPLE_ONE - 1)) >= m->thresh)
-                continue;
-            const uint64_t *v = mk_imap_get(&m->map, keys[k]);
-            if (v) {
-                uint64_t op = *v & POS_MASK;
-                __builtin_prefetch(&m->weight[op]);
-#ifdef PF2
-                __builtin_prefetch(&m->weight[op ^ 16]);
-                __builtin_prefetch(&m->tree[(op >> BLOCK_BITS) + 1]);
-#endif
-            }
-        }
-        for (size_t k = i; k < i + g; k++)
-            cs_mrc_access(m, keys[k], hashes ? hashes[k] : keys[k], sizes[k]);
-    }
 }
