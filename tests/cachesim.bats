@@ -264,6 +264,12 @@ abc() { printf '%s\n' A B C A D B E A > abc.txt; }
     assert_equal "$(awk -F'\t' 'NR > 1 && $4 == "exact" { printf "%s ", $6 }' <<< "$output")" "$sim"
 }
 
+@test "mrc: the stack-distance module agrees with a naive stack walk and an LRU simulation (mrc-check)" {
+    run mrc-check
+    assert_success
+    assert_output --regexp "mrc-check: [0-9]+ checks passed"
+}
+
 @test "mrc: the first request of the trace is a miss once, its re-access a hit" {
     printf '%s\n' A A > t.txt
     run cachesim --mrc --count -s 1 --points 0 -f tsv t.txt
