@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1094,6 +1095,27 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Curve points spaced evenly on a log scale from the smallest to the
+ * largest distance seen, where cache sizes are usually chosen. */
+static size_t mrc_curve(size_t want, double *xs, double *ys)
+{
+    double lo = cs_mrc_min_distance(mrc), hi = cs_mrc_max_distance(mrc);
+    if (!(hi > 0))
+        return 0;
+    if (lo < 1)
+        lo = 1;
+    size_t n = 0;
+    for (size_t i = 0; i < want; i++) {
+        double x = want == 1 || hi <= lo ? hi : lo * pow(hi / lo, (double)i / (double)(want - 1));
+        x = floor(x + 0.5);
+        if (n && x <= xs[n - 1])
+            continue;
+        xs[n] = x;
+        ys[n++] = cs_mrc_estimate(mrc, x);
+    }
+    return n;
+}
+
 static void write_mrc(mk_out *out)
 {
     mk_table *t = mk_table_new();
@@ -1116,7 +1138,7 @@ static void write_mrc(mk_out *out)
     }
     size_t np = points;
     double *xs = mk_xmalloc((np + nmrc_caps + 1) * sizeof *xs), *ys = mk_xmalloc((np + nmrc_caps + 1) * sizeof *ys);
-    np = np ? cs_mrc_curve(mrc, np, xs, ys) : 0;
+    np = np ? mrc_curve(np, xs, ys) : 0;
     for (size_t i = 0; i < np; i++) {
         mk_table_row(t);
         mk_table_uint(t, c_cap, (uint64_t)xs[i]);
