@@ -277,7 +277,7 @@ static void idx_put(mk_cache *c, uint64_t key, uint32_t i)
     }
     if (key > UINT32_MAX)
         mk_die("cache: dense key %llu too large", (unsigned long long)key);
-    if (!c->ix || (uint64_t)(c->ixlen + 1) * 4 > (uint64_t)(c->ixmask + 1) * 3)
+    if (!c->ix || (uint64_t)(c->ixlen + 1) * 2 > (uint64_t)(c->ixmask + 1))
         ix_grow(c);
     uint32_t h = ix_home(c, (uint32_t)key);
     for (;; h = (h + 1) & c->ixmask) {
