@@ -125,8 +125,24 @@ void mk_cache_del(mk_cache *c, uint64_t key);
 void mk_cache_drop(mk_cache *c, uint64_t key);
 /* A hint that key comes soon: with dense keys, call it a few requests
  * ahead (stage 0 about 16, stage 1 about 8) so that its index slot, then
- * its entry, are in cache when the request comes. No effect otherwise. */
+ * its entry, are in cache when the request comes (prefetching the
+ * neighbours a hit relinks as well was measured slower). No effect
+ * otherwise. */
 void mk_cache_prefetch(const mk_cache *c, uint64_t key, int stage);
+/* A request, for mk_cache_run(). */
+enum { MK_CACHE_GET, MK_CACHE_SET, MK_CACHE_DEL, MK_CACHE_DROP };
+typedef struct {
+    uint64_t key;
+    uint32_t size;
+    uint8_t op;                /* MK_CACHE_GET ... */
+    int64_t now, expire, next; /* as for mk_cache_get() */
+} mk_cache_req;
+
+/* Applies r[0..n) in order, as the calls above would, with the prefetching
+ * a replay wants; stops after `gets` gets when gets > 0. Returns the
+ * number of requests applied. */
+size_t mk_cache_run(mk_cache *c, const mk_cache_req *r, size_t n, uint64_t gets);
+
 /* Whether key is cached (not a ghost, not expired at now); no side effect. */
 int mk_cache_contains(const mk_cache *c, uint64_t key, int64_t now);
 

@@ -74,6 +74,20 @@ abc() { printf '%s\n' A B C A D B E A > abc.txt; }
     assert_output --partial "98 of 98 caches agree"
 }
 
+@test "libCacheSim: exact miss counts with size-0 records in the trace (skipped by both)" {
+    run python3 "$ROOT/tests/cachesim/match-libcachesim.py" "$CS/expected-zipf1.0-size0.tsv" \
+        "$CS/zipf1.0-size0.oracleGeneral.bin" cachesim
+    assert_success
+    assert_output --regexp "([0-9]+) of \1 caches agree"
+}
+
+@test "libCacheSim: exact miss counts when many objects are bigger than the cache" {
+    run python3 "$ROOT/tests/cachesim/match-libcachesim.py" "$CS/expected-zipf0.9-big.tsv" \
+        "$CS/zipf0.9-big.oracleGeneral.bin" cachesim
+    assert_success
+    assert_output --regexp "([0-9]+) of \1 caches agree"
+}
+
 @test "libCacheSim: shares of the working set round down as its 0.01 and 0.1 do" {
     run cachesim -p lru -s 1%,0.1 -f tsv "$CS/zipf1.0-var.oracleGeneral.bin"
     assert_success

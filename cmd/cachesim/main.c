@@ -241,48 +241,37 @@ static inline uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
-/* One batch into one cache: gets of size 0 were dropped by the decoder,
- * and req.ttl already holds the absolute expiry time. */
-static void feed(sim *s, const cs_req *r, size_t n)
+/* One batch into one cache (gets of size 0 were dropped by prepare()),
+ * cut at the ends of --interval periods to take their statistics. */
+static void feed(sim *s, const mk_cache_req *r, size_t n)
 {
     mk_cache *c = s->c;
-    enum { FAR = 16, NEAR = 8 };
-    for (size_t i = 0; i < n && i < FAR; i++)
-        mk_cache_prefetch(c, r[i].id, 0);
-    for (size_t i = 0; i < n; i++, r++) {
-        if (i + FAR < n)
-            mk_cache_prefetch(c, r[FAR].id, 0);
-        if (i + NEAR < n)
-            mk_cache_prefetch(c, r[NEAR].id, 1);
-        switch (r->op) {
-        case CS_GET:
-            mk_cache_get(c, r->id, r->size, r->ts, r->ttl, r->next);
-            if (interval && ++s->seen % interval == 0) {
-                mk_cache_stats *st = mk_vec_push(&s->timeline);
-                mk_cache_stats_get(c, st);
-            }
-            break;
-        case CS_SET:
-            mk_cache_set(c, r->id, r->size, r->ts, r->ttl, r->next);
-            break;
-        case CS_DEL:
-            mk_cache_del(c, r->id);
-            break;
-        default:
-            mk_cache_drop(c, r->id);
-            break;
-        }
+    if (!interval) {
+        mk_cache_run(c, r, n, 0);
+        return;
+    }
+    while (n) {
+        mk_cache_stats st;
+        mk_cache_stats_get(c, &st);
+        uint64_t before = st.requests;
+        size_t used = mk_cache_run(c, r, n, interval - s->seen % interval);
+        mk_cache_stats_get(c, &st);
+        s->seen += st.requests - before;
+        if (st.requests > before && s->seen % interval == 0)
+            *(mk_cache_stats *)mk_vec_push(&s->timeline) = st;
+        r += used;
+        n -= used;
     }
 }
 
-static void feed_mrc(const cs_req *r, size_t n)
+static void feed_mrc(const mk_cache_req *r, size_t n)
 {
     static uint64_t ids[BATCH];
     static uint32_t sizes[BATCH];
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (r[i].op == CS_GET) {
-            ids[k] = r[i].id;
+        if (r[i].op == MK_CACHE_GET) {
+            ids[k] = r[i].key;
             sizes[k++] = r[i].size;
         }
     cs_mrc_access_n(mrc, ids, NULL, sizes, k);
@@ -300,7 +289,7 @@ typedef struct {
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t filled_cv, done_cv;
-    cs_req *buf[NBUF];
+    mk_cache_req *buf[NBUF];
     size_t len[NBUF];
     uint64_t filled;
     int finished;
@@ -310,7 +299,7 @@ static struct {
 static worker *workers;
 static unsigned nworkers;
 
-static void run_batch(const worker *w, const cs_req *r, size_t n)
+static void run_batch(const worker *w, const mk_cache_req *r, size_t n)
 {
     for (size_t k = w->first; k < nsims; k += w->step)
         feed(&sims[k], r, n);
@@ -329,7 +318,7 @@ static void *work(void *arg)
             pthread_mutex_unlock(&ring.mu);
             return NULL;
         }
-        const cs_req *r = ring.buf[seq % NBUF];
+        const mk_cache_req *r = ring.buf[seq % NBUF];
         size_t n = ring.len[seq % NBUF];
         pthread_mutex_unlock(&ring.mu);
         run_batch(w, r, n);
@@ -345,7 +334,7 @@ static void start_workers(unsigned n)
     nworkers = n;
     workers = mk_xcalloc(n, sizeof *workers);
     for (unsigned i = 0; i < NBUF; i++)
-        ring.buf[i] = mk_xmalloc(BATCH * sizeof(cs_req));
+        ring.buf[i] = mk_xmalloc(BATCH * sizeof(mk_cache_req));
     for (unsigned i = 0; i < n; i++) {
         workers[i].first = i;
         workers[i].step = n;
@@ -358,7 +347,7 @@ static void start_workers(unsigned n)
 }
 
 /* The buffer for batch seq, once every worker is done with its last use. */
-static cs_req *ring_slot(uint64_t seq)
+static mk_cache_req *ring_slot(uint64_t seq)
 {
     pthread_mutex_lock(&ring.mu);
     for (;;) {
@@ -400,29 +389,40 @@ static void stop_workers(void)
 
 static uint64_t n_requests, n_skipped;
 
-/* Drops gets of size 0 and turns TTLs into expiry times; the count kept. */
-static size_t prepare(cs_req *r, size_t n, int text_next)
+/* Decoded requests into cache requests: gets and sets of size 0 are
+ * dropped, TTLs become expiry times, and a text trace's gets learn their
+ * next use (Belady). Returns the count kept. */
+static size_t prepare(const cs_req *r, size_t n, mk_cache_req *out, int text_next)
 {
+    static const uint8_t op[4] = { MK_CACHE_GET, MK_CACHE_SET, MK_CACHE_DEL, MK_CACHE_DROP };
     size_t k = 0;
     int64_t dflt = ttl_opt ? (int64_t)ttl_opt : -1;
     for (size_t i = 0; i < n; i++) {
-        cs_req x = r[i];
-        if (x.op == CS_GET || x.op == CS_SET) {
-            if (!x.size) {
+        const cs_req *x = &r[i];
+        mk_cache_req *q = &out[k];
+        q->key = x->id;
+        q->size = x->size;
+        q->op = op[x->op];
+        q->now = x->ts;
+        q->expire = MK_CACHE_NEVER;
+        q->next = x->next;
+        if (x->op == CS_GET || x->op == CS_SET) {
+            if (!x->size) {
                 n_skipped++;
                 continue;
             }
-            int64_t ttl = x.ttl >= 0 ? x.ttl : dflt;
-            x.ttl = ttl >= 0 ? x.ts + ttl : MK_CACHE_NEVER;
-            if (x.op == CS_GET) {
+            int64_t ttl = x->ttl >= 0 ? x->ttl : dflt;
+            if (ttl >= 0)
+                q->expire = x->ts + ttl;
+            if (x->op == CS_GET) {
                 if (text_next) {
                     uint32_t nx = ngets ? next_use[n_requests] : UINT32_MAX;
-                    x.next = nx == UINT32_MAX ? MK_CACHE_NEVER : (int64_t)nx;
+                    q->next = nx == UINT32_MAX ? MK_CACHE_NEVER : (int64_t)nx;
                 }
                 n_requests++;
             }
         }
-        r[k++] = x;
+        k++;
     }
     return k;
 }
@@ -434,7 +434,8 @@ static void replay(mk_progress *pr, int text_next)
     if (threads > jobs)
         threads = (unsigned)jobs;
     int threaded = cli.threads > 1;
-    cs_req *own = NULL;
+    cs_req *dec = mk_xmalloc(BATCH * sizeof *dec);
+    mk_cache_req *own = NULL;
     if (threaded)
         start_workers(threads ? threads : 1);
     else
@@ -444,13 +445,13 @@ static void replay(mk_progress *pr, int text_next)
     for (int f = 0; f < nfiles; f++) {
         cs_trace *t = open_trace(f);
         for (;;) {
-            cs_req *b = threaded ? ring_slot(seq) : own;
-            long n = cs_trace_read(t, b, BATCH);
+            long n = cs_trace_read(t, dec, BATCH);
             if (n < 0)
                 mk_die_err();
             if (n == 0)
                 break;
-            size_t k = prepare(b, (size_t)n, text_next && cs_trace_format(t) != CS_FMT_ORACLE);
+            mk_cache_req *b = threaded ? ring_slot(seq) : own;
+            size_t k = prepare(dec, (size_t)n, b, text_next && cs_trace_format(t) != CS_FMT_ORACLE);
             if (threaded)
                 ring_publish(seq++, k);
             else
@@ -463,6 +464,7 @@ static void replay(mk_progress *pr, int text_next)
     if (threaded)
         stop_workers();
     free(own);
+    free(dec);
 }
 
 /* ---- --write-oracle --------------------------------------------------------------------- */

@@ -132,7 +132,7 @@ static inline uint32_t num_home(const cs_keys *k, uint64_t key)
     return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - k->numbits));
 }
 
-static inline void num_prefetch(const cs_keys *k, uint64_t key)
+static inline __attribute__((always_inline)) void num_prefetch(const cs_keys *k, uint64_t key)
 {
     if (k->num)
         __builtin_prefetch(&k->num[num_home(k, key)]);

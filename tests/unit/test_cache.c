@@ -367,6 +367,54 @@ static void test_evict_callback(void)
     mk_cache_free(c);
 }
 
+/* mk_cache_run applies requests exactly as the single calls do, and
+ * stops after the asked number of gets. */
+static void test_run(void)
+{
+    rng = 5;
+    enum { N = 5000 };
+    static mk_cache_req r[N];
+    for (int i = 0; i < N; i++) {
+        uint32_t x = (uint32_t)rnd();
+        r[i] = (mk_cache_req){ x % 300, 1 + x % 7, x % 10 == 0 ? MK_CACHE_SET : x % 17 == 0 ? MK_CACHE_DEL
+                                                  : x % 19 == 0 ? MK_CACHE_DROP : MK_CACHE_GET,
+                               i, i % 3 ? MK_CACHE_NEVER : i + 50, MK_CACHE_NEVER };
+    }
+    for (int p = 0; p < MK_CACHE_NPOLICIES; p++) {
+        mk_cache_opts o;
+        mk_cache_defaults(&o, (mk_cache_policy)p, 200);
+        o.dense = 1;
+        mk_cache *a = mk_cache_new(&o), *b = mk_cache_new(&o);
+        for (int i = 0; i < N; i++) {
+            const mk_cache_req *q = &r[i];
+            if (q->op == MK_CACHE_GET)
+                mk_cache_get(a, q->key, q->size, q->now, q->expire, q->next);
+            else if (q->op == MK_CACHE_SET)
+                mk_cache_set(a, q->key, q->size, q->now, q->expire, q->next);
+            else if (q->op == MK_CACHE_DEL)
+                mk_cache_del(a, q->key);
+            else
+                mk_cache_drop(a, q->key);
+        }
+        size_t done = 0;
+        while (done < N)
+            done += mk_cache_run(b, r + done, N - done, 97);
+        mk_cache_stats sa, sb;
+        mk_cache_stats_get(a, &sa);
+        mk_cache_stats_get(b, &sb);
+        CHECK_INT(memcmp(&sa, &sb, sizeof sa), 0);
+        mk_cache_free(a);
+        mk_cache_free(b);
+    }
+    mk_cache *c = make(MK_CACHE_LRU, 10, 1);
+    mk_cache_req two[3] = { { 1, 1, MK_CACHE_GET, 0, MK_CACHE_NEVER, MK_CACHE_NEVER },
+                            { 1, 1, MK_CACHE_DEL, 0, MK_CACHE_NEVER, MK_CACHE_NEVER },
+                            { 2, 1, MK_CACHE_GET, 0, MK_CACHE_NEVER, MK_CACHE_NEVER } };
+    CHECK_U64(mk_cache_run(c, two, 3, 1), 1);
+    CHECK_U64(mk_cache_run(c, two + 1, 2, 1), 2);
+    mk_cache_free(c);
+}
+
 int main(void)
 {
     RUN(test_hand_checked);
@@ -380,5 +428,6 @@ int main(void)
     RUN(test_restore_round_trip);
     RUN(test_sync);
     RUN(test_evict_callback);
+    RUN(test_run);
     return DONE();
 }
