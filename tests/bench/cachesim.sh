@@ -87,7 +87,7 @@ run "$LCS $T oracleGeneral lru,fifo,lfu,arc,s3fifo,sieve 0.01,0.05,0.1"
 lcs_mr=$(grep -o 'req, miss ratio [0-9.]*' out.txt | awk '{ print $4 }' | sort | tr '\n' ' ')
 run "$CS -p lru,fifo,lfu,arc,s3fifo,sieve -s 1%,5%,10% -f tsv $T"
 [ "$rc" = 0 ] || { echo "cachesim failed (exit $rc): $(head -3 err.txt)"; exit 1; }
-cs_mr=$(awk -F'\t' 'NR > 1 { printf "%.4f\n", $6 }' out.txt | sort | tr '\n' ' ')
+cs_mr=$(awk -F'\t' 'NR > 1 { printf "%.4f\n", $5 / $3 }' out.txt | sort | tr '\n' ' ')
 echo "miss ratios of the 18 caches, libCacheSim: $lcs_mr"
 echo "                                cachesim: $cs_mr"
 if [ "$lcs_mr" = "$cs_mr" ] && [ -n "$cs_mr" ]; then echo "✔ the same"; else echo "✘ the miss ratios differ"; failed=1; fi
