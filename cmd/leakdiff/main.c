@@ -11,6 +11,7 @@
 #include "out.h"
 #include "parse.h"
 #include "progress.h"
+#include "record.h"
 #include "report.h"
 #include "source.h"
 #include "trace.h"
@@ -306,8 +307,7 @@ int main(int argc, char **argv)
                 break;
             }
     if (argc > 1 && strcmp(argv[1], "record") == 0)
-        mk_die("record: the heap recorder is not part of this build; record with glibc mtrace "
-               "(see leakdiff(1), RECORDING)");
+        return ld_record_main(argc - 1, argv + 1);
     int first = mk_cli_parse(&cli, &spec, argc, argv);
     int nfiles;
     char **files = mk_cli_files(argc, argv, first, &nfiles);

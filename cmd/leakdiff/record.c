@@ -1,0 +1,967 @@
+/* record — run a program under the preload library and write its heap
+ * trace (see record.h).
+ *
+ * Flow: options → CMD found and checked (127 not found, 126 not
+ * executable, 2 statically linked or LD_PRELOAD already replacing malloc)
+ * → a pipe, fork, exec with LD_PRELOAD and MEMKIT_RECORD_* set → chunks
+ * read as they come, records put back in sequence order per process, each
+ * call stack interned once (symbolized through addr2line with the module
+ * map read from /proc/PID/maps) and written as an `s` record, events
+ * written as the memkit heap format through zstd and fed to the same
+ * tracker the analysis uses → at the end (CMD exited or died) the summary
+ * on stderr and CMD's status as ours. */
+#include "record.h"
+
+#include "cli.h"
+#include "err.h"
+#include "intern.h"
+#include "map.h"
+#include "parse.h"
+#include "recproto.h"
+#include "trace.h"
+#include "track.h"
+#include "vec.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#ifndef MK_LIBDIR
+#define MK_LIBDIR "/usr/local/lib"
+#endif
+
+/* ---- options ------------------------------------------------------------------------ */
+
+static char *preload_opt, *signal_opt = "USR2";
+static uint64_t frames_opt = 8, interval_opt;
+static int follow_fork;
+static mk_cli cli;
+
+static const mk_opt opts[] = {
+    { "frames", 0, MK_ARG_UINT, &frames_opt, "N", "return addresses kept per allocation (0 = none, at most 64)",
+      NULL, "8" },
+    { "interval", 0, MK_ARG_DURATION, &interval_opt, "DUR", "a snapshot (@ record) every DUR, e.g. 500ms" },
+    { "signal", 0, MK_ARG_STR, &signal_opt, "SIG", "a snapshot when the program receives SIG (USR1, USR2, a "
+      "number, or none)", NULL, "USR2" },
+    { "follow-fork", 0, MK_ARG_FLAG, &follow_fork, NULL, "record forked children too, each into its own trace "
+      "memkit-heap.PID.zst" },
+    { "preload", 0, MK_ARG_STR, &preload_opt, "PATH", "the preload library (default: found next to leakdiff)" },
+    { 0 },
+};
+
+static const mk_cli_spec spec = {
+    "leakdiff record", "[OPTIONS] -- CMD [ARGS...]",
+    "Run CMD and record every heap event; print current and peak memory at the end.",
+    "The trace goes to -o FILE (default memkit-heap.PID.zst), zstd-compressed; -o - writes it to\n"
+    "standard output, and CMD's standard output then goes to standard error.\n"
+    "\n"
+    "Exit status: CMD's; 128+N when CMD died of signal N; 127 CMD not found; 126 not executable;\n"
+    "2 recorder errors.\n"
+    "\n"
+    "Examples:\n"
+    "  leakdiff record -- ./server --port 8080\n"
+    "  leakdiff record -o - -- make -j4 | leakdiff summary\n"
+    "  leakdiff record --interval 1s -o run.zst -- ./batch && leakdiff timeline run.zst",
+    opts, MK_STD_OUTPUT | MK_STD_QUIET, NULL, NULL, NULL,
+};
+
+/* ---- finding and checking CMD ---------------------------------------------------------- */
+
+/* CMD's path as execvp would find it; NULL with *err = ENOENT or EACCES. */
+static char *find_cmd(const char *cmd, int *err)
+{
+    struct stat sb;
+    if (strchr(cmd, '/')) {
+        if (stat(cmd, &sb) < 0) {
+            *err = errno;
+            return NULL;
+        }
+        if (S_ISDIR(sb.st_mode) || access(cmd, X_OK) < 0) {
+            *err = EACCES;
+            return NULL;
+        }
+        return mk_xstrdup(cmd);
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    *err = ENOENT;
+    for (const char *p = path;;) {
+        const char *colon = strchr(p, ':');
+        size_t n = colon ? (size_t)(colon - p) : strlen(p);
+        char *full = mk_xmalloc(n + strlen(cmd) + 2);
+        sprintf(full, "%.*s%s%s", (int)n, p, n ? "/" : "", cmd);
+        if (stat(full, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+            if (access(full, X_OK) == 0)
+                return full;
+            *err = EACCES;
+        }
+        free(full);
+        if (!colon)
+            return NULL;
+        p = colon + 1;
+    }
+}
+
+/* 1 when path is an ELF executable without an interpreter: the dynamic
+ * loader never runs, so no LD_PRELOAD. */
+static int is_static_elf(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    Elf64_Ehdr eh;
+    int stat_ = 0;
+    if (read(fd, &eh, sizeof eh) == (ssize_t)sizeof eh && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+        eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum < 256) {
+        Elf64_Phdr ph[256];
+        size_t n = (size_t)eh.e_phnum * sizeof *ph;
+        if (pread(fd, ph, n, (off_t)eh.e_phoff) == (ssize_t)n) {
+            stat_ = 1;
+            for (int i = 0; i < eh.e_phnum; i++)
+                if (ph[i].p_type == PT_INTERP)
+                    stat_ = 0;
+        }
+    }
+    close(fd);
+    return stat_;
+}
+
+static char *find_preload(void)
+{
+    const char *env = preload_opt ? preload_opt : getenv("MEMKIT_RECORD_PRELOAD");
+    if (env)
+        return access(env, R_OK) == 0 ? mk_xstrdup(env) : NULL;
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 64);
+    if (n > 0) {
+        self[n] = 0;
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            strcpy(slash, "/../lib/memkit/libmemkit-record.so");
+            if (access(self, R_OK) == 0)
+                return realpath(self, NULL);
+        }
+    }
+    if (access(MK_LIBDIR "/memkit/libmemkit-record.so", R_OK) == 0)
+        return mk_xstrdup(MK_LIBDIR "/memkit/libmemkit-record.so");
+    return NULL;
+}
+
+/* Libraries that replace malloc themselves: under them our hooks would
+ * see nothing, or see it twice. */
+static const char *preload_conflict(const char *ld)
+{
+    static const char *const known[] = { "asan", "tsan", "msan", "lsan", "jemalloc", "tcmalloc", "mimalloc",
+                                         "heaptrack", "malloc_debug", "vgpreload", "libmemkit-record", NULL };
+    for (int i = 0; known[i]; i++)
+        if (strstr(ld, known[i]))
+            return known[i];
+    return NULL;
+}
+
+static int parse_signal(const char *s)
+{
+    static const struct { const char *name; int sig; } names[] = {
+        { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP }, { "PROF", SIGPROF }, { "none", 0 },
+    };
+    if (!strncmp(s, "SIG", 3))
+        s += 3;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcasecmp(s, names[i].name))
+            return names[i].sig;
+    uint64_t v;
+    if (mk_parse_u64(s, strlen(s), &v) == 0 && v < 65)
+        return (int)v;
+    return -1;
+}
+
+/* ---- the zstd trace writer ------------------------------------------------------------- */
+
+typedef struct {
+    int fd;
+    const char *name;
+    ZSTD_CCtx *z;
+    char in[1 << 16], out[1 << 17];
+    size_t inlen;
+    uint64_t bytes_out, events;
+    int failed;
+} zwriter;
+
+static void zw_drain(zwriter *w, ZSTD_EndDirective end)
+{
+    ZSTD_inBuffer in = { w->in, w->inlen, 0 };
+    for (;;) {
+        ZSTD_outBuffer out = { w->out, sizeof w->out, 0 };
+        size_t left = ZSTD_compressStream2(w->z, &out, &in, end);
+        if (ZSTD_isError(left))
+            mk_die("%s: zstd: %s", w->name, ZSTD_getErrorName(left));
+        for (size_t o = 0; o < out.pos && !w->failed;) {
+            ssize_t r = write(w->fd, w->out + o, out.pos - o);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0) {
+                mk_warn("%s: %s", w->name, strerror(errno));
+                w->failed = 1;
+                break;
+            }
+            o += (size_t)r;
+        }
+        w->bytes_out += out.pos;
+        if (end == ZSTD_e_end ? left == 0 : in.pos == in.size)
+            break;
+    }
+    w->inlen = 0;
+}
+
+static void zw_write(zwriter *w, const char *p, size_t n)
+{
+    if (w->inlen + n > sizeof w->in)
+        zw_drain(w, ZSTD_e_continue);
+    memcpy(w->in + w->inlen, p, n);
+    w->inlen += n;
+}
+
+static void zw_open(zwriter *w, int fd, const char *name)
+{
+    memset(w, 0, offsetof(zwriter, in));
+    w->fd = fd;
+    w->name = name;
+    w->z = ZSTD_createCCtx();
+    if (!w->z)
+        mk_die("out of memory");
+    ZSTD_CCtx_setParameter(w->z, ZSTD_c_compressionLevel, 3);
+    zw_write(w, "#memkit heap v1\n", 16);
+}
+
+static int zw_close(zwriter *w)
+{
+    zw_drain(w, ZSTD_e_end);
+    ZSTD_freeCCtx(w->z);
+    int failed = w->failed;
+    if (w->fd > 2 && close(w->fd) < 0) {
+        mk_warn("%s: %s", w->name, strerror(errno));
+        failed = 1;
+    }
+    return failed ? -1 : 0;
+}
+
+/* ---- symbols: the module map and addr2line ------------------------------------------- */
+
+typedef struct {
+    uint64_t start, end, base;
+    char *path;
+    int exec_type;       /* ET_EXEC: addresses are link-time already */
+} module;
+
+typedef struct {
+    char *path;
+    pid_t pid;
+    FILE *to, *from;
+    int dead;
+} a2l;
+
+static mk_vec modules;      /* module, of the main process */
+static mk_vec a2ls;         /* a2l */
+
+static int elf_type(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    Elf64_Ehdr eh;
+    int t = 0;
+    if (fd >= 0 && read(fd, &eh, sizeof eh) == (ssize_t)sizeof eh && !memcmp(eh.e_ident, ELFMAG, SELFMAG))
+        t = eh.e_type;
+    if (fd >= 0)
+        close(fd);
+    return t;
+}
+
+static void read_maps(pid_t pid)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(p, "re");
+    if (!f)
+        return;
+    for (size_t i = 0; i < mk_vec_len(&modules); i++)
+        free(((module *)mk_vec_get(&modules, i))->path);
+    mk_vec_clear(&modules);
+    char line[PATH_MAX + 128];
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long s, e, off;
+        char perm[8];
+        int pos = 0;
+        if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &s, &e, perm, &off, &pos) < 4 || !pos)
+            continue;
+        char *path = line + pos;
+        path[strcspn(path, "\n")] = 0;
+        if (path[0] != '/')
+            continue;
+        /* The load base: the start of the file's mapping at offset 0. */
+        uint64_t base = s - off;
+        for (size_t i = 0; i < mk_vec_len(&modules); i++) {
+            module *m = mk_vec_get(&modules, i);
+            if (!strcmp(m->path, path))
+                base = m->base;
+        }
+        module *m = mk_vec_push(&modules);
+        *m = (module){ s, e, base, mk_xstrdup(path), elf_type(path) == ET_EXEC };
+    }
+    fclose(f);
+}
+
+static const module *module_of(uint64_t addr)
+{
+    for (size_t i = 0; i < mk_vec_len(&modules); i++) {
+        const module *m = mk_vec_get(&modules, i);
+        if (addr >= m->start && addr < m->end)
+            return m;
+    }
+    return NULL;
+}
+
+static a2l *a2l_for(const char *path)
+{
+    for (size_t i = 0; i < mk_vec_len(&a2ls); i++) {
+        a2l *a = mk_vec_get(&a2ls, i);
+        if (!strcmp(a->path, path))
+            return a->dead ? NULL : a;
+    }
+    a2l *a = mk_vec_push(&a2ls);
+    memset(a, 0, sizeof *a);
+    a->path = mk_xstrdup(path);
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+        a->dead = 1;
+        return NULL;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, 2);
+        execlp("addr2line", "addr2line", "-f", "-C", "-e", path, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    if (pid < 0) {
+        close(in[1]);
+        close(out[0]);
+        a->dead = 1;
+        return NULL;
+    }
+    a->pid = pid;
+    a->to = fdopen(in[1], "w");
+    a->from = fdopen(out[0], "r");
+    if (!a->to || !a->from)
+        a->dead = 1;
+    return a->dead ? NULL : a;
+}
+
+static void a2l_close_all(void)
+{
+    for (size_t i = 0; i < mk_vec_len(&a2ls); i++) {
+        a2l *a = mk_vec_get(&a2ls, i);
+        if (a->to)
+            fclose(a->to);
+        if (a->from)
+            fclose(a->from);
+        if (a->pid > 0)
+            waitpid(a->pid, NULL, 0);
+        free(a->path);
+    }
+    mk_vec_free(&a2ls);
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* One frame as a site token: func@file.c:42, func+0x1a when there is no
+ * line, module+0x1a without symbols, 0x401136 outside any module. */
+static void frame_token(mk_vec *buf, uint64_t addr)
+{
+    char tok[512];
+    const module *m = module_of(addr);
+    if (!m) {
+        snprintf(tok, sizeof tok, "0x%llx", (unsigned long long)addr);
+    } else {
+        uint64_t rel = m->exec_type ? addr : addr - m->base;
+        a2l *a = a2l_for(m->path);
+        char fn[256] = "", fl[256] = "";
+        /* A return address points after the call: ask for the call. */
+        if (a && fprintf(a->to, "0x%llx\n", (unsigned long long)(rel ? rel - 1 : 0)) > 0 && fflush(a->to) == 0 &&
+            fgets(fn, sizeof fn, a->from) && fgets(fl, sizeof fl, a->from)) {
+            fn[strcspn(fn, "\n")] = 0;
+            fl[strcspn(fl, "\n (")] = 0;
+        } else if (a) {
+            a->dead = 1;
+        }
+        for (char *c = fn; *c; c++)
+            if (*c == ' ' || *c == '<' || *c == '\t')
+                *c = '_';
+        int has_fn = fn[0] && strcmp(fn, "??");
+        int has_line = fl[0] && fl[0] != '?' && !strstr(fl, ":0") && !strstr(fl, ":?");
+        if (has_fn && has_line)
+            snprintf(tok, sizeof tok, "%s@%s", fn, base_name(fl));
+        else if (has_fn)
+            snprintf(tok, sizeof tok, "%s+0x%llx", fn, (unsigned long long)rel);
+        else
+            snprintf(tok, sizeof tok, "%s+0x%llx", base_name(m->path), (unsigned long long)rel);
+    }
+    mk_vec_append(buf, tok, strlen(tok));
+}
+
+/* ---- processes and their records ------------------------------------------------------- */
+
+typedef struct {
+    pid_t pid;
+    int followed, hellos, exited;
+    uint64_t next_seq;
+    mk_imap pending;        /* seq -> index + 1 into pend (records that came early) */
+    mk_vec pend;            /* char *, malloc'd copies */
+    uint64_t ts_base, last_ts;
+    zwriter *w;
+    char *name;
+    ld_track track;
+    mk_intern sites, types;
+    mk_map site_ids;        /* frames (raw) -> site id + 1 */
+} proc;
+
+static mk_vec procs;        /* proc * */
+static pid_t main_pid;
+static uint64_t nframes_keep;
+
+static proc *proc_of(pid_t pid)
+{
+    for (size_t i = 0; i < mk_vec_len(&procs); i++) {
+        proc *p = *(proc **)mk_vec_get(&procs, i);
+        if (p->pid == pid)
+            return p;
+    }
+    return NULL;
+}
+
+static proc *proc_new(pid_t pid, int fd, const char *name)
+{
+    proc *p = mk_xcalloc(1, sizeof *p);
+    p->pid = pid;
+    p->next_seq = 1;
+    mk_imap_init(&p->pending, 0);
+    mk_vec_init(&p->pend, sizeof(char *));
+    mk_intern_init(&p->sites, 0);
+    mk_intern_init(&p->types, 0);
+    mk_map_init(&p->site_ids, 0);
+    ld_track_init(&p->track, &p->types);
+    p->w = mk_xmalloc(sizeof *p->w);
+    p->name = mk_xstrdup(name);
+    zw_open(p->w, fd, p->name);
+    *(proc **)mk_vec_push(&procs) = p;
+    return p;
+}
+
+static void emit(proc *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(proc *p, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n >= (int)sizeof line)
+        n = sizeof line - 1;
+    zw_write(p->w, line, (size_t)n);
+}
+
+/* The site id of a stack, defining it (s record) the first time. */
+static uint32_t site_of(proc *p, const uint64_t *frames, unsigned n)
+{
+    int fresh;
+    uint64_t *v = mk_map_put(&p->site_ids, frames, n * 8u, &fresh);
+    if (!fresh)
+        return (uint32_t)(*v - 1);
+    mk_vec tok;
+    mk_vec_init(&tok, 1);
+    if (!n) {
+        mk_vec_append(&tok, "?", 1);
+    } else {
+        if (!module_of(frames[0]))
+            read_maps(p->pid);
+        for (unsigned i = 0; i < n; i++) {
+            if (i)
+                mk_vec_append(&tok, "<", 1);
+            frame_token(&tok, frames[i]);
+        }
+    }
+    /* Two stacks may read the same once symbolized: one site. */
+    size_t known = mk_intern_count(&p->sites);
+    uint32_t id = mk_intern_id(&p->sites, mk_vec_data(&tok), mk_vec_len(&tok));
+    *mk_map_get(&p->site_ids, frames, n * 8u) = (uint64_t)id + 1;
+    if (id >= known)
+        emit(p, "s %u %.*s\n", id, (int)mk_vec_len(&tok), (const char *)mk_vec_data(&tok));
+    mk_vec_free(&tok);
+    return id;
+}
+
+static void feed(proc *p, ld_kind kind, uint64_t ts, uint64_t addr, uint64_t old, uint64_t size, uint32_t site)
+{
+    ld_event ev = { kind, 1, ts, addr, old, size, site, LD_NO_TYPE, NULL, 0, p->w->events + 1 };
+    ld_track_event(&p->track, &ev);
+    p->w->events++;
+}
+
+static void apply(proc *p, const mkr_rec *r)
+{
+    const uint64_t *frames = (const uint64_t *)(r + 1);
+    uint64_t ts = p->ts_base + r->ts;
+    p->last_ts = ts;
+    switch (r->kind) {
+    case MKR_ALLOC: {
+        uint32_t site = site_of(p, frames, r->nframes);
+        emit(p, "+ %llu %llx %llu $%u\n", (unsigned long long)ts, (unsigned long long)r->a,
+             (unsigned long long)r->b, site);
+        feed(p, LD_ALLOC, ts, r->a, 0, r->b, site);
+        break;
+    }
+    case MKR_FREE:
+        emit(p, "- %llu %llx\n", (unsigned long long)ts, (unsigned long long)r->a);
+        feed(p, LD_FREE, ts, r->a, 0, 0, LD_NO_SITE);
+        break;
+    case MKR_REALLOC: {
+        uint32_t site = site_of(p, frames, r->nframes);
+        if (!r->c) {   /* realloc(p, 0) freed p */
+            emit(p, "- %llu %llx\n", (unsigned long long)ts, (unsigned long long)r->a);
+            feed(p, LD_FREE, ts, r->a, 0, 0, LD_NO_SITE);
+            break;
+        }
+        emit(p, "~ %llu %llx %llx %llu $%u\n", (unsigned long long)ts, (unsigned long long)r->a,
+             (unsigned long long)r->c, (unsigned long long)r->b, site);
+        feed(p, LD_REALLOC, ts, r->c, r->a, r->b, site);
+        break;
+    }
+    case MKR_SNAPSHOT: {
+        const char *label = (const char *)(frames + r->nframes);
+        size_t n = r->aux;
+        char clean[256];
+        if (n > sizeof clean - 1)
+            n = sizeof clean - 1;
+        for (size_t i = 0; i < n; i++)
+            clean[i] = label[i] == '\n' || label[i] == '\r' ? ' ' : label[i];
+        clean[n] = 0;
+        emit(p, "@ %llu %s\n", (unsigned long long)ts, n ? clean : "snapshot");
+        ld_event ev = { LD_SNAPSHOT, 1, ts, 0, 0, 0, LD_NO_SITE, LD_NO_TYPE, clean, n, p->w->events + 1 };
+        ld_track_event(&p->track, &ev);
+        break;
+    }
+    case MKR_FORK:
+        break;
+    case MKR_EXIT:
+        p->exited = 1;
+        break;
+    default:
+        break;
+    }
+}
+
+/* An exec replaced the process image: its blocks went with it. */
+static void new_image(proc *p)
+{
+    size_t it = 0;
+    ld_block b;
+    mk_vec addrs;
+    mk_vec_init(&addrs, sizeof(uint64_t));
+    while (ld_track_next_live(&p->track, &it, &b))
+        *(uint64_t *)mk_vec_push(&addrs) = b.addr;
+    for (size_t i = 0; i < mk_vec_len(&addrs); i++) {
+        uint64_t a = *(uint64_t *)mk_vec_get(&addrs, i);
+        emit(p, "- %llu %llx\n", (unsigned long long)p->last_ts, (unsigned long long)a);
+        feed(p, LD_FREE, p->last_ts, a, 0, 0, LD_NO_SITE);
+    }
+    mk_vec_free(&addrs);
+    emit(p, "@ %llu exec\n", (unsigned long long)p->last_ts);
+    for (size_t i = 0; i < mk_vec_len(&p->pend); i++)
+        free(*(char **)mk_vec_get(&p->pend, i));
+    mk_vec_clear(&p->pend);
+    mk_imap_clear(&p->pending);
+    mk_map_clear(&p->site_ids);
+    p->ts_base = p->last_ts;
+    p->next_seq = 1;
+    read_maps(p->pid);
+}
+
+/* A record in sequence order, or kept until its turn comes. */
+static void take(proc *p, const mkr_rec *r)
+{
+    if (r->kind == MKR_HELLO && r->seq == 1 && p->hellos++ > 0)
+        new_image(p);
+    if (r->seq != p->next_seq) {
+        if (r->seq < p->next_seq)
+            return;   /* a duplicate: cannot happen with atomic pipe writes */
+        size_t sz = mkr_rec_size(r);
+        char *copy = mk_xmalloc(sz);
+        memcpy(copy, r, sz);
+        *(char **)mk_vec_push(&p->pend) = copy;
+        *mk_imap_put(&p->pending, r->seq, NULL) = mk_vec_len(&p->pend);
+        return;
+    }
+    apply(p, r);
+    p->next_seq++;
+    uint64_t *v;
+    while ((v = mk_imap_get(&p->pending, p->next_seq))) {
+        char **slot = mk_vec_get(&p->pend, (size_t)*v - 1);
+        char *rec = *slot;
+        *slot = NULL;
+        mk_imap_del(&p->pending, p->next_seq);
+        apply(p, (const mkr_rec *)rec);
+        free(rec);
+        p->next_seq++;
+    }
+    /* Keep the copies' index small once everything pending is applied. */
+    if (!mk_imap_len(&p->pending))
+        mk_vec_clear(&p->pend);
+}
+
+/* ---- the main loop --------------------------------------------------------------------- */
+
+static const char *trace_dir = ".";
+
+static void open_child_trace(pid_t pid)
+{
+    char *name = mk_xmalloc(strlen(trace_dir) + 48);
+    sprintf(name, "%s/memkit-heap.%d.zst", trace_dir, (int)pid);
+    int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        mk_warn("%s: %s; the child is not recorded", name, strerror(errno));
+        free(name);
+        return;
+    }
+    proc *p = proc_new(pid, fd, name);
+    p->followed = 1;
+    free(name);
+}
+
+static void chunk(const char *data, size_t len)
+{
+    const mkr_chunk *h = (const mkr_chunk *)data;
+    proc *p = proc_of((pid_t)h->pid);
+    if (!p) {
+        if (!follow_fork)
+            return;
+        open_child_trace((pid_t)h->pid);
+        p = proc_of((pid_t)h->pid);
+        if (!p)
+            return;
+    }
+    for (size_t off = sizeof *h; off + sizeof(mkr_rec) <= len;) {
+        const mkr_rec *r = (const mkr_rec *)(data + off);
+        uint32_t sz = mkr_rec_size(r);
+        if (off + sz > len || r->nframes > MKR_MAX_FRAMES)
+            break;
+        take(p, r);
+        off += sz;
+    }
+}
+
+static volatile sig_atomic_t child_pid_for_signals;
+
+static void forward(int sig)
+{
+    if (child_pid_for_signals > 0)
+        kill((pid_t)child_pid_for_signals, sig);
+}
+
+/* Reads chunks until the child has exited and the pipe stays quiet (or
+ * is closed by every process holding it). */
+static int pump(int rfd, pid_t child)
+{
+    static char buf[1 << 16];
+    size_t have = 0;
+    int status = 0, done = 0;
+    int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+    for (;;) {
+        struct pollfd pf[2] = { { rfd, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+        int np = pidfd >= 0 && !done ? 2 : 1;
+        int r = poll(pf, (nfds_t)np, done ? 200 : pidfd >= 0 ? -1 : 100);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (!done && (pidfd < 0 || (np == 2 && (pf[1].revents & POLLIN)))) {
+            pid_t w = waitpid(child, &status, pidfd < 0 ? WNOHANG : 0);
+            if (w == child)
+                done = 1;
+        }
+        if (r == 0 && done)
+            break;   /* exited, and nothing more comes */
+        if (!(pf[0].revents & (POLLIN | POLLHUP)))
+            continue;
+        ssize_t n = read(rfd, buf + have, sizeof buf - have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (!done) {
+                waitpid(child, &status, 0);
+                done = 1;
+            }
+            break;
+        }
+        have += (size_t)n;
+        size_t off = 0;
+        while (have - off >= sizeof(mkr_chunk)) {
+            const mkr_chunk *h = (const mkr_chunk *)(buf + off);
+            if (h->len < sizeof *h || h->len > MKR_CHUNK)
+                mk_die("garbled data from the preload library (chunk of %u bytes)", h->len);
+            if (have - off < h->len)
+                break;
+            chunk(buf + off, h->len);
+            off += h->len;
+        }
+        memmove(buf, buf + off, have - off);
+        have -= off;
+    }
+    if (pidfd >= 0)
+        close(pidfd);
+    return status;
+}
+
+/* ---- the summary -------------------------------------------------------------------------- */
+
+typedef struct {
+    uint32_t site;
+    uint64_t bytes, blocks;
+} top;
+
+static int by_bytes(const void *a, const void *b)
+{
+    const top *x = a, *y = b;
+    return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : (x->site > y->site) - (x->site < y->site);
+}
+
+static void summary(proc *p, const char *what)
+{
+    ld_track_end(&p->track);
+    const ld_totals *t = &p->track.t;
+    char b1[MK_FMT_BUFSZ], b2[MK_FMT_BUFSZ];
+    mk_fmt_bytes(b1, sizeof b1, t->live_bytes);
+    mk_fmt_bytes(b2, sizeof b2, t->peak_bytes);
+    fprintf(stderr, "leakdiff record: %s\n", what);
+    fprintf(stderr, "current: %llu bytes in %llu blocks (%s)\n", (unsigned long long)t->live_bytes,
+            (unsigned long long)t->live_blocks, b1);
+    fprintf(stderr, "peak: %llu bytes (%s)\n", (unsigned long long)t->peak_bytes, b2);
+    mk_vec tops;
+    mk_vec_init(&tops, sizeof(top));
+    for (uint32_t s = 0; s < (uint32_t)mk_vec_len(&p->track.sites); s++) {
+        const ld_stat *st = ld_track_site(&p->track, s);
+        if (st->live_bytes)
+            *(top *)mk_vec_push(&tops) = (top){ s, st->live_bytes, st->live_blocks };
+    }
+    qsort(mk_vec_data(&tops), mk_vec_len(&tops), sizeof(top), by_bytes);
+    for (size_t i = 0; i < mk_vec_len(&tops) && i < 5; i++) {
+        const top *x = mk_vec_get(&tops, i);
+        size_t n;
+        const char *name = mk_intern_str(&p->sites, x->site, &n);
+        mk_fmt_bytes(b1, sizeof b1, x->bytes);
+        fprintf(stderr, "  %10s in %6llu blocks  %.*s\n", b1, (unsigned long long)x->blocks, (int)n, name);
+    }
+    mk_vec_free(&tops);
+    fprintf(stderr, "trace: %s (%llu events, %llu bytes)\n", p->name, (unsigned long long)p->w->events,
+            (unsigned long long)p->w->bytes_out);
+}
+
+static void proc_free(proc *p)
+{
+    for (size_t i = 0; i < mk_vec_len(&p->pend); i++)
+        free(*(char **)mk_vec_get(&p->pend, i));
+    mk_vec_free(&p->pend);
+    mk_imap_free(&p->pending);
+    ld_track_free(&p->track);
+    mk_intern_free(&p->sites);
+    mk_intern_free(&p->types);
+    mk_map_free(&p->site_ids);
+    free(p->w);
+    free(p->name);
+    free(p);
+}
+
+/* ---- main ---------------------------------------------------------------------------------- */
+
+int ld_record_main(int argc, char **argv)
+{
+    int first = mk_cli_parse(&cli, &spec, argc, argv);
+    if (first < argc && !strcmp(argv[first], "--"))
+        first++;
+    if (first >= argc)
+        mk_cli_usage_error(&cli, "no command to record (leakdiff record [OPTIONS] -- CMD [ARGS...])");
+    if (frames_opt > MKR_MAX_FRAMES)
+        mk_cli_usage_error(&cli, "--frames: at most %d", MKR_MAX_FRAMES);
+    int sig = parse_signal(signal_opt);
+    if (sig < 0)
+        mk_cli_usage_error(&cli, "--signal: unknown signal '%s'", signal_opt);
+    nframes_keep = frames_opt;
+    char **cmdv = argv + first;
+    int err = 0;
+    char *path = find_cmd(cmdv[0], &err);
+    if (!path) {
+        fprintf(stderr, "leakdiff record: %s: %s\n", cmdv[0],
+                err == ENOENT ? "command not found" : strerror(err));
+        return err == ENOENT ? 127 : 126;
+    }
+    if (is_static_elf(path))
+        mk_die("%s is statically linked: LD_PRELOAD cannot hook its allocator (link it dynamically, "
+               "or use valgrind)", path);
+    char *preload = find_preload();
+    if (!preload)
+        mk_die("the preload library libmemkit-record.so is missing (looked next to leakdiff, in "
+               MK_LIBDIR "/memkit; set MEMKIT_RECORD_PRELOAD or --preload)");
+    const char *old_ld = getenv("LD_PRELOAD");
+    const char *clash = old_ld ? preload_conflict(old_ld) : NULL;
+    if (clash)
+        mk_die("LD_PRELOAD already holds %s (\"%s\"), which also replaces malloc; unset it first", clash,
+               old_ld);
+
+    /* The output: checked before CMD runs, so a typo costs nothing. */
+    int to_stdout = cli.output && !strcmp(cli.output, "-");
+    int outfd = -1;
+    char *outname = NULL;
+    if (to_stdout) {
+        outfd = dup(1);
+        outname = mk_xstrdup("<stdout>");
+    } else if (cli.output) {
+        outname = mk_xstrdup(cli.output);
+        outfd = open(outname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (outfd < 0)
+            mk_die("%s: %s", outname, strerror(errno));
+        char *slash = strrchr(outname, '/');
+        if (slash)
+            trace_dir = mk_xstrndup(outname, (size_t)(slash - outname));
+    } else if (access(".", W_OK) < 0) {
+        mk_die("cannot write the trace into the current directory: %s", strerror(errno));
+    }
+    if (outfd >= 0)
+        fcntl(outfd, F_SETFD, FD_CLOEXEC);
+
+    int data[2], st[2];
+    if (pipe2(data, O_CLOEXEC) < 0 || pipe2(st, O_CLOEXEC) < 0)
+        mk_die("pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        mk_die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        /* The write end survives exec; everything else of ours does not. */
+        int wfd = dup(data[1]);
+        char num[32], ld[PATH_MAX * 2];
+        snprintf(num, sizeof num, "%d", wfd);
+        setenv(MKR_ENV_FD, num, 1);
+        snprintf(num, sizeof num, "%llu", (unsigned long long)frames_opt);
+        setenv(MKR_ENV_FRAMES, num, 1);
+        setenv(MKR_ENV_FOLLOW, follow_fork ? "1" : "0", 1);
+        snprintf(num, sizeof num, "%llu", (unsigned long long)interval_opt);
+        setenv(MKR_ENV_INTERVAL, num, 1);
+        snprintf(num, sizeof num, "%d", sig);
+        setenv(MKR_ENV_SIGNAL, num, 1);
+        snprintf(ld, sizeof ld, "%s%s%s", preload, old_ld && *old_ld ? ":" : "", old_ld ? old_ld : "");
+        setenv("LD_PRELOAD", ld, 1);
+        if (to_stdout)
+            dup2(2, 1);
+        execv(path, cmdv);
+        int e = errno;
+        ssize_t w = write(st[1], &e, sizeof e);
+        (void)w;
+        _exit(127);
+    }
+    close(data[1]);
+    close(st[1]);
+    int e;
+    if (read(st[0], &e, sizeof e) == (ssize_t)sizeof e) {
+        waitpid(pid, NULL, 0);
+        fprintf(stderr, "leakdiff record: %s: %s\n", cmdv[0], strerror(e));
+        if (outname && !to_stdout)
+            unlink(outname);
+        return e == ENOENT ? 127 : 126;
+    }
+    close(st[0]);
+    main_pid = pid;
+    child_pid_for_signals = pid;
+    /* A Ctrl-C reaches the program through the terminal; the recorder
+     * stays to write what it has. Other termination requests are passed on. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    struct sigaction sa = { 0 };
+    sa.sa_handler = forward;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    if (sig > 0 && sig != SIGTERM && sig != SIGHUP)
+        sigaction(sig, &sa, NULL);
+
+    mk_vec_init(&procs, sizeof(proc *));
+    mk_vec_init(&modules, sizeof(module));
+    mk_vec_init(&a2ls, sizeof(a2l));
+    if (!outname) {
+        outname = mk_xmalloc(48);
+        sprintf(outname, "memkit-heap.%d.zst", (int)pid);
+        outfd = open(outname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (outfd < 0)
+            mk_die("%s: %s", outname, strerror(errno));
+    }
+    proc *mainp = proc_new(pid, outfd, outname);
+    read_maps(pid);
+    int status = pump(data[0], pid);
+    close(data[0]);
+
+    int rc;
+    char what[256];
+    if (WIFSIGNALED(status)) {
+        rc = 128 + WTERMSIG(status);
+        snprintf(what, sizeof what, "%s was killed by signal %d (%s); the trace holds what it did until then",
+                 cmdv[0], WTERMSIG(status), strsignal(WTERMSIG(status)));
+    } else {
+        rc = WEXITSTATUS(status);
+        snprintf(what, sizeof what, "%s exited with status %d", cmdv[0], rc);
+    }
+    int failed = 0;
+    for (size_t i = 0; i < mk_vec_len(&procs); i++) {
+        proc *p = *(proc **)mk_vec_get(&procs, i);
+        if (mk_imap_len(&p->pending))
+            mk_warn("%s: %zu events never came in order (the process died mid-write?)", p->name,
+                    mk_imap_len(&p->pending));
+        if (zw_close(p->w) < 0)
+            failed = 1;
+        if (!cli.quiet && p == mainp)
+            summary(p, what);
+        else if (!cli.quiet)
+            fprintf(stderr, "leakdiff record: child %d: current %llu bytes, peak %llu bytes, trace %s\n",
+                    (int)p->pid, (unsigned long long)p->track.t.live_bytes,
+                    (unsigned long long)p->track.t.peak_bytes, p->name);
+    }
+    for (size_t i = 0; i < mk_vec_len(&procs); i++)
+        proc_free(*(proc **)mk_vec_get(&procs, i));
+    mk_vec_free(&procs);
+    for (size_t i = 0; i < mk_vec_len(&modules); i++)
+        free(((module *)mk_vec_get(&modules, i))->path);
+    mk_vec_free(&modules);
+    a2l_close_all();
+    free(path);
+    free(preload);
+    free(outname);
+    if (failed)
+        return 2;
+    return rc;
+}
