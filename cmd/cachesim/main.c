@@ -1349,6 +1349,8 @@ int main(int argc, char **argv)
     free(next_use);
     cs_keys_free(keys);
     cs_csvmap_free(&csvmap);
+    for (uint32_t i = 0; i < nsaved; i++)
+        free(saved[i].e);
     free(saved);
     free(state_data);
     return 0;
