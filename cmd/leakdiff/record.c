@@ -445,6 +445,9 @@ typedef struct {
     ld_track track;
     mk_intern sites, types;
     mk_map site_ids;        /* frames (raw) -> site id + 1 */
+    mk_imap live;           /* addresses allocated now */
+    mk_imap deferred;       /* address -> index + 1 into held: events waiting for a realloc */
+    mk_vec held;            /* mk_vec of char * record copies, per deferred address */
 } proc;
 
 static mk_vec procs;        /* proc * */
@@ -471,6 +474,9 @@ static proc *proc_new(pid_t pid, int fd, const char *name)
     mk_intern_init(&p->sites, 0);
     mk_intern_init(&p->types, 0);
     mk_map_init(&p->site_ids, 0);
+    mk_imap_init(&p->live, 0);
+    mk_imap_init(&p->deferred, 0);
+    mk_vec_init(&p->held, sizeof(mk_vec));
     ld_track_init(&p->track, &p->types);
     p->w = mk_xmalloc(sizeof *p->w);
     p->name = mk_xstrdup(name);
@@ -529,7 +535,82 @@ static void feed(proc *p, ld_kind kind, uint64_t ts, uint64_t addr, uint64_t old
     p->w->events++;
 }
 
+/* realloc is recorded after it returns, so another thread may be handed
+ * the old address, and record that, first. An allocation of an address
+ * still live therefore waits (with whatever follows on that address) for
+ * the realloc that released it; at the end, anything still waiting is
+ * applied as it came, and the analysis reports it. */
+static void apply_now(proc *p, const mkr_rec *r);
+
+static char *rec_copy(const mkr_rec *r)
+{
+    size_t sz = mkr_rec_size(r);
+    char *c = mk_xmalloc(sz);
+    memcpy(c, r, sz);
+    return c;
+}
+
+static int hold(proc *p, const mkr_rec *r, uint64_t addr)
+{
+    uint64_t *d = mk_imap_get(&p->deferred, addr);
+    if (!d) {
+        if (r->kind != MKR_ALLOC || !mk_imap_get(&p->live, addr))
+            return 0;
+        mk_vec *q = mk_vec_push(&p->held);
+        mk_vec_init(q, sizeof(char *));
+        d = mk_imap_put(&p->deferred, addr, NULL);
+        *d = mk_vec_len(&p->held);
+    }
+    mk_vec *q = mk_vec_get(&p->held, (size_t)*d - 1);
+    *(char **)mk_vec_push(q) = rec_copy(r);
+    return 1;
+}
+
+/* The realloc that freed addr came: what waited on it goes now. */
+static void release(proc *p, uint64_t addr)
+{
+    uint64_t *d = mk_imap_get(&p->deferred, addr);
+    if (!d)
+        return;
+    mk_vec q = *(mk_vec *)mk_vec_get(&p->held, (size_t)*d - 1);
+    mk_vec_init(mk_vec_get(&p->held, (size_t)*d - 1), sizeof(char *));
+    mk_imap_del(&p->deferred, addr);
+    for (size_t i = 0; i < mk_vec_len(&q); i++) {
+        char *rec = *(char **)mk_vec_get(&q, i);
+        apply_now(p, (const mkr_rec *)rec);
+        free(rec);
+    }
+    mk_vec_free(&q);
+}
+
+static void release_all(proc *p)
+{
+    size_t it = 0;
+    uint64_t addr, *v;
+    mk_vec addrs;
+    mk_vec_init(&addrs, sizeof(uint64_t));
+    while (mk_imap_next(&p->deferred, &it, &addr, &v))
+        *(uint64_t *)mk_vec_push(&addrs) = addr;
+    for (size_t i = 0; i < mk_vec_len(&addrs); i++) {
+        addr = *(uint64_t *)mk_vec_get(&addrs, i);
+        /* Make room as a free would, so the waiting allocation applies. */
+        mk_imap_del(&p->live, addr);
+        release(p, addr);
+    }
+    mk_vec_free(&addrs);
+}
+
 static void apply(proc *p, const mkr_rec *r)
+{
+    uint64_t addr = r->kind == MKR_ALLOC || r->kind == MKR_FREE ? r->a : r->kind == MKR_REALLOC ? r->c : 0;
+    if (addr && hold(p, r, addr))
+        return;
+    apply_now(p, r);
+    if (r->kind == MKR_REALLOC && r->a != r->c)
+        release(p, r->a);
+}
+
+static void apply_now(proc *p, const mkr_rec *r)
 {
     const uint64_t *frames = (const uint64_t *)(r + 1);
     uint64_t ts = p->ts_base + r->ts;
@@ -540,22 +621,27 @@ static void apply(proc *p, const mkr_rec *r)
         emit(p, "+ %llu %llx %llu $%u\n", (unsigned long long)ts, (unsigned long long)r->a,
              (unsigned long long)r->b, site);
         feed(p, LD_ALLOC, ts, r->a, 0, r->b, site);
+        *mk_imap_put(&p->live, r->a, NULL) = 1;
         break;
     }
     case MKR_FREE:
         emit(p, "- %llu %llx\n", (unsigned long long)ts, (unsigned long long)r->a);
         feed(p, LD_FREE, ts, r->a, 0, 0, LD_NO_SITE);
+        mk_imap_del(&p->live, r->a);
         break;
     case MKR_REALLOC: {
         uint32_t site = site_of(p, frames, r->nframes);
         if (!r->c) {   /* realloc(p, 0) freed p */
             emit(p, "- %llu %llx\n", (unsigned long long)ts, (unsigned long long)r->a);
             feed(p, LD_FREE, ts, r->a, 0, 0, LD_NO_SITE);
+            mk_imap_del(&p->live, r->a);
             break;
         }
         emit(p, "~ %llu %llx %llx %llu $%u\n", (unsigned long long)ts, (unsigned long long)r->a,
              (unsigned long long)r->c, (unsigned long long)r->b, site);
         feed(p, LD_REALLOC, ts, r->c, r->a, r->b, site);
+        mk_imap_del(&p->live, r->a);
+        *mk_imap_put(&p->live, r->c, NULL) = 1;
         break;
     }
     case MKR_SNAPSHOT: {
@@ -583,8 +669,11 @@ static void apply(proc *p, const mkr_rec *r)
 }
 
 /* An exec replaced the process image: its blocks went with it. */
+static void release_all(proc *p);
+
 static void new_image(proc *p)
 {
+    release_all(p);
     size_t it = 0;
     ld_block b;
     mk_vec addrs;
@@ -603,6 +692,7 @@ static void new_image(proc *p)
     mk_vec_clear(&p->pend);
     mk_imap_clear(&p->pending);
     mk_map_clear(&p->site_ids);
+    mk_imap_clear(&p->live);
     p->ts_base = p->last_ts;
     p->next_seq = 1;
     read_maps(p->pid);
@@ -795,6 +885,11 @@ static void proc_free(proc *p)
     mk_intern_free(&p->sites);
     mk_intern_free(&p->types);
     mk_map_free(&p->site_ids);
+    mk_imap_free(&p->live);
+    mk_imap_free(&p->deferred);
+    for (size_t i = 0; i < mk_vec_len(&p->held); i++)
+        mk_vec_free(mk_vec_get(&p->held, i));
+    mk_vec_free(&p->held);
     free(p->w);
     free(p->name);
     free(p);
@@ -939,6 +1034,7 @@ int ld_record_main(int argc, char **argv)
     int failed = 0;
     for (size_t i = 0; i < mk_vec_len(&procs); i++) {
         proc *p = *(proc **)mk_vec_get(&procs, i);
+        release_all(p);
         if (mk_imap_len(&p->pending))
             mk_warn("%s: %zu events never came in order (the process died mid-write?)", p->name,
                     mk_imap_len(&p->pending));
