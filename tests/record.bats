@@ -60,3 +60,12 @@ empty_so() { printf '' | cc -shared -fPIC -o empty.so -x c -; }
     assert_failure 2
     assert_output --partial "preload library"
 }
+
+@test "record: its man page section and --help list exactly its options" {
+    want=$(leakdiff record --list-options | cut -f1 | grep -v -e --help -e --version | sort)
+    got=$(awk '/^\.Sh RECORDING/{ on = 1; next } /^\.Sh /{ on = 0 } on && /^\.It Fl/' "$ROOT/man/leakdiff.1" |
+          grep -oE 'Fl +\\-[a-z-]+' | sed -E 's/^Fl +\\-/--/' | sort -u)
+    assert_equal "$got" "$want"
+    help=$(leakdiff record --help)
+    for o in $want; do [[ "$help" == *"$o"* ]]; done
+}
