@@ -40,10 +40,18 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all lib tools tests deps check-deps demo check check-one install uninstall bench fuzz fuzz-bins clean
 
-all: deps $(B)/libmemkit.a $(BINS)
+# The LD_PRELOAD library of `leakdiff record`, and the programs its tests
+# record (tests/leakdiff-record/): built without sanitizers in every build
+# directory, since a sanitized library or program cannot be preloaded into,
+# or preloaded with, an ordinary one.
+PRELOAD  := $(B)/lib/memkit/libmemkit-record.so
+REC_SRC  := $(filter-out %/rdump.c,$(sort $(wildcard tests/leakdiff-record/*.c)))
+REC_BINS := $(REC_SRC:tests/leakdiff-record/%.c=$(B)/test/rec-%) $(B)/test/rec-dump
+
+all: deps $(B)/libmemkit.a $(BINS) $(PRELOAD)
 lib: $(B)/libmemkit.a
 tools: $(BINS)
-tests: $(UNITS) $(DRIVER) $(CHECKERS)
+tests: $(UNITS) $(DRIVER) $(CHECKERS) $(REC_BINS)
 
 # ---- dependencies -----------------------------------------------------------
 # Debian packages every target needs. Installed when root, else the command is
@@ -99,6 +107,16 @@ $(B)/test/growth-check: $(B)/tests/memsize/growth-check.o $(B)/libmemkit.a $(wil
 $(B)/test/mrc-check: $(B)/tests/cachesim/mrc-check.o $(B)/cmd/cachesim/mrc.o $(B)/libmemkit.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(B)/libmemkit.a $(LIBS)
+$(PRELOAD): cmd/leakdiff/preload/record.c cmd/leakdiff/recproto.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -D_GNU_SOURCE -O2 -g -fPIC -shared -fvisibility=hidden -fno-omit-frame-pointer \
+	    $(LDFLAGS) -o $@ $< -ldl -lpthread
+$(B)/test/rec-%: tests/leakdiff-record/%.c lib/mark.h | deps
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -Ilib -D_GNU_SOURCE -O2 -g -fno-omit-frame-pointer -pthread $(LDFLAGS) -o $@ $<
+$(B)/test/rec-dump: $(B)/tests/leakdiff-record/rdump.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 # The seeded trace generator of the cachesim tests and benchmark.
 $(B)/test/genzipf: $(B)/tests/bench/genzipf.o
 	@mkdir -p $(@D)
@@ -166,6 +184,8 @@ install: all
 	$(if $(MANS1),install -m 644 $(MANS1) $(DESTDIR)$(PREFIX)/share/man/man1/)
 	$(if $(MANS5),install -m 644 $(MANS5) $(DESTDIR)$(PREFIX)/share/man/man5/)
 	install -m 644 $(B)/libmemkit.a $(DESTDIR)$(PREFIX)/lib/
+	install -d $(DESTDIR)$(PREFIX)/lib/memkit
+	install -m 755 $(PRELOAD) $(DESTDIR)$(PREFIX)/lib/memkit/
 	install -m 644 lib/*.h $(DESTDIR)$(PREFIX)/include/memkit/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' memkit.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/memkit.pc
@@ -183,6 +203,7 @@ uninstall:
 	rm -f $(patsubst man/%,$(DESTDIR)$(PREFIX)/share/man/man1/%,$(MANS1)) \
 	      $(patsubst man/%,$(DESTDIR)$(PREFIX)/share/man/man5/%,$(MANS5))
 	rm -f $(DESTDIR)$(PREFIX)/lib/libmemkit.a $(DESTDIR)$(PREFIX)/lib/pkgconfig/memkit.pc
+	rm -rf $(DESTDIR)$(PREFIX)/lib/memkit
 	rm -rf $(DESTDIR)$(PREFIX)/include/memkit
 
 clean:

@@ -69,3 +69,78 @@ empty_so() { printf '' | cc -shared -fPIC -o empty.so -x c -; }
     help=$(leakdiff record --help)
     for o in $want; do [[ "$help" == *"$o"* ]]; done
 }
+
+# ---- real programs under the preload (tests/leakdiff-record/*.c) ----------------------------
+
+# record PROG: run it under leakdiff record into t.zst; stderr in $stderr
+rec() { run --separate-stderr leakdiff record -o t.zst -- "$MK_BUILD/test/rec-$1" "${@:2}"; }
+# the summary's JSON value of KEY for t.zst
+js() { leakdiff summary -f json t.zst | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
+
+@test "record: exact current and peak on basic mallocs, and the analysis reads the same from the trace" {
+    rec basic
+    assert_success
+    [[ "$stderr" == *"current: 1000 bytes in 1 blocks"* ]]
+    [[ "$stderr" == *"peak: 1600 bytes"* ]]
+    [[ "$stderr" == *"main@basic.c:17"* ]]   # the top site, symbolized
+    assert_equal "$(js peak_bytes)" 1600
+    assert_equal "$(js live_bytes)" 1000
+}
+
+@test "record: realloc chains, realloc(p, 0) and realloc(NULL, n)" {
+    rec realloc
+    assert_success
+    [[ "$stderr" == *"current: 400 bytes in 1 blocks"* ]]
+    [[ "$stderr" == *"peak: 430 bytes"* ]]
+}
+
+@test "record: posix_memalign, memalign, aligned_alloc, valloc, pvalloc and reallocarray, at their requested sizes" {
+    rec aligned
+    assert_success
+    [[ "$stderr" == *"current: 556 bytes in 4 blocks"* ]]
+    [[ "$stderr" == *"peak: 756 bytes"* ]]
+}
+
+@test "record: two threads freeing each other's blocks: exact, and glibc's thread blocks are released" {
+    rec threads
+    assert_success
+    [[ "$stderr" == *"current: 333 bytes in 2 blocks"* ]]
+    [[ "$stderr" == *"peak: 1048576 bytes"* ]]
+    run leakdiff summary t.zst
+    refute_output --partial "not allocated"
+}
+
+@test "record: a crash still leaves the trace and the summary, and the exit status is 128 + signal" {
+    rec crash
+    assert_equal "$status" 139
+    [[ "$stderr" == *"killed by signal 11"* ]]
+    [[ "$stderr" == *"current: 4242 bytes in 1 blocks"* ]]
+    [[ "$stderr" == *"peak: 4342 bytes"* ]]
+    assert_equal "$(js peak_bytes)" 4342
+}
+
+@test "record: the program's stdin, stdout and exit status pass through untouched" {
+    run --separate-stderr bash -c "printf 'one\ntwo\n' | leakdiff record -q -o t.zst -- '$MK_BUILD/test/rec-stdio'"
+    assert_equal "$status" 3
+    assert_equal "$output" "$(printf 'one\ntwo')"
+    assert_equal "$stderr" ""
+}
+
+@test "record: fork and exec: the child only with --follow-fork, starting from the parent's heap" {
+    rec forkexec
+    assert_success
+    [[ "$stderr" == *"current: 555 bytes in 1 blocks"* ]]
+    [[ "$stderr" != *"child"* ]]
+    run --separate-stderr leakdiff record --follow-fork -o t.zst -- "$MK_BUILD/test/rec-forkexec"
+    assert_success
+    [[ "$stderr" =~ child\ [0-9]+:\ current\ 1777\ bytes,\ peak\ 1827\ bytes ]]
+    ls memkit-heap.*.zst
+}
+
+@test "record: snapshots from memkit_snapshot() land in the trace as @ records" {
+    rec snapshot
+    assert_success
+    [[ "$stderr" == *"current: 64 bytes in 1 blocks"* ]]
+    run bash -c "zstd -dc t.zst | grep -c '^@'"
+    [ "$output" -ge 1 ]
+}

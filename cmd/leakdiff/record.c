@@ -244,7 +244,7 @@ static void zw_open(zwriter *w, int fd, const char *name)
     w->z = ZSTD_createCCtx();
     if (!w->z)
         mk_die("out of memory");
-    ZSTD_CCtx_setParameter(w->z, ZSTD_c_compressionLevel, 3);
+    ZSTD_CCtx_setParameter(w->z, ZSTD_c_compressionLevel, 1);
     zw_write(w, "#memkit heap v1\n", 16);
 }
 
@@ -265,7 +265,7 @@ static int zw_close(zwriter *w)
 typedef struct {
     uint64_t start, end, base;
     char *path;
-    int exec_type;       /* ET_EXEC: addresses are link-time already */
+    int unused;
 } module;
 
 typedef struct {
@@ -275,7 +275,8 @@ typedef struct {
     int dead;
 } a2l;
 
-static mk_vec modules;      /* module, of the main process */
+static mk_vec *modules_now;   /* the modules of the process being read (proc.modules) */
+#define modules (*modules_now)
 static mk_vec a2ls;         /* a2l */
 
 static int elf_type(const char *path)
@@ -290,8 +291,10 @@ static int elf_type(const char *path)
     return t;
 }
 
-static void read_maps(pid_t pid)
+static void read_maps(pid_t pid, int from_records)
 {
+    if (from_records)
+        return;
     char p[64];
     snprintf(p, sizeof p, "/proc/%d/maps", (int)pid);
     FILE *f = fopen(p, "re");
@@ -319,7 +322,7 @@ static void read_maps(pid_t pid)
                 base = m->base;
         }
         module *m = mk_vec_push(&modules);
-        *m = (module){ s, e, base, mk_xstrdup(path), elf_type(path) == ET_EXEC };
+        *m = (module){ s, e, elf_type(path) == ET_EXEC ? 0 : base, mk_xstrdup(path), 0 };
     }
     fclose(f);
 }
@@ -405,7 +408,7 @@ static void frame_token(mk_vec *buf, uint64_t addr)
     if (!m) {
         snprintf(tok, sizeof tok, "0x%llx", (unsigned long long)addr);
     } else {
-        uint64_t rel = m->exec_type ? addr : addr - m->base;
+        uint64_t rel = addr - m->base;
         a2l *a = a2l_for(m->path);
         char fn[256] = "", fl[256] = "";
         /* A return address points after the call: ask for the call. */
@@ -436,6 +439,7 @@ static void frame_token(mk_vec *buf, uint64_t addr)
 typedef struct {
     pid_t pid;
     int followed, hellos, exited;
+    int wait_fork;          /* a followed child whose parent's MKR_FORK is not applied yet */
     uint64_t next_seq;
     mk_imap pending;        /* seq -> index + 1 into pend (records that came early) */
     mk_vec pend;            /* char *, malloc'd copies */
@@ -445,7 +449,8 @@ typedef struct {
     ld_track track;
     mk_intern sites, types;
     mk_map site_ids;        /* frames (raw) -> site id + 1 */
-    mk_imap live;           /* addresses allocated now */
+    mk_vec mods;            /* module: from MKR_MODULE records, else /proc/PID/maps */
+    int mods_from_records;
     mk_imap deferred;       /* address -> index + 1 into held: events waiting for a realloc */
     mk_vec held;            /* mk_vec of char * record copies, per deferred address */
 } proc;
@@ -474,7 +479,7 @@ static proc *proc_new(pid_t pid, int fd, const char *name)
     mk_intern_init(&p->sites, 0);
     mk_intern_init(&p->types, 0);
     mk_map_init(&p->site_ids, 0);
-    mk_imap_init(&p->live, 0);
+    mk_vec_init(&p->mods, sizeof(module));
     mk_imap_init(&p->deferred, 0);
     mk_vec_init(&p->held, sizeof(mk_vec));
     ld_track_init(&p->track, &p->types);
@@ -498,6 +503,59 @@ static void emit(proc *p, const char *fmt, ...)
     zw_write(p->w, line, (size_t)n);
 }
 
+/* The hot records, formatted by hand: printf costs more than the rest of
+ * the recorder together. kind is '+', '-' or '~'; old/size/site as the
+ * record has them (site UINT32_MAX: none). */
+static char *put_dec(char *o, uint64_t v)
+{
+    char t[20];
+    int n = 0;
+    do {
+        t[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *o++ = t[--n];
+    return o;
+}
+
+static char *put_hex(char *o, uint64_t v)
+{
+    char t[16];
+    int n = 0;
+    do {
+        t[n++] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    while (n)
+        *o++ = t[--n];
+    return o;
+}
+
+static void emit_event(proc *p, char kind, uint64_t ts, uint64_t addr, uint64_t newaddr, uint64_t size,
+                       uint32_t site)
+{
+    char line[96], *o = line;
+    *o++ = kind;
+    *o++ = ' ';
+    o = put_dec(o, ts);
+    *o++ = ' ';
+    o = put_hex(o, addr);
+    if (kind != '-') {
+        *o++ = ' ';
+        if (kind == '~') {
+            o = put_hex(o, newaddr);
+            *o++ = ' ';
+        }
+        o = put_dec(o, size);
+        *o++ = ' ';
+        *o++ = '$';
+        o = put_dec(o, site);
+    }
+    *o++ = '\n';
+    zw_write(p->w, line, (size_t)(o - line));
+}
+
 /* The site id of a stack, defining it (s record) the first time. */
 static uint32_t site_of(proc *p, const uint64_t *frames, unsigned n)
 {
@@ -510,8 +568,9 @@ static uint32_t site_of(proc *p, const uint64_t *frames, unsigned n)
     if (!n) {
         mk_vec_append(&tok, "?", 1);
     } else {
+        modules_now = &p->mods;
         if (!module_of(frames[0]))
-            read_maps(p->pid);
+            read_maps(p->pid, p->mods_from_records);
         for (unsigned i = 0; i < n; i++) {
             if (i)
                 mk_vec_append(&tok, "<", 1);
@@ -525,6 +584,16 @@ static uint32_t site_of(proc *p, const uint64_t *frames, unsigned n)
     if (id >= known)
         emit(p, "s %u %.*s\n", id, (int)mk_vec_len(&tok), (const char *)mk_vec_data(&tok));
     mk_vec_free(&tok);
+    return id;
+}
+
+/* A site known by its name (a block inherited through fork). */
+static uint32_t site_named(proc *p, const char *name, size_t n)
+{
+    size_t known = mk_intern_count(&p->sites);
+    uint32_t id = mk_intern_id(&p->sites, name, n);
+    if (id >= known)
+        emit(p, "s %u %.*s\n", id, (int)n, name);
     return id;
 }
 
@@ -552,9 +621,9 @@ static char *rec_copy(const mkr_rec *r)
 
 static int hold(proc *p, const mkr_rec *r, uint64_t addr)
 {
-    uint64_t *d = mk_imap_get(&p->deferred, addr);
+    uint64_t *d = mk_imap_len(&p->deferred) ? mk_imap_get(&p->deferred, addr) : NULL;
     if (!d) {
-        if (r->kind != MKR_ALLOC || !mk_imap_get(&p->live, addr))
+        if (r->kind != MKR_ALLOC || !ld_track_is_live(&p->track, addr))
             return 0;
         mk_vec *q = mk_vec_push(&p->held);
         mk_vec_init(q, sizeof(char *));
@@ -593,12 +662,12 @@ static void release_all(proc *p)
         *(uint64_t *)mk_vec_push(&addrs) = addr;
     for (size_t i = 0; i < mk_vec_len(&addrs); i++) {
         addr = *(uint64_t *)mk_vec_get(&addrs, i);
-        /* Make room as a free would, so the waiting allocation applies. */
-        mk_imap_del(&p->live, addr);
         release(p, addr);
     }
     mk_vec_free(&addrs);
 }
+
+static void inherit(proc *parent, pid_t child);
 
 static void apply(proc *p, const mkr_rec *r)
 {
@@ -618,30 +687,23 @@ static void apply_now(proc *p, const mkr_rec *r)
     switch (r->kind) {
     case MKR_ALLOC: {
         uint32_t site = site_of(p, frames, r->nframes);
-        emit(p, "+ %llu %llx %llu $%u\n", (unsigned long long)ts, (unsigned long long)r->a,
-             (unsigned long long)r->b, site);
+        emit_event(p, '+', ts, r->a, 0, r->b, site);
         feed(p, LD_ALLOC, ts, r->a, 0, r->b, site);
-        *mk_imap_put(&p->live, r->a, NULL) = 1;
         break;
     }
     case MKR_FREE:
-        emit(p, "- %llu %llx\n", (unsigned long long)ts, (unsigned long long)r->a);
+        emit_event(p, '-', ts, r->a, 0, 0, 0);
         feed(p, LD_FREE, ts, r->a, 0, 0, LD_NO_SITE);
-        mk_imap_del(&p->live, r->a);
         break;
     case MKR_REALLOC: {
         uint32_t site = site_of(p, frames, r->nframes);
         if (!r->c) {   /* realloc(p, 0) freed p */
-            emit(p, "- %llu %llx\n", (unsigned long long)ts, (unsigned long long)r->a);
+            emit_event(p, '-', ts, r->a, 0, 0, 0);
             feed(p, LD_FREE, ts, r->a, 0, 0, LD_NO_SITE);
-            mk_imap_del(&p->live, r->a);
             break;
         }
-        emit(p, "~ %llu %llx %llx %llu $%u\n", (unsigned long long)ts, (unsigned long long)r->a,
-             (unsigned long long)r->c, (unsigned long long)r->b, site);
+        emit_event(p, '~', ts, r->a, r->c, r->b, site);
         feed(p, LD_REALLOC, ts, r->c, r->a, r->b, site);
-        mk_imap_del(&p->live, r->a);
-        *mk_imap_put(&p->live, r->c, NULL) = 1;
         break;
     }
     case MKR_SNAPSHOT: {
@@ -658,7 +720,33 @@ static void apply_now(proc *p, const mkr_rec *r)
         ld_track_event(&p->track, &ev);
         break;
     }
+    case MKR_MODULE: {
+        /* The preload's own view of what is loaded: it outlives the process,
+         * unlike /proc/PID/maps. A range overlapping an older one replaces it. */
+        if (!p->mods_from_records) {
+            for (size_t i = 0; i < mk_vec_len(&p->mods); i++)
+                free(((module *)mk_vec_get(&p->mods, i))->path);
+            mk_vec_clear(&p->mods);
+            p->mods_from_records = 1;
+        }
+        const char *path = (const char *)(frames + r->nframes);
+        for (size_t i = 0; i < mk_vec_len(&p->mods);) {
+            module *m = mk_vec_get(&p->mods, i);
+            if (m->start < r->c && r->b < m->end) {
+                free(m->path);
+                *m = *(module *)mk_vec_get(&p->mods, mk_vec_len(&p->mods) - 1);
+                mk_vec_pop(&p->mods);
+            } else {
+                i++;
+            }
+        }
+        module *m = mk_vec_push(&p->mods);
+        *m = (module){ r->b, r->c, r->a, mk_xstrndup(path, strnlen(path, r->aux)), 0 };
+        break;
+    }
     case MKR_FORK:
+        if (follow_fork)
+            inherit(p, (pid_t)r->a);
         break;
     case MKR_EXIT:
         p->exited = 1;
@@ -692,18 +780,22 @@ static void new_image(proc *p)
     mk_vec_clear(&p->pend);
     mk_imap_clear(&p->pending);
     mk_map_clear(&p->site_ids);
-    mk_imap_clear(&p->live);
     p->ts_base = p->last_ts;
     p->next_seq = 1;
-    read_maps(p->pid);
+    for (size_t i = 0; i < mk_vec_len(&p->mods); i++)
+        free(((module *)mk_vec_get(&p->mods, i))->path);
+    mk_vec_clear(&p->mods);
+    p->mods_from_records = 0;
 }
+
+static void drain(proc *p);
 
 /* A record in sequence order, or kept until its turn comes. */
 static void take(proc *p, const mkr_rec *r)
 {
     if (r->kind == MKR_HELLO && r->seq == 1 && p->hellos++ > 0)
         new_image(p);
-    if (r->seq != p->next_seq) {
+    if (r->seq != p->next_seq || p->wait_fork) {
         if (r->seq < p->next_seq)
             return;   /* a duplicate: cannot happen with atomic pipe writes */
         size_t sz = mkr_rec_size(r);
@@ -715,6 +807,14 @@ static void take(proc *p, const mkr_rec *r)
     }
     apply(p, r);
     p->next_seq++;
+    drain(p);
+}
+
+/* Applies what came early, as long as the sequence continues. */
+static void drain(proc *p)
+{
+    if (!mk_imap_len(&p->pending))
+        return;
     uint64_t *v;
     while ((v = mk_imap_get(&p->pending, p->next_seq))) {
         char **slot = mk_vec_get(&p->pend, (size_t)*v - 1);
@@ -734,7 +834,7 @@ static void take(proc *p, const mkr_rec *r)
 
 static const char *trace_dir = ".";
 
-static void open_child_trace(pid_t pid)
+static proc *open_child_trace(pid_t pid)
 {
     char *name = mk_xmalloc(strlen(trace_dir) + 48);
     sprintf(name, "%s/memkit-heap.%d.zst", trace_dir, (int)pid);
@@ -742,11 +842,37 @@ static void open_child_trace(pid_t pid)
     if (fd < 0) {
         mk_warn("%s: %s; the child is not recorded", name, strerror(errno));
         free(name);
-        return;
+        return NULL;
     }
     proc *p = proc_new(pid, fd, name);
     p->followed = 1;
+    p->wait_fork = 1;
     free(name);
+    return p;
+}
+
+/* The child starts with its parent's heap at the fork: those blocks are
+ * written into the child's trace first, at their parent's sites. Exact
+ * for a single-threaded parent (other threads' later events are not the
+ * child's). Then the child's own records, held until now, go. */
+static void inherit(proc *parent, pid_t child)
+{
+    proc *c = proc_of(child);
+    if (!c)
+        c = open_child_trace(child);
+    if (!c || !c->wait_fork)
+        return;
+    size_t it = 0;
+    ld_block b;
+    while (ld_track_next_live(&parent->track, &it, &b)) {
+        size_t n;
+        const char *name = b.site == LD_NO_SITE ? NULL : mk_intern_str(&parent->sites, b.site, &n);
+        uint32_t site = name ? site_named(c, name, n) : site_named(c, "inherited", 9);
+        emit_event(c, '+', 0, b.addr, 0, b.size, site);
+        feed(c, LD_ALLOC, 0, b.addr, 0, b.size, site);
+    }
+    c->wait_fork = 0;
+    drain(c);
 }
 
 static void chunk(const char *data, size_t len)
@@ -756,8 +882,7 @@ static void chunk(const char *data, size_t len)
     if (!p) {
         if (!follow_fork)
             return;
-        open_child_trace((pid_t)h->pid);
-        p = proc_of((pid_t)h->pid);
+        p = open_child_trace((pid_t)h->pid);
         if (!p)
             return;
     }
@@ -885,7 +1010,9 @@ static void proc_free(proc *p)
     mk_intern_free(&p->sites);
     mk_intern_free(&p->types);
     mk_map_free(&p->site_ids);
-    mk_imap_free(&p->live);
+    for (size_t i = 0; i < mk_vec_len(&p->mods); i++)
+        free(((module *)mk_vec_get(&p->mods, i))->path);
+    mk_vec_free(&p->mods);
     mk_imap_free(&p->deferred);
     for (size_t i = 0; i < mk_vec_len(&p->held); i++)
         mk_vec_free(mk_vec_get(&p->held, i));
@@ -1007,7 +1134,6 @@ int ld_record_main(int argc, char **argv)
         sigaction(sig, &sa, NULL);
 
     mk_vec_init(&procs, sizeof(proc *));
-    mk_vec_init(&modules, sizeof(module));
     mk_vec_init(&a2ls, sizeof(a2l));
     if (!outname) {
         outname = mk_xmalloc(48);
@@ -1017,7 +1143,6 @@ int ld_record_main(int argc, char **argv)
             mk_die("%s: %s", outname, strerror(errno));
     }
     proc *mainp = proc_new(pid, outfd, outname);
-    read_maps(pid);
     int status = pump(data[0], pid);
     close(data[0]);
 
@@ -1034,6 +1159,10 @@ int ld_record_main(int argc, char **argv)
     int failed = 0;
     for (size_t i = 0; i < mk_vec_len(&procs); i++) {
         proc *p = *(proc **)mk_vec_get(&procs, i);
+        if (p->wait_fork) {   /* no fork record named it (posix_spawn, vfork) */
+            p->wait_fork = 0;
+            drain(p);
+        }
         release_all(p);
         if (mk_imap_len(&p->pending))
             mk_warn("%s: %zu events never came in order (the process died mid-write?)", p->name,
@@ -1050,9 +1179,6 @@ int ld_record_main(int argc, char **argv)
     for (size_t i = 0; i < mk_vec_len(&procs); i++)
         proc_free(*(proc **)mk_vec_get(&procs, i));
     mk_vec_free(&procs);
-    for (size_t i = 0; i < mk_vec_len(&modules); i++)
-        free(((module *)mk_vec_get(&modules, i))->path);
-    mk_vec_free(&modules);
     a2l_close_all();
     free(path);
     free(preload);

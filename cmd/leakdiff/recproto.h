@@ -22,7 +22,56 @@
  * long.
  *
  * All integers are little-endian (the host's; recorder and program run on
- * the same machine). Records are 8-byte aligned within a chunk. */
+ * the same machine). Records are 8-byte aligned within a chunk.
+ *
+ * Details the writer (cmd/leakdiff/preload/record.c) guarantees:
+ *
+ * - The descriptor must be a pipe open for writing; anything else and the
+ *   preload only forwards to the real allocator (writes nothing).
+ * - Sequence numbers are dense over every record kind, HELLO being 1. A
+ *   gap means records were lost (a crash, threads still running at exit);
+ *   records of a thread still running when MKR_EXIT is written may carry
+ *   higher numbers than MKR_EXIT.
+ * - Images: MKR_HELLO is always alone in the first chunk its image writes.
+ *   After exec the same pid says MKR_HELLO again and numbers restart at 1;
+ *   everything the old image wrote was written before exec, so the reader
+ *   splits a pid's chunks into images at each chunk holding a HELLO, in
+ *   arrival order, and sorts by seq within an image. The old image's live
+ *   blocks vanish at exec (they are not leaks of the new image).
+ * - Sizes are the requested ones (pvalloc(100) is 100, calloc(4, 25) is
+ *   100). free(NULL) and failed allocations are not events. realloc(NULL, n)
+ *   is MKR_ALLOC. realloc(p, 0) (which glibc turns into free(p), NULL) is
+ *   MKR_FREE of p, numbered before the call like a free; should the
+ *   allocator return a block anyway, that block follows as MKR_ALLOC of
+ *   size 0. reallocarray is recorded once, as realloc of n * m bytes. A
+ *   failed realloc is not an event (the old block stays).
+ * - Ordering: an allocation's number is taken after the allocator returns,
+ *   a free's before it runs, and a realloc holds back any allocation of its
+ *   old address by another thread until the realloc has its number, so
+ *   "every free and every realloc's old address is live at its number, no
+ *   allocation hits a live address" holds across threads. One residue: a
+ *   realloc that shrinks in place may hand its tail to another thread's
+ *   allocation first (different addresses; the peak may be over by the
+ *   tail for that instant).
+ * - fork: the parent writes MKR_FORK after fork returns. With
+ *   MEMKIT_RECORD_FOLLOW_FORK=1 the child writes its own HELLO (its pid in
+ *   the chunk header, numbers from 1) and records on; its heap starts as
+ *   the parent's live set at the MKR_FORK record (exact for a
+ *   single-threaded parent), so its frees of blocks it did not allocate are
+ *   frees of inherited blocks. Without it the child writes nothing — but an
+ *   exec in that child loads the preload again and records as a new image.
+ *   Processes started by posix_spawn, system() or vfork+exec appear as a
+ *   HELLO from a pid no MKR_FORK named.
+ * - EOF on the pipe comes only when every process holding the inherited
+ *   descriptor is gone (a daemonised grandchild keeps it open): do not wait
+ *   for EOF after the command has exited beyond a short drain.
+ * - The preload writes through a private close-on-exec duplicate of the
+ *   descriptor; if the recorder goes away its next write gets EPIPE/SIGPIPE
+ *   (like any pipeline) and, if that does not kill it, it stops recording.
+ * - Frames are return addresses (point just after the call instruction;
+ *   subtract 1 before looking up a line), innermost = the caller of malloc,
+ *   from frame pointers: short or skipping in code built without them.
+ *   Symbolise them with the MKR_MODULE records of the same image. */
 #ifndef LD_RECPROTO_H
 #define LD_RECPROTO_H
 
@@ -31,7 +80,7 @@
 #define MKR_ENV_FD "MEMKIT_RECORD_FD"             /* write end of the pipe */
 #define MKR_ENV_FRAMES "MEMKIT_RECORD_FRAMES"     /* return addresses per event, 0..64 (default 8) */
 #define MKR_ENV_FOLLOW "MEMKIT_RECORD_FOLLOW_FORK" /* 1: record forked children too */
-#define MKR_ENV_INTERVAL "MEMKIT_RECORD_INTERVAL_NS" /* snapshot every N ns (0 = never) */
+#define MKR_ENV_INTERVAL "MEMKIT_RECORD_INTERVAL_NS" /* snapshot every N ns (0 = never; at least 1 ms) */
 #define MKR_ENV_SIGNAL "MEMKIT_RECORD_SIGNAL"     /* snapshot on this signal (default SIGUSR2, 0 = none) */
 
 enum { MKR_CHUNK = 4096, MKR_MAX_FRAMES = 64 };
@@ -43,13 +92,31 @@ typedef struct {
 } mkr_chunk;
 
 enum mkr_kind {
-    MKR_HELLO = 1,      /* first record of a process image (start, exec): aux = version */
+    MKR_HELLO = 1,      /* first record of a process image (start, exec): aux = version
+                           (MKR_VERSION = 1, so one byte follows: the version again,
+                           padded to 8 like any aux bytes);
+                           a = parent pid, b = frames per event asked for,
+                           c = flags (bit 0: forked children are followed; bit 1: this
+                           image is a followed fork child, its heap starts as the
+                           parent's live set at the parent's MKR_FORK naming this pid) */
     MKR_ALLOC = 2,      /* a = address, b = size requested; frames follow */
     MKR_FREE = 3,       /* a = address (never 0) */
-    MKR_REALLOC = 4,    /* a = old address, b = size, c = new address; frames follow */
-    MKR_SNAPSHOT = 5,   /* label bytes follow (aux = length) */
+    MKR_REALLOC = 4,    /* a = old address (never 0), b = size (never 0), c = new address
+                           (never 0; may equal a); frames follow */
+    MKR_SNAPSHOT = 5,   /* label bytes follow (aux = length): the program's label,
+                           "signal" (MEMKIT_RECORD_SIGNAL) or "interval" */
     MKR_FORK = 6,       /* a = the child's pid (written by the parent process) */
-    MKR_EXIT = 7,       /* the process is exiting normally (after __libc_freeres) */
+    MKR_EXIT = 7,       /* the process is exiting normally (after __libc_freeres);
+                           b = flags: bit 0 by _exit/_Exit (no atexit, no freeres),
+                           bit 1 freeres skipped because other threads were alive */
+    MKR_MODULE = 8,     /* a loaded object: a = load bias (file address = address - a),
+                           b = start, c = end of its mapped range; label = path (the
+                           main program's from /proc/self/exe). Written at start, for
+                           objects loaded since at snapshots and every MKR_IDLE_NS/2
+                           (all objects again when the set changed); a later record
+                           for an overlapping range replaces an earlier one */
+    MKR_CRASH = 9,      /* a = signal number: the process is being killed by it; what
+                           the preload could flush is written, nothing follows */
 };
 
 enum { MKR_VERSION = 1 };

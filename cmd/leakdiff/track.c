@@ -274,6 +274,14 @@ int ld_track_next_live(const ld_track *k, size_t *it, ld_block *b)
     return 0;
 }
 
+int ld_track_is_live(const ld_track *k, uint64_t addr)
+{
+    if (!k->cap || !addr)
+        return 0;
+    const ld_slot *s = find(k, addr);
+    return s->addr == addr && !slot_freed(s);
+}
+
 /* ---- blocks ------------------------------------------------------------------------ */
 
 static uint32_t type_of(ld_track *k, uint32_t type, uint64_t size)

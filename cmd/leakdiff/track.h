@@ -130,6 +130,8 @@ ld_stat *ld_track_site(ld_track *k, uint32_t site);
 ld_stat *ld_track_type(ld_track *k, uint32_t type);
 /* Blocks live now, in table order: *it starts at 0; 0 at the end. */
 int ld_track_next_live(const ld_track *k, size_t *it, ld_block *b);
+/* Whether a block lives at addr now. */
+int ld_track_is_live(const ld_track *k, uint64_t addr);
 /* Start loading the slot of addr (a reader calls it a few events ahead). */
 void ld_track_prefetch(const ld_track *k, uint64_t addr);
 /* A stat's live bytes at the global peak. */

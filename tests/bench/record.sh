@@ -3,7 +3,7 @@
 # memcheck) and glibc mtrace, side by side on the same programs.
 # usage: tests/bench/record.sh [BUILD_DIR]
 #
-# Programs (built by make into BUILD_DIR/test; see tests/leakdiff-record/):
+# Programs (BUILD_DIR/test/rec-bench, tests/leakdiff-record/bench.c):
 #   ring    5 M malloc/free pairs of mixed sizes through a ring of live slots
 #   deep    the same, each allocation through a 3-deep call chain
 # Each runs: native; leakdiff record --frames 0; --frames 8; heaptrack;
@@ -32,8 +32,9 @@ RUNS=${RUNS:-3}
 EVENTS=${EVENTS:-10000000}
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number"
 [ -x "$LD" ] || die "$LD is not built (make first)"
-RING=${RING:-$B/test/rec-ring} DEEP=${DEEP:-$B/test/rec-deep}
-[ -x "$RING" ] && [ -x "$DEEP" ] || die "the benchmark programs $RING and $DEEP are not built"
+BENCH=$B/test/rec-bench
+[ -x "$BENCH" ] || die "the benchmark program $BENCH is not built (make tests)"
+RING=$BENCH DEEP="$BENCH deep"
 DIR=${BENCH_DIR:-/tmp/memkit-bench}/record
 mkdir -p "$DIR"
 cd "$DIR"
