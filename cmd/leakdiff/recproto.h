@@ -17,9 +17,9 @@
  * (no lock on the fast path), so chunks arrive out of sequence order; the
  * reader puts them back in order (sequence numbers of one process are
  * dense: 1, 2, 3, ...). A thread's buffer is flushed when full, when the
- * thread exits, at a snapshot, at fork, at exit, and by the preload's
- * flusher thread after MKR_IDLE_NS without a flush, so no record waits
- * long.
+ * thread exits, at a snapshot, at fork, at exec, at exit, and by the
+ * preload's flusher thread after MKR_IDLE_NS without a flush, so no record
+ * waits long.
  *
  * All integers are little-endian (the host's; recorder and program run on
  * the same machine). Records are 8-byte aligned within a chunk.
@@ -68,6 +68,18 @@
  * - The preload writes through a private close-on-exec duplicate of the
  *   descriptor; if the recorder goes away its next write gets EPIPE/SIGPIPE
  *   (like any pipeline) and, if that does not kill it, it stops recording.
+ * - ts is CLOCK_MONOTONIC_COARSE (the kernel tick: 4 ms here; the precise
+ *   clock cost 27 ns an event against 4). Within an image it is not
+ *   monotone in sequence order across threads (number and time are not
+ *   taken together): clamp if the output needs non-decreasing times.
+ * - The flusher writes any buffer whose oldest record is older than
+ *   MKR_IDLE_NS, looking every MKR_IDLE_NS / 2; its own records (signal and
+ *   interval snapshots, modules) carry its tid.
+ * - Reading: measured here, a reader woken for every chunk spends about as
+ *   much CPU in wake-ups as the program spends recording, and one that reads
+ *   1 MiB at a time makes writers spin on the pipe's lock while it copies.
+ *   What worked (rec-dump): F_SETPIPE_SZ of 1 MiB, read at most 64 KiB at a
+ *   time, and sleep 1 ms whenever a read returns less than 32 KiB.
  * - Frames are return addresses (point just after the call instruction;
  *   subtract 1 before looking up a line), innermost = the caller of malloc,
  *   from frame pointers: short or skipping in code built without them.
@@ -129,7 +141,7 @@ typedef struct {
     uint16_t aux;       /* bytes of label after the frames */
     uint32_t tid;       /* the thread (gettid) */
     uint64_t seq;       /* 1, 2, 3 ... per process image */
-    uint64_t ts;        /* ns since the process image started (CLOCK_MONOTONIC) */
+    uint64_t ts;        /* ns since the process image started (CLOCK_MONOTONIC_COARSE) */
     uint64_t a, b, c;
 } mkr_rec;
 
