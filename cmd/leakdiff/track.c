@@ -219,15 +219,21 @@ static void sweep(ld_track *k)
             hi = l > hi ? l : hi;
         }
     uint64_t cut = lo + (hi - lo) / 2 + 1;
+    /* The scan must start at a slot that was empty before the marks go:
+     * no probe run crosses it, so every entry after it has its home
+     * between it and the entry. A slot emptied just now may sit inside a
+     * run that wraps around the end of the table, and entries re-placed
+     * from there would land beyond holes opened later (found by
+     * `leakdiff record` on two threads: a live block became unfindable). */
+    size_t start = 0;
+    while (k->slots[start].addr)
+        start++;
     for (size_t i = 0; i < k->cap; i++)
         if (k->slots[i].addr && slot_freed(&k->slots[i]) && slot_event(&k->slots[i]) < cut) {
             k->slots[i].addr = 0;
             k->used--;
             k->freed--;
         }
-    size_t start = 0;
-    while (k->slots[start].addr)
-        start++;
     for (size_t j = 1; j <= k->cap; j++) {
         size_t i = (start + j) % k->cap;
         if (!k->slots[i].addr)
