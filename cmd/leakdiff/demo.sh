@@ -35,3 +35,9 @@ leakdiff leaks --growth -n 5 service.heap.zst || echo "(exit status $?: blocks w
 step "leakdiff html -o leakdiff-report.html service.heap.zst"
 leakdiff html -o leakdiff-report.html service.heap.zst
 echo "wrote $D/leakdiff-report.html ($(wc -c < leakdiff-report.html) bytes; open it in a browser)"
+if [ -x "$B/test/rec-threads" ]; then
+    step "leakdiff record -o threads.heap.zst -- rec-threads   # two threads, recorded without changing the program"
+    leakdiff record -o threads.heap.zst -- "$B/test/rec-threads"
+    step "leakdiff summary threads.heap.zst"
+    leakdiff summary threads.heap.zst
+fi
