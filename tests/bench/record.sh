@@ -8,8 +8,8 @@
 #   deep    the same, each allocation through a 3-deep call chain
 # Each runs: native; leakdiff record --frames 0; --frames 8; heaptrack;
 # valgrind --tool=massif; valgrind --tool=memcheck; glibc mtrace
-# (MALLOC_TRACE with libc_malloc_debug.so.0 preloaded; the programs call
-# mtrace(), a no-op otherwise). RUNS (default 3) interleaved rounds; the
+# (MALLOC_TRACE with libc_malloc_debug.so.0 preloaded: rec-bench does not
+# call mtrace(), so this row is the debug library's hooks alone, no trace). RUNS (default 3) interleaved rounds; the
 # medians of wall and CPU (user + sys of the whole process tree, from
 # /usr/bin/time), and the trace bytes per event.
 # Added CPU per event = (tool CPU - native CPU) / events (10 M: 5 M
@@ -61,7 +61,7 @@ trace_bytes() {   # the trace a tool left, compressed as it writes it
     rec0 | rec8) stat -c %s rec.zst ;;
     heaptrack) stat -c %s "$(ls -t ht*.zst ht*.gz 2> /dev/null | head -1)" ;;
     massif) stat -c %s massif.out ;;
-    mtrace) stat -c %s mtrace.txt ;;
+    mtrace) stat -c %s mtrace.txt 2> /dev/null || echo 0 ;;   # only if the program calls mtrace()
     *) echo 0 ;;
     esac
 }
