@@ -174,7 +174,22 @@ static cs_trace *open_trace(int f)
 
 enum { BATCH = 16384, NBUF = 4 };
 
-static uint32_t *next_use;      /* get i (non-zero size) -> the get of its next use, or UINT32_MAX */
+static uint32_t *next_use;
+
+/* In place, backward: each request's key id becomes the index of the next
+ * request of the same key, or UINT32_MAX. */
+static void next_uses(uint32_t *ids, uint64_t n)
+{
+    uint32_t nk = cs_keys_count(keys);
+    uint32_t *last = mk_xmalloc((size_t)(nk ? nk : 1) * sizeof *last);
+    memset(last, 0xff, (size_t)nk * sizeof *last);
+    for (uint64_t i = n; i-- > 0;) {
+        uint32_t id = ids[i];
+        ids[i] = last[id];
+        last[id] = (uint32_t)i;
+    }
+    free(last);
+}      /* get i (non-zero size) -> the get of its next use, or UINT32_MAX */
 static uint64_t ngets;
 
 static void first_pass(int want_next)
@@ -205,15 +220,7 @@ static void first_pass(int want_next)
     if (ngets >= UINT32_MAX)
         mk_die("Belady on a text trace handles at most 2^32 - 1 requests");
     next_use = mk_vec_data(&ids);
-    uint32_t nk = cs_keys_count(keys);
-    uint32_t *last = mk_xmalloc((size_t)(nk ? nk : 1) * sizeof *last);
-    memset(last, 0xff, (size_t)nk * sizeof *last);
-    for (uint64_t i = ngets; i-- > 0;) {
-        uint32_t id = next_use[i];
-        next_use[i] = last[id];
-        last[id] = (uint32_t)i;
-    }
-    free(last);
+    next_uses(next_use, ngets);
 }
 
 /* ---- the simulated caches ------------------------------------------------------------------ */
@@ -506,15 +513,8 @@ static void write_oracle(void)
     uint64_t nrec = mk_vec_len(&ids);
     if (nrec >= UINT32_MAX)
         mk_die("--write-oracle handles at most 2^32 - 1 requests");
-    uint32_t *nx = mk_vec_data(&ids), nk = cs_keys_count(keys);
-    uint32_t *last = mk_xmalloc((size_t)(nk ? nk : 1) * sizeof *last);
-    memset(last, 0xff, (size_t)nk * sizeof *last);
-    for (uint64_t i = nrec; i-- > 0;) {
-        uint32_t id = nx[i];
-        nx[i] = last[id];
-        last[id] = (uint32_t)i;
-    }
-    free(last);
+    uint32_t *nx = mk_vec_data(&ids);
+    next_uses(nx, nrec);
     mk_out *o = mk_out_open(oracle_opt);
     if (!o)
         mk_die_err();
