@@ -163,11 +163,45 @@ static void test_random_vs_reference(void)
     mk_intern_free(&in);
 }
 
+/* Strings two thirds of which hash to the ends of the table: the probe runs
+ * near slot 0 are displaced farther than their homes' index, and those at
+ * the end wrap around, which are the cases an in-place doubling must set
+ * aside and re-insert last. After every insertion, every string so far
+ * must still be found with its id. */
+static void test_growth_at_the_ends(void)
+{
+    enum { WANT = 2000 };
+    char (*s)[16] = malloc(WANT * sizeof *s);
+    int k = 0;
+    for (uint64_t c = 0; k < WANT; c++) {
+        char buf[16];
+        int n = snprintf(buf, sizeof buf, "e%llu", (unsigned long long)c);
+        uint32_t tag = (uint32_t)(mk_intern_hash(buf, (size_t)n) >> 32);
+        if (c % 3 == 0 || tag < 0x01000000u || tag >= 0xff000000u)
+            memcpy(s[k++], buf, sizeof buf);
+    }
+    mk_intern in;
+    mk_intern_init(&in, 0);
+    int bad = 0;
+    for (int i = 0; i < WANT; i++) {
+        bad += mk_intern_id(&in, s[i], strlen(s[i])) != (uint32_t)i;
+        for (int j = 0; j <= i; j++) {
+            uint32_t id;
+            bad += !mk_intern_find(&in, s[j], strlen(s[j]), &id) || id != (uint32_t)j;
+        }
+    }
+    CHECK_INT(bad, 0);
+    CHECK_U64(mk_intern_count(&in), WANT);
+    free(s);
+    mk_intern_free(&in);
+}
+
 int main(void)
 {
     RUN(test_basic);
     RUN(test_odd_strings);
     RUN(test_pointers_stable);
     RUN(test_random_vs_reference);
+    RUN(test_growth_at_the_ends);
     return DONE();
 }
