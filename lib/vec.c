@@ -93,6 +93,13 @@ void mk_vec_clear(mk_vec *v)
     v->len = 0;
 }
 
+void mk_vec_truncate(mk_vec *v, size_t n)
+{
+    if (n > v->len)
+        mk_die("internal error: truncating a vec of %zu to %zu elements", v->len, n);
+    v->len = n;
+}
+
 size_t mk_vec_bytes(const mk_vec *v)
 {
     return v->cap * v->elem;

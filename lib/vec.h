@@ -44,6 +44,7 @@ void *mk_vec_push_n(mk_vec *v, size_t n);           /* n new slots, returns the 
 void *mk_vec_append(mk_vec *v, const void *src, size_t n); /* copy n elements in */
 void *mk_vec_pop(mk_vec *v);    /* removes the last; returns it (valid until the next push) or NULL */
 void mk_vec_clear(mk_vec *v);   /* len = 0, capacity kept */
+void mk_vec_truncate(mk_vec *v, size_t n);   /* keep the first n (n <= len), capacity kept */
 size_t mk_vec_bytes(const mk_vec *v);               /* heap bytes held */
 
 /* Element i, or NULL when i >= len. Inline: it sits in inner loops. */

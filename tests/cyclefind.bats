@@ -305,6 +305,46 @@ EOF
     assert_output "30 graphs agree with networkx"
 }
 
+@test "agrees with networkx with the cyclic core frozen alone, and with the whole graph" {
+    CYCLEFIND_CORE=always run python3 "$ROOT/tests/cyclefind-networkx.py" compare "$MK_BUILD/bin/cyclefind" "$CF/nx"
+    assert_success
+    assert_output "30 graphs agree with networkx"
+    CYCLEFIND_CORE=never run python3 "$ROOT/tests/cyclefind-networkx.py" compare "$MK_BUILD/bin/cyclefind" "$CF/nx"
+    assert_success
+    assert_output "30 graphs agree with networkx"
+}
+
+@test "the cyclic core alone prints the same bytes as the whole graph, in every report about cycles" {
+    graph > g.txt
+    # A forest of 3000 nodes with the test graph's cycles and a ring of
+    # 40 hanging in it: mostly leaves, so the core is chosen by itself.
+    { graph; for i in $(seq 1000); do echo "r$i c$i child"; echo "c$i l$i leaf"; echo "r$i A up"; done
+      for i in $(seq 40); do echo "ring$i ring$(( i % 40 + 1 )) next"; echo "ring$i x$i"; done; } > forest.txt
+    for f in g.txt forest.txt "$CF"/objects.dot "$CF"/nx/g0*.txt; do
+        for opts in "" "-f json" "-f tsv" "-f ndjson" "--break -f json" "--multi -f json" "--all-cycles -f json" \
+                    "--all-cycles --max-length 3 -f csv" "-f dot" "--members 2"; do
+            CYCLEFIND_CORE=never cyclefind $opts "$f" > whole.out 2> whole.err && rw=0 || rw=$?
+            CYCLEFIND_CORE=always cyclefind $opts "$f" > core.out 2> core.err && rc=0 || rc=$?
+            [ "$rw" = "$rc" ] || { echo "$f $opts: exit $rw vs $rc"; false; }
+            cmp whole.out core.out || { echo "$f $opts"; diff whole.out core.out | head; false; }
+            cmp whole.err core.err
+        done
+    done
+    run --separate-stderr cyclefind --stats -f json forest.txt
+    assert_failure 1
+    [[ "$stderr" == *"stats: 3087 nodes, 3087 adjacency entries, 3045 components (4 cyclic)"* ]]
+    [[ "$stderr" == *"cyclic core frozen alone: 46 nodes, 46 adjacency entries"* ]]
+    # A graph without leaves or roots (one ring) is frozen whole.
+    for i in $(seq 10); do echo "n$i n$(( i % 10 + 1 ))"; done > ring.txt
+    run --separate-stderr cyclefind --stats ring.txt
+    assert_failure 1
+    [[ "$stderr" == *"stats: 10 nodes, 10 adjacency entries, 1 components (1 cyclic)"* ]]
+    [[ "$stderr" != *"frozen alone"* ]]
+    CYCLEFIND_CORE=sometimes run --separate-stderr cyclefind g.txt
+    assert_failure 2
+    [ "$stderr" = "cyclefind: CYCLEFIND_CORE must be auto, always or never, not 'sometimes'" ]
+}
+
 @test "agrees with networkx on fresh random graphs (when networkx is here)" {
     /usr/bin/python3 -c 'import networkx' 2> /dev/null || skip "python3-networkx not installed"
     run /usr/bin/python3 "$ROOT/tests/cyclefind-networkx.py" live "$MK_BUILD/bin/cyclefind" 15

@@ -8,16 +8,12 @@
 #include "dot.h"
 #include "err.h"
 
-struct edge {
-    uint32_t s, d;
-};
-
 void cf_graph_init(cf_graph *g)
 {
     memset(g, 0, sizeof *g);
     mk_intern_init(&g->names, 0);
     mk_intern_init(&g->labels, 0);
-    mk_vec_init(&g->edges, sizeof(struct edge));
+    mk_vec_init(&g->edges, sizeof(cf_edge));
     mk_vec_init(&g->elab, sizeof(uint32_t));
 }
 
@@ -49,7 +45,7 @@ uint32_t cf_graph_label(cf_graph *g, const char *s, size_t n)
 
 void cf_graph_edge(cf_graph *g, uint32_t s, uint32_t d, uint32_t label)
 {
-    struct edge *e = mk_vec_push(&g->edges);
+    cf_edge *e = mk_vec_push(&g->edges);
     e->s = s;
     e->d = d;
     /* Labels cost nothing until the first one appears. */
@@ -290,22 +286,25 @@ static void insertion(struct key *k, size_t n)
     }
 }
 
-/* The intern ids of in, in byte order of their strings: sorts on 8 bytes
- * at a time, most significant first (each run of equal bytes sorted again
- * on the next 8: radix when big, insertion when small). The first 8 bytes
- * are read in id order (the strings lie in that order); deeper ones only
- * for the runs that need them. Returns a malloc'd array. */
-static uint32_t *sorted_ids(const mk_intern *in)
+/* The intern ids of in (or the n ids of subset), in byte order of their
+ * strings: sorts on 8 bytes at a time, most significant first (each run of
+ * equal bytes sorted again on the next 8: radix when big, insertion when
+ * small). The first 8 bytes are read in id order (the strings lie in that
+ * order); deeper ones only for the runs that need them. Returns a malloc'd
+ * array. */
+static uint32_t *sorted_ids(const mk_intern *in, const uint32_t *subset, size_t n)
 {
-    size_t n = mk_intern_count(in);
+    if (!subset)
+        n = mk_intern_count(in);
     struct key *k = mk_xmalloc((n ? n : 1) * sizeof *k), *t = mk_xmalloc((n ? n : 1) * sizeof *t);
     struct run { size_t a, b, depth; };
     mk_vec todo;
     mk_vec_init(&todo, sizeof(struct run));
     for (size_t i = 0; i < n; i++) {
+        uint32_t id = subset ? subset[i] : (uint32_t)i;
         size_t len;
-        const char *s = mk_intern_str(in, (uint32_t)i, &len);
-        k[i] = (struct key){ prefix(s, len, 0), (uint32_t)i, (uint32_t)len };
+        const char *s = mk_intern_str(in, id, &len);
+        k[i] = (struct key){ prefix(s, len, 0), id, (uint32_t)len };
     }
     *(struct run *)mk_vec_push(&todo) = (struct run){ 0, n, 0 };
     while (mk_vec_len(&todo)) {
@@ -399,41 +398,55 @@ static uint32_t *inverse(const uint32_t *perm, size_t n)
 DEFINE_SORT(sort_list_u32, uint32_t)
 DEFINE_SORT(sort_list_u64, uint64_t)
 
-void cf_graph_freeze(cf_graph *g, int multi)
+/* Sorts the label names (every one: there are few) and gives edges read
+ * before the first label none. Returns label id -> rank, or NULL. */
+static uint32_t *rank_labels(cf_graph *g, size_t m)
 {
-    size_t n = mk_intern_count(&g->names), m = mk_vec_len(&g->edges);
-    if (n >= CF_NONE)
-        mk_die("more than %lu nodes", (unsigned long)CF_NONE - 1);
-    g->n = (uint32_t)n;
-    g->edges_read = m;
-    mk_intern_seal(&g->names);   /* lookups are over: free the table first */
-    mk_intern_seal(&g->labels);
-    g->node_id = sorted_ids(&g->names);
-    uint32_t *rank = inverse(g->node_id, n);
-    int labels = mk_vec_len(&g->elab) > 0;
-    uint32_t *lrank = NULL;
-    if (labels) {
-        g->lab_id = sorted_ids(&g->labels);
-        lrank = inverse(g->lab_id, mk_intern_count(&g->labels));
-        while (mk_vec_len(&g->elab) < m)   /* edges after the last label */
-            *(uint32_t *)mk_vec_push(&g->elab) = CF_NONE;
-    }
+    if (!mk_vec_len(&g->elab))
+        return NULL;
+    g->lab_id = sorted_ids(&g->labels, NULL, 0);
+    while (mk_vec_len(&g->elab) < m)   /* edges after the last label */
+        *(uint32_t *)mk_vec_push(&g->elab) = CF_NONE;
+    return inverse(g->lab_id, mk_intern_count(&g->labels));
+}
 
-    /* Counting sort by source, then each list sorted by target. */
-    g->off = mk_xcalloc(n + 1, sizeof *g->off);
-    struct edge *e = mk_vec_data(&g->edges);
-    const uint32_t *el = mk_vec_data(&g->elab);
-    /* Names to ranks in place, then counts. Both walk the edges in order
-     * and touch random nodes: each access is asked for 16 edges ahead. */
-    enum { AHEAD = 16 };
-    for (size_t i = 0; i < m; i++) {
-        if (i + AHEAD < m) {
-            __builtin_prefetch(&rank[e[i + AHEAD].s]);
-            __builtin_prefetch(&rank[e[i + AHEAD].d]);
+/* Sorts each adjacency list off[v] .. off[v+1] of adj and counts repeated
+ * targets and self-loops (each parallel self-loop too when multi), the
+ * figures the summary reports. */
+void cf_count_repeats(const uint64_t *off, uint32_t *adj, uint32_t n, int multi, uint64_t *dup,
+                      uint64_t *loops)
+{
+    uint64_t d = 0, l = 0;
+    for (uint32_t v = 0; v < n; v++) {
+        uint64_t a = off[v], b = off[v + 1];
+        sort_list_u32(adj + a, b - a);
+        for (uint64_t i = a; i < b; i++) {
+            if (i > a && adj[i] == adj[i - 1]) {
+                d++;
+                if (!multi)
+                    continue;
+            }
+            l += adj[i] == v;
         }
-        e[i].s = rank[e[i].s];
-        e[i].d = rank[e[i].d];
     }
+    *dup = d;
+    *loops = l;
+}
+
+/* Compressed adjacency of g->n nodes from the edge array, whose ends are
+ * already node numbers: a counting sort by source, then each list sorted
+ * by target (and label rank) with repeats dropped unless multi. Frees the
+ * edge arrays. */
+static void adjacency(cf_graph *g, const uint32_t *lrank, int multi)
+{
+    size_t n = g->n, m = mk_vec_len(&g->edges);
+    int labels = lrank != NULL;
+    g->off = mk_xcalloc(n + 1, sizeof *g->off);
+    cf_edge *e = mk_vec_data(&g->edges);
+    const uint32_t *el = mk_vec_data(&g->elab);
+    /* Counts, then a scatter: both walk the edges in order and touch
+     * random nodes, each access asked for 16 edges ahead. */
+    enum { AHEAD = 16 };
     for (size_t i = 0; i < m; i++) {
         if (i + AHEAD < m)
             __builtin_prefetch(&g->off[e[i + AHEAD].s + 1]);
@@ -463,8 +476,6 @@ void cf_graph_freeze(cf_graph *g, int multi)
         }
     }
     free(pos);
-    free(rank);
-    free(lrank);
     mk_vec_free(&g->edges);
     mk_vec_free(&g->elab);
     uint32_t *lab = labels ? mk_xmalloc((m ? m : 1) * sizeof *lab) : NULL;
@@ -501,6 +512,79 @@ void cf_graph_freeze(cf_graph *g, int multi)
     g->lab = labels ? mk_xrealloc(lab, (w ? w : 1) * sizeof *lab) : NULL;
     g->duplicates = dup;
     g->self_loops = loops;
+}
+
+/* Reading ends: no more lookups, so the name tables' slots go first. */
+static size_t seal(cf_graph *g)
+{
+    size_t n = mk_intern_count(&g->names);
+    if (n >= CF_NONE)
+        mk_die("more than %lu nodes", (unsigned long)CF_NONE - 1);
+    mk_intern_seal(&g->names);
+    mk_intern_seal(&g->labels);
+    g->n_all = (uint32_t)n;
+    g->edges_read = mk_vec_len(&g->edges);
+    return n;
+}
+
+void cf_graph_freeze(cf_graph *g, int multi)
+{
+    size_t n = seal(g), m = g->edges_read;
+    g->n = (uint32_t)n;
+    g->node_id = sorted_ids(&g->names, NULL, 0);
+    uint32_t *rank = inverse(g->node_id, n);
+    uint32_t *lrank = rank_labels(g, m);
+    /* Names to ranks in place; each access asked for 16 edges ahead. */
+    cf_edge *e = mk_vec_data(&g->edges);
+    enum { AHEAD = 16 };
+    for (size_t i = 0; i < m; i++) {
+        if (i + AHEAD < m) {
+            __builtin_prefetch(&rank[e[i + AHEAD].s]);
+            __builtin_prefetch(&rank[e[i + AHEAD].d]);
+        }
+        e[i].s = rank[e[i].s];
+        e[i].d = rank[e[i].d];
+    }
+    free(rank);
+    adjacency(g, lrank, multi);
+    free(lrank);
+    g->m_all = g->m;
+}
+
+void cf_graph_freeze_part(cf_graph *g, int multi, const uint32_t *cls)
+{
+    size_t n = seal(g), m = g->edges_read;
+    uint32_t *rank = mk_xmalloc((n ? n : 1) * sizeof *rank);
+    size_t k = 0;
+    for (size_t v = 0; v < n; v++)
+        if (cls[v])
+            rank[k++] = (uint32_t)v;
+    g->n = (uint32_t)k;
+    g->node_id = sorted_ids(&g->names, rank, k);
+    for (size_t v = 0; v < n; v++)
+        rank[v] = CF_NONE;
+    for (size_t i = 0; i < k; i++)
+        rank[g->node_id[i]] = (uint32_t)i;
+    uint32_t *lrank = rank_labels(g, m);
+    /* The edges inside a class, renumbered, moved to the front in order. */
+    cf_edge *e = mk_vec_data(&g->edges);
+    uint32_t *el = mk_vec_data(&g->elab);
+    size_t w = 0;
+    for (size_t i = 0; i < m; i++) {
+        uint32_t c = cls[e[i].s];
+        if (!c || cls[e[i].d] != c)
+            continue;
+        e[w] = (cf_edge){ rank[e[i].s], rank[e[i].d] };
+        if (lrank)
+            el[w] = el[i];
+        w++;
+    }
+    mk_vec_truncate(&g->edges, w);
+    if (lrank)
+        mk_vec_truncate(&g->elab, w);
+    free(rank);
+    adjacency(g, lrank, multi);
+    free(lrank);
 }
 
 /* ---- names ---------------------------------------------------------------------- */

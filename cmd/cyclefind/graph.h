@@ -27,15 +27,22 @@
 
 #define CF_NONE UINT32_MAX
 
+typedef struct {
+    uint32_t s, d;             /* source and target: intern ids while reading */
+} cf_edge;
+
 typedef struct cf_graph {
     mk_intern names, labels;
-    mk_vec edges;              /* reading: struct { uint32_t s, d; } */
+    mk_vec edges;              /* reading: cf_edge */
     mk_vec elab;               /* reading: uint32_t label id per edge (CF_NONE = none) */
     uint64_t skipped;          /* malformed lines skipped (--lenient) */
 
     /* frozen */
-    uint32_t n;
+    uint32_t n;                /* nodes frozen: all, or those of the part */
     uint64_t m;                /* adjacency entries */
+    uint32_t n_all;            /* nodes read */
+    uint64_t m_all;            /* adjacency entries of the whole graph */
+    uint32_t ncomp_all;        /* components of the whole graph, when a part was frozen */
     uint64_t *off;             /* n + 1 */
     uint32_t *adj;             /* m targets */
     uint32_t *lab;             /* m label ranks, or NULL when no edge has a label */
@@ -60,6 +67,16 @@ void cf_graph_edge(cf_graph *g, uint32_t s, uint32_t d, uint32_t label);
 
 /* Renumber and build adjacency; multi keeps parallel edges. Reading ends. */
 void cf_graph_freeze(cf_graph *g, int multi);
+/* The same for a part of the graph: the nodes whose class cls[intern id]
+ * is not 0, and the edges between nodes of one class. Node numbers still
+ * follow name order; duplicates and self_loops count the part only (the
+ * caller that knows the whole sets them). */
+void cf_graph_freeze_part(cf_graph *g, int multi, const uint32_t *cls);
+/* Sorts each list off[v] .. off[v+1] of adj by target and counts the
+ * repeated targets and the self-loops (each parallel one too when multi):
+ * the summary's figures for a graph built some other way. */
+void cf_count_repeats(const uint64_t *off, uint32_t *adj, uint32_t n, int multi, uint64_t *dup,
+                      uint64_t *loops);
 
 const char *cf_name(const cf_graph *g, uint32_t v, size_t *len);
 /* Before writing the names of list v[0..n) in turn: call at each i, and the

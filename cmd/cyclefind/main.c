@@ -9,6 +9,7 @@
  * order, or the edges that break the cycles → text, TSV, CSV, JSON, NDJSON
  * or DOT. Exit 1 when a cycle exists, 0 when none, 2 on bad input. */
 #include "cli.h"
+#include "core.h"
 #include "cycles.h"
 #include "err.h"
 #include "fas.h"
@@ -313,7 +314,7 @@ static uint64_t shown_sccs, shown_nodes, garbage_sccs, garbage_nodes, largest;
 
 static void summary_text(mk_out *o)
 {
-    mk_out_printf(o, "%u %s, %llu %s", g.n, plural(g.n, "node", "nodes"), (unsigned long long)g.edges_read,
+    mk_out_printf(o, "%u %s, %llu %s", g.n_all, plural(g.n_all, "node", "nodes"), (unsigned long long)g.edges_read,
                   plural(g.edges_read, "edge", "edges"));
     if (g.duplicates)
         mk_out_printf(o, " (%llu %s)", (unsigned long long)g.duplicates,
@@ -376,7 +377,7 @@ static void components_text(mk_out *o)
 static void summary_json(mk_out *o)
 {
     mk_out_printf(o, "\"nodes\":%u,\"edges\":%llu,\"duplicate_edges\":%llu,\"self_loops\":%llu,"
-                  "\"cyclic_sccs\":%llu,\"nodes_in_cycles\":%llu,\"largest_scc\":%llu", g.n,
+                  "\"cyclic_sccs\":%llu,\"nodes_in_cycles\":%llu,\"largest_scc\":%llu", g.n_all,
                   (unsigned long long)g.edges_read, (unsigned long long)g.duplicates,
                   (unsigned long long)g.self_loops, (unsigned long long)shown_sccs,
                   (unsigned long long)shown_nodes, (unsigned long long)largest);
@@ -777,7 +778,11 @@ int main(int argc, char **argv)
     cf_graph_init(&g);
     read_inputs(files, nfiles, &st);
     uint64_t t1 = mk_now_ns();
-    cf_graph_freeze(&g, multi);
+    /* Reports about cycles alone need only the cyclic core; reachability,
+     * orders and context need every node. */
+    int whole = topo || context || mk_vec_len(&from_names) || mk_vec_len(&root_names);
+    if (whole || !cf_freeze_core(&g, multi))
+        cf_graph_freeze(&g, multi);
     st.records = g.edges_read;
     uint64_t t2 = mk_now_ns();
 
@@ -879,8 +884,11 @@ int main(int argc, char **argv)
         mk_die_err();
     if (cli.stats) {
         mk_stats_print(&st);
-        fprintf(stderr, "cyclefind: stats: %u nodes, %llu adjacency entries, %u components (%u cyclic)\n", g.n,
-                (unsigned long long)g.m, sc.ncomp, sc.ncyclic);
+        fprintf(stderr, "cyclefind: stats: %u nodes, %llu adjacency entries, %u components (%u cyclic)\n",
+                g.n_all, (unsigned long long)g.m_all, g.ncomp_all ? g.ncomp_all : sc.ncomp, sc.ncyclic);
+        if (g.n < g.n_all)
+            fprintf(stderr, "cyclefind: stats: cyclic core frozen alone: %u nodes, %llu adjacency entries\n",
+                    g.n, (unsigned long long)g.m);
         uint64_t t4 = mk_now_ns();
         fprintf(stderr, "cyclefind: stats: read %.3f s, sort and index %.3f s, components %.3f s, "
                 "report %.3f s\n", (double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e9, (double)(t3 - t2) / 1e9,

@@ -16,6 +16,7 @@
 
 #include "fuzz.h"
 
+#include "../../cmd/cyclefind/core.c"
 #include "../../cmd/cyclefind/cycles.c"
 #include "../../cmd/cyclefind/dot.c"
 #include "../../cmd/cyclefind/fas.c"
@@ -163,18 +164,77 @@ static void check_graph(const cf_graph *g, int multi)
     cf_sccs_free(&s);
 }
 
+static int read_graph(cf_graph *g, const uint8_t *data, size_t size)
+{
+    cf_graph_init(g);
+    mk_source *src = mk_source_open_mem("fuzz", data, size);
+    int ok = src && cf_graph_read(g, src, 1) == 0;
+    if (src)
+        mk_source_close(src);
+    return ok;
+}
+
+static int same_name(const cf_graph *a, uint32_t u, const cf_graph *b, uint32_t v)
+{
+    size_t la, lb;
+    const char *x = cf_name(a, u, &la), *y = cf_name(b, v, &lb);
+    return la == lb && memcmp(x, y, la) == 0;
+}
+
+/* The cyclic core frozen alone (core.h) must give the whole graph's
+ * figures and the same cyclic components, members and chains. */
+static void check_core(const cf_graph *g, const uint8_t *data, size_t size, int multi)
+{
+    cf_graph c;
+    if (read_graph(&c, data, size) && cf_freeze_core(&c, multi)) {
+        FUZZ_CHECK(c.n_all == g->n_all && c.m_all == g->m_all, "core: whole-graph size differs");
+        FUZZ_CHECK(c.duplicates == g->duplicates && c.self_loops == g->self_loops, "core: repeats differ");
+        cf_sccs s, t;
+        cf_scc(g, &s);
+        cf_scc(&c, &t);
+        FUZZ_CHECK(c.ncomp_all == s.ncomp, "core: %u components, whole graph %u", c.ncomp_all, s.ncomp);
+        FUZZ_CHECK(s.ncyclic == t.ncyclic && s.nodes_in_cycles == t.nodes_in_cycles, "core: cyclic components differ");
+        cf_bfs b, bc;
+        cf_bfs_init(&b, g->n);
+        cf_bfs_init(&bc, c.n);
+        mk_vec p, q, lp, lq;
+        mk_vec_init(&p, sizeof(uint32_t));
+        mk_vec_init(&q, sizeof(uint32_t));
+        mk_vec_init(&lp, sizeof(uint32_t));
+        mk_vec_init(&lq, sizeof(uint32_t));
+        for (uint32_t i = 0; i < s.ncyclic; i++) {
+            FUZZ_CHECK(s.moff[i + 1] - s.moff[i] == t.moff[i + 1] - t.moff[i], "core: component %u size", i);
+            for (uint64_t j = s.moff[i]; j < s.moff[i + 1]; j++)
+                FUZZ_CHECK(same_name(g, s.members[j], &c, t.members[j]), "core: component %u members", i);
+            int several = s.moff[i + 1] - s.moff[i] > 1;
+            cf_shortest_cycle(g, s.comp, several, s.members[s.moff[i]], &b, &p, &lp);
+            cf_shortest_cycle(&c, t.comp, several, t.members[t.moff[i]], &bc, &q, &lq);
+            FUZZ_CHECK(mk_vec_len(&p) == mk_vec_len(&q), "core: chain %u length", i);
+            for (size_t j = 0; j < mk_vec_len(&p); j++)
+                FUZZ_CHECK(same_name(g, ((uint32_t *)mk_vec_data(&p))[j], &c, ((uint32_t *)mk_vec_data(&q))[j]),
+                           "core: chain %u differs", i);
+        }
+        cf_bfs_free(&b);
+        cf_bfs_free(&bc);
+        mk_vec_free(&p);
+        mk_vec_free(&q);
+        mk_vec_free(&lp);
+        mk_vec_free(&lq);
+        cf_sccs_free(&s);
+        cf_sccs_free(&t);
+    }
+    cf_graph_free(&c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    setenv("CYCLEFIND_CORE", "always", 1);
     for (int multi = 0; multi < 2; multi++) {
         cf_graph g;
-        cf_graph_init(&g);
-        mk_source *src = mk_source_open_mem("fuzz", data, size);
-        int ok = src && cf_graph_read(&g, src, 1) == 0;
-        if (src)
-            mk_source_close(src);
-        if (ok) {
+        if (read_graph(&g, data, size)) {
             cf_graph_freeze(&g, multi);
             check_graph(&g, multi);
+            check_core(&g, data, size, multi);
         }
         cf_graph_free(&g);
     }

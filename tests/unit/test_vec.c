@@ -114,6 +114,10 @@ static void test_pop_clear(void)
     CHECK_INT(*(int *)mk_vec_pop(&v), 8);
     CHECK_U64(mk_vec_len(&v), 8);
     size_t cap = v.cap;
+    mk_vec_truncate(&v, 5);
+    CHECK_U64(mk_vec_len(&v), 5);
+    CHECK_INT(*(int *)mk_vec_pop(&v), 4);
+    CHECK_U64(v.cap, cap);
     mk_vec_clear(&v);
     CHECK_U64(mk_vec_len(&v), 0);
     CHECK_U64(v.cap, cap);
