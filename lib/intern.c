@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "err.h"
 #include "map.h"
@@ -54,6 +55,63 @@ static size_t slot_of(uint32_t tag, size_t cap)
     return cap > 1 ? (size_t)(((uint64_t)tag * cap) >> 32) : 0;
 }
 
+/* A slot table of 2 MiB or more is a mapping of its own: a power of two
+ * of that size is aligned to huge pages by the kernel, so all of it is
+ * backed by them (a malloc'd block sits 16 bytes into its mapping, and its
+ * ends fall back to 4 KiB pages), and it doubles by mremap, whose new half
+ * the kernel hands over zeroed: nothing is copied or cleared by hand. */
+enum { MAPPED_MIN = 2 << 20 };
+
+static struct mk_intern_slot *slots_map(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        mk_die("out of memory (a string table of %zu bytes)", bytes);
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE);   /* a hint: failure changes nothing */
+#endif
+    return p;
+}
+
+static struct mk_intern_slot *slots_new(size_t cap)
+{
+    size_t bytes = cap * sizeof(struct mk_intern_slot);
+    return bytes < MAPPED_MIN ? mk_xcalloc(cap, sizeof(struct mk_intern_slot)) : slots_map(bytes);
+}
+
+/* The table of ocap slots as one of ncap, the new slots empty. */
+static struct mk_intern_slot *slots_grow(struct mk_intern_slot *s, size_t ocap, size_t ncap)
+{
+    size_t ob = ocap * sizeof *s, nb = ncap * sizeof *s;
+    if (nb < MAPPED_MIN) {
+        s = mk_xrealloc(s, nb);
+        memset(s + ocap, 0, nb - ob);
+        return s;
+    }
+    if (ob < MAPPED_MIN) {
+        struct mk_intern_slot *t = slots_map(nb);
+        if (ob)
+            memcpy(t, s, ob);
+        free(s);
+        return t;
+    }
+    void *p = mremap(s, ob, nb, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED)
+        mk_die("out of memory (a string table of %zu bytes)", nb);
+#ifdef MADV_HUGEPAGE
+    madvise(p, nb, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+static void slots_free(struct mk_intern_slot *s, size_t cap)
+{
+    if (cap * sizeof *s >= MAPPED_MIN)
+        munmap(s, cap * sizeof *s);
+    else
+        free(s);
+}
+
 void mk_intern_init(mk_intern *in, size_t hint)
 {
     memset(in, 0, sizeof *in);
@@ -62,7 +120,7 @@ void mk_intern_init(mk_intern *in, size_t hint)
         size_t cap = 16;
         while (cap / 10 * 7 < hint)
             cap *= 2;
-        in->slots = mk_xcalloc(cap, sizeof *in->slots);
+        in->slots = slots_new(cap);
         in->cap = cap;
         in->grow_at = cap / 10 * 7;
         in->strs = mk_xmalloc(hint * sizeof *in->strs);
@@ -72,7 +130,7 @@ void mk_intern_init(mk_intern *in, size_t hint)
 
 void mk_intern_free(mk_intern *in)
 {
-    free(in->slots);
+    slots_free(in->slots, in->cap);
     free(in->strs);
     mk_arena_free(&in->bytes);
     mk_intern_init(in, 0);
@@ -133,8 +191,8 @@ static void put_aside(aside *a, struct mk_intern_slot e)
     a->e[a->n++] = e;
 }
 
-/* Doubling in place: the slot array is reallocated to twice its size (a big
- * one grows by mremap, without copying) and the slots are re-placed inside
+/* Doubling in place: the slot array is made twice its size (a big one by
+ * mremap, without copying) and the slots are re-placed inside
  * it, so a table never lives twice at once (32 MB less at 2 M names, and
  * half the fresh pages to fault in). Homes keep their order (a new home is
  * twice the old one, or one more), so walking the old slots from the top
@@ -148,8 +206,7 @@ static void grow(mk_intern *in)
     size_t ocap = in->cap, ncap = ocap ? ocap * 2 : 16;
     if (ncap > (size_t)1 << 32)
         mk_die("intern table over 2^32 slots");
-    in->slots = mk_xrealloc(in->slots, ncap * sizeof *in->slots);
-    memset(in->slots + ocap, 0, (ncap - ocap) * sizeof *in->slots);
+    in->slots = slots_grow(in->slots, ocap, ncap);
     in->cap = ncap;
     in->grow_at = ncap / 10 * 7;
     /* A table this big will hold megabytes of strings: take them in
@@ -186,7 +243,7 @@ static void grow(mk_intern *in)
 
 void mk_intern_seal(mk_intern *in)
 {
-    free(in->slots);
+    slots_free(in->slots, in->cap);
     in->slots = NULL;
     in->cap = in->grow_at = 0;
     in->sealed = 1;
