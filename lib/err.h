@@ -8,7 +8,11 @@
  * mk_err_msg() is valid until the next mk_err_set() on the same thread.
  *
  * Out of memory is not propagated: mk_xmalloc() and friends print
- * "tool: out of memory" and exit 2, because no caller can do better. */
+ * "tool: out of memory" and exit 2, because no caller can do better.
+ * Blocks of 2 MiB and more from mk_xmalloc()/mk_xcalloc() start on a
+ * 2 MiB boundary and are advised for transparent huge pages (big arrays
+ * are read at random; see err.c for the measured effect); all are freed
+ * with free(). */
 #ifndef MK_ERR_H
 #define MK_ERR_H
 

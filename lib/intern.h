@@ -17,7 +17,9 @@
  * the string), at most 70 % full; a string is stored once in an arena behind
  * its 32-bit length. A hit costs two cache misses (slot, string); callers
  * with many lookups at hand hash them first and mk_intern_prefetch() the
- * slots, so the misses of a batch overlap.
+ * slots, so the misses of a batch overlap. The table doubles in place (a
+ * table of 2 MiB or more is a mapping of its own, grown by mremap), so a
+ * growth never holds an old and a new table at once.
  *
  * Ownership: the table owns the strings and its arrays; callers copy nothing
  * and free nothing. mk_intern_free() releases it all and leaves an empty,

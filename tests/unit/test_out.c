@@ -1044,6 +1044,10 @@ static void test_interrupted(void)
 
 int main(void)
 {
+    /* A shell starts background jobs with SIGINT ignored, and mk_out leaves
+     * an ignored signal alone (as nohup asks): test_interrupted needs it
+     * caught, wherever the suite was started from. */
+    signal(SIGINT, SIG_DFL);
     make_tmpdir();
     RUN(test_table_text);
     RUN(test_table_text_utf8);
