@@ -249,6 +249,26 @@ void mk_intern_seal(mk_intern *in)
     in->sealed = 1;
 }
 
+void *mk_intern_seal_keep(mk_intern *in, size_t *bytes)
+{
+    void *p = NULL;
+    *bytes = 0;
+    if (in->cap * sizeof *in->slots >= MAPPED_MIN) {
+        p = in->slots;
+        *bytes = in->cap * sizeof *in->slots;
+        in->slots = NULL;
+        in->cap = 0;
+    }
+    mk_intern_seal(in);
+    return p;
+}
+
+void mk_intern_scratch_free(void *p, size_t bytes)
+{
+    if (p)
+        munmap(p, bytes);
+}
+
 uint32_t mk_intern_id_hashed(mk_intern *in, const void *s, size_t len, uint64_t hash)
 {
     if (in->sealed)

@@ -71,6 +71,14 @@ size_t mk_intern_bytes(const mk_intern *in);   /* heap bytes held */
  * (16 bytes a slot). mk_intern_str keeps working; mk_intern_id and
  * mk_intern_find must not be called again (they die). */
 void mk_intern_seal(mk_intern *in);
+/* The same, handing the lookup table's memory over as scratch instead of
+ * freeing it: its pages are resident already, and fresh ones cost a fault
+ * and a clearing each (on a virtual machine, about as much as the work
+ * done in them). *bytes gets its size (0 and NULL for a small table, which
+ * is freed); the contents are garbage. Release it with
+ * mk_intern_scratch_free(p, bytes). */
+void *mk_intern_seal_keep(mk_intern *in, size_t *bytes);
+void mk_intern_scratch_free(void *p, size_t bytes);
 
 /* Batched lookups: hash each string, prefetch its slot, then (for tables
  * of long strings) its string, then look them up with the hash (which

@@ -20,6 +20,27 @@ static int forced(void)
     mk_die("CYCLEFIND_CORE must be auto, always or never, not '%s'", e);
 }
 
+/* Memory carved from the name table's old slots, or allocated when they
+ * run out. */
+typedef struct {
+    char *p;
+    size_t left;
+} scratch;
+
+static void *take(scratch *sc, size_t bytes, int *own)
+{
+    bytes = (bytes + 63) & ~(size_t)63;
+    if (bytes > sc->left) {
+        *own = 1;
+        return mk_xmalloc(bytes);
+    }
+    void *r = sc->p;
+    sc->p += bytes;
+    sc->left -= bytes;
+    *own = 0;
+    return r;
+}
+
 int cf_freeze_core(cf_graph *g, int multi)
 {
     int force = forced();
@@ -30,14 +51,20 @@ int cf_freeze_core(cf_graph *g, int multi)
         mk_die("more than %lu nodes", (unsigned long)CF_NONE - 1);
     const cf_edge *e = mk_vec_data(&g->edges);
     /* Reading is over: the slots of the name table (64 MB at 2 M names)
-     * go before anything else is allocated. */
-    mk_intern_seal(&g->names);
+     * become the scratch for everything below, in this order: off, adj,
+     * then the in-degrees and later the component walk's stacks. */
+    size_t bytes;
+    void *mem = mk_intern_seal_keep(&g->names, &bytes);
+    scratch sc = { mem, bytes };
+    int own_off, own_adj, own_deg;
+    uint64_t *off = memset(take(&sc, (n + 1) * sizeof *off, &own_off), 0, (n + 1) * sizeof *off);
+    uint32_t *adj = take(&sc, (m ? m : 1) * sizeof *adj, &own_adj);
+    scratch rest = sc;
+    uint32_t *indeg = memset(take(&rest, (n ? n : 1) * sizeof *indeg, &own_deg), 0, (n ? n : 1) * sizeof *indeg);
 
     /* Out-degrees (into off, shifted by one for the sums) and in-degrees,
      * each access asked for 16 edges ahead. */
     enum { AHEAD = 16 };
-    uint64_t *off = mk_xcalloc(n + 1, sizeof *off);
-    uint32_t *indeg = mk_xcalloc(n ? n : 1, sizeof *indeg);
     for (size_t i = 0; i < m; i++) {
         if (i + AHEAD < m) {
             __builtin_prefetch(&off[e[i + AHEAD].s + 1]);
@@ -49,9 +76,14 @@ int cf_freeze_core(cf_graph *g, int multi)
     size_t dead = 0;
     for (size_t v = 0; v < n; v++)
         dead += !off[v + 1] || !indeg[v];
-    free(indeg);
+    if (own_deg)
+        free(indeg);
     if (force < 0 && dead * 4 < n) {
-        free(off);
+        if (own_off)
+            free(off);
+        if (own_adj)
+            free(adj);
+        mk_intern_scratch_free(mem, bytes);
         return 0;
     }
 
@@ -60,7 +92,6 @@ int cf_freeze_core(cf_graph *g, int multi)
      * start, which off[v] then takes. */
     for (size_t v = 0; v < n; v++)
         off[v + 1] += off[v];
-    uint32_t *adj = mk_xmalloc((m ? m : 1) * sizeof *adj);
     for (size_t i = m; i-- > 0;) {
         if (i >= AHEAD)
             __builtin_prefetch(&off[e[i - AHEAD].s + 1]);
@@ -73,19 +104,22 @@ int cf_freeze_core(cf_graph *g, int multi)
 
     /* Components of the whole graph; the cyclic ones become the classes. */
     cf_graph whole = { .n = (uint32_t)n, .m = m, .off = off, .adj = adj };
-    cf_sccs sc;
-    cf_scc(&whole, &sc);
-    free(off);
-    free(adj);
-    uint32_t *cls = sc.comp;   /* reused: node -> cyclic index + 1, or 0 */
+    cf_sccs comps;
+    cf_scc_in(&whole, &comps, sc.p, sc.left);
+    if (own_off)
+        free(off);
+    if (own_adj)
+        free(adj);
+    mk_intern_scratch_free(mem, bytes);
+    uint32_t *cls = comps.comp;   /* reused: node -> cyclic index + 1, or 0 */
     memset(cls, 0, n * sizeof *cls);
-    for (uint32_t i = 0; i < sc.ncyclic; i++)
-        for (uint64_t j = sc.moff[i]; j < sc.moff[i + 1]; j++)
-            cls[sc.members[j]] = i + 1;
-    uint32_t ncomp = sc.ncomp;
+    for (uint32_t i = 0; i < comps.ncyclic; i++)
+        for (uint64_t j = comps.moff[i]; j < comps.moff[i + 1]; j++)
+            cls[comps.members[j]] = i + 1;
+    uint32_t ncomp = comps.ncomp;
 
     cf_graph_freeze_part(g, multi, cls);
-    cf_sccs_free(&sc);
+    cf_sccs_free(&comps);
     g->m_all = m - (multi ? 0 : dup);
     g->ncomp_all = ncomp;
     g->duplicates = dup;

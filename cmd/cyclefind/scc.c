@@ -21,13 +21,30 @@ static int cmp_u64(const void *a, const void *b)
  * root bit per node, and explicit stacks. */
 void cf_scc(const cf_graph *g, cf_sccs *s)
 {
+    cf_scc_in(g, s, NULL, 0);
+}
+
+void cf_scc_in(const cf_graph *g, cf_sccs *s, void *scratch, size_t bytes)
+{
     uint32_t n = g->n;
     memset(s, 0, sizeof *s);
     uint32_t *rindex = mk_xcalloc(n ? n : 1, sizeof *rindex);
-    uint8_t *root = mk_xcalloc(n ? n : 1, 1);
-    uint32_t *cs_v = mk_xmalloc((n ? n : 1) * sizeof *cs_v);     /* call stack */
-    uint64_t *cs_i = mk_xmalloc((n ? n : 1) * sizeof *cs_i);
-    uint32_t *stk = mk_xmalloc((n ? n : 1) * sizeof *stk);       /* visited, not yet assigned */
+    uint64_t *cs_i;                     /* call stack: next edge, node */
+    uint32_t *cs_v, *stk;               /* stk: visited, not yet assigned */
+    uint8_t *root;
+    size_t m1 = n ? n : 1;
+    int own = !scratch || bytes < m1 * (sizeof *cs_i + sizeof *cs_v + sizeof *stk + 1);
+    if (own) {
+        root = mk_xcalloc(m1, 1);
+        cs_v = mk_xmalloc(m1 * sizeof *cs_v);
+        cs_i = mk_xmalloc(m1 * sizeof *cs_i);
+        stk = mk_xmalloc(m1 * sizeof *stk);
+    } else {   /* widest first: every part stays aligned */
+        cs_i = scratch;
+        cs_v = (uint32_t *)(cs_i + m1);
+        stk = cs_v + m1;
+        root = memset(stk + m1, 0, m1);
+    }
     /* Component numbers count down from n (not n-1), so none is 0, the
      * mark of a node not yet visited. */
     uint32_t index = 1, c = n, top = 0, sp = 0;
@@ -100,10 +117,12 @@ void cf_scc(const cf_graph *g, cf_sccs *s)
             }
         }
     }
-    free(cs_v);
-    free(cs_i);
-    free(stk);
-    free(root);
+    if (own) {
+        free(cs_v);
+        free(cs_i);
+        free(stk);
+        free(root);
+    }
     /* Components were numbered n-1 downwards; make them 0 .. ncomp-1. */
     uint32_t ncomp = n - c;
     for (uint32_t v = 0; v < n; v++)
@@ -112,9 +131,20 @@ void cf_scc(const cf_graph *g, cf_sccs *s)
     s->ncomp = ncomp;
 
     /* Sizes, self-loops, then the cyclic ones and their members. */
-    uint32_t *size = mk_xcalloc(ncomp ? ncomp : 1, sizeof *size);
-    uint32_t *first = mk_xmalloc((ncomp ? ncomp : 1) * sizeof *first);
-    uint8_t *loop = mk_xcalloc(ncomp ? ncomp : 1, 1);
+    size_t c1 = ncomp ? ncomp : 1;
+    uint32_t *size, *first, *index_of;
+    uint8_t *loop;
+    if (own) {
+        size = mk_xcalloc(c1, sizeof *size);
+        first = mk_xmalloc(c1 * sizeof *first);
+        loop = mk_xcalloc(c1, 1);
+        index_of = mk_xmalloc(c1 * sizeof *index_of);
+    } else {   /* the stacks' room, 13 bytes a component of the 17 a node */
+        size = memset(scratch, 0, c1 * sizeof *size);
+        first = size + c1;
+        index_of = first + c1;
+        loop = memset(index_of + c1, 0, c1);
+    }
     for (uint32_t v = n; v-- > 0;) {
         size[rindex[v]]++;
         first[rindex[v]] = v;
@@ -138,7 +168,6 @@ void cf_scc(const cf_graph *g, cf_sccs *s)
     for (uint32_t i = 0; i < k; i++)
         order[i] = (uint64_t)(UINT32_MAX - size[order[i]]) << 32 | first[order[i]];
     qsort(order, k, sizeof *order, cmp_u64);
-    uint32_t *index_of = mk_xmalloc((ncomp ? ncomp : 1) * sizeof *index_of);
     for (uint32_t x = 0; x < ncomp; x++)
         index_of[x] = CF_NONE;
     s->moff = mk_xcalloc((size_t)k + 1, sizeof *s->moff);
@@ -158,11 +187,13 @@ void cf_scc(const cf_graph *g, cf_sccs *s)
             s->members[fill[i]++] = v;
     }
     free(fill);
-    free(index_of);
     free(order);
-    free(size);
-    free(first);
-    free(loop);
+    if (own) {
+        free(index_of);
+        free(size);
+        free(first);
+        free(loop);
+    }
 }
 
 void cf_sccs_free(cf_sccs *s)

@@ -31,6 +31,9 @@ typedef struct {
 } cf_sccs;
 
 void cf_scc(const cf_graph *g, cf_sccs *s);
+/* The same, its stacks in scratch when bytes holds 17 a node (memory that
+ * is resident already: see mk_intern_seal_keep). */
+void cf_scc_in(const cf_graph *g, cf_sccs *s, void *scratch, size_t bytes);
 void cf_sccs_free(cf_sccs *s);
 
 /* Scratch for breadth-first walks: reused, reset after each walk. */

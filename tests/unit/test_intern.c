@@ -196,6 +196,36 @@ static void test_growth_at_the_ends(void)
     mk_intern_free(&in);
 }
 
+/* Sealing and keeping the table's memory: a big table hands over at least
+ * 2 MiB of writable scratch and its strings stay readable; a small one
+ * hands over nothing. */
+static void test_seal_keep(void)
+{
+    mk_intern in;
+    mk_intern_init(&in, 0);
+    char buf[32];
+    for (int i = 0; i < 200000; i++) {
+        int n = snprintf(buf, sizeof buf, "k%d", i);
+        mk_intern_id(&in, buf, (size_t)n);
+    }
+    size_t bytes;
+    char *p = mk_intern_seal_keep(&in, &bytes);
+    CHECK(p != NULL);
+    CHECK(bytes >= (size_t)2 << 20);
+    memset(p, 0xa5, bytes);
+    CHECK_STR(mk_intern_str(&in, 123456, NULL), "k123456");
+    CHECK_U64(mk_intern_count(&in), 200000);
+    mk_intern_scratch_free(p, bytes);
+    mk_intern_free(&in);
+
+    mk_intern_init(&in, 0);
+    mk_intern_id(&in, "x", 1);
+    CHECK(mk_intern_seal_keep(&in, &bytes) == NULL);
+    CHECK_U64(bytes, 0);
+    CHECK_STR(mk_intern_str(&in, 0, NULL), "x");
+    mk_intern_free(&in);
+}
+
 int main(void)
 {
     RUN(test_basic);
@@ -203,5 +233,6 @@ int main(void)
     RUN(test_pointers_stable);
     RUN(test_random_vs_reference);
     RUN(test_growth_at_the_ends);
+    RUN(test_seal_keep);
     return DONE();
 }
