@@ -24,6 +24,8 @@ struct mk_intern_slot {
     uint64_t w;
 };
 
+_Static_assert(sizeof(struct mk_intern_slot) == MK_INTERN_SLOT_BYTES, "intern.h's slot size");
+
 enum { INLINE_MAX = 7 };
 #define INLINE_BIT ((uint64_t)1 << 63)
 
@@ -139,12 +141,6 @@ void mk_intern_free(mk_intern *in)
 uint64_t mk_intern_hash(const void *s, size_t len)
 {
     return mk_map_hash(len ? s : "", len);
-}
-
-void mk_intern_prefetch(const mk_intern *in, uint64_t hash)
-{
-    if (in->cap)
-        __builtin_prefetch(&in->slots[slot_of((uint32_t)(hash >> 32), in->cap)]);
 }
 
 void mk_intern_prefetch_str(const mk_intern *in, uint64_t hash)

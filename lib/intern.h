@@ -84,10 +84,21 @@ void mk_intern_scratch_free(void *p, size_t bytes);
  * of long strings) its string, then look them up with the hash (which
  * must be mk_intern_hash of the same bytes). */
 uint64_t mk_intern_hash(const void *s, size_t len);
-void mk_intern_prefetch(const mk_intern *in, uint64_t hash);
+static inline void mk_intern_prefetch(const mk_intern *in, uint64_t hash);
 /* Second stage, once the slot has arrived: prefetch the string the home
  * slot points to when its tag matches (a hit then compares in cache). */
 void mk_intern_prefetch_str(const mk_intern *in, uint64_t hash);
 uint32_t mk_intern_id_hashed(mk_intern *in, const void *s, size_t len, uint64_t hash);
+
+/* Inline: it is called once a name in batched loops. A slot is 16 bytes;
+ * a tag's home slot is its top bits scaled to the table (intern.c). */
+enum { MK_INTERN_SLOT_BYTES = 16 };
+
+static inline void mk_intern_prefetch(const mk_intern *in, uint64_t hash)
+{
+    if (in->cap)
+        __builtin_prefetch((const char *)in->slots +
+                           MK_INTERN_SLOT_BYTES * (size_t)(((hash >> 32) * (uint64_t)in->cap) >> 32));
+}
 
 #endif

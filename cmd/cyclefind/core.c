@@ -110,7 +110,6 @@ int cf_freeze_core(cf_graph *g, int multi)
         free(off);
     if (own_adj)
         free(adj);
-    mk_intern_scratch_free(mem, bytes);
     uint32_t *cls = comps.comp;   /* reused: node -> cyclic index + 1, or 0 */
     memset(cls, 0, n * sizeof *cls);
     for (uint32_t i = 0; i < comps.ncyclic; i++)
@@ -118,7 +117,10 @@ int cf_freeze_core(cf_graph *g, int multi)
             cls[comps.members[j]] = i + 1;
     uint32_t ncomp = comps.ncomp;
 
-    cf_graph_freeze_part(g, multi, cls);
+    /* The scratch serves once more, for the part's renumbering. */
+    uint32_t *rank = bytes >= (n ? n : 1) * sizeof *rank ? mem : NULL;
+    cf_graph_freeze_part(g, multi, cls, rank);
+    mk_intern_scratch_free(mem, bytes);
     cf_sccs_free(&comps);
     g->m_all = m - (multi ? 0 : dup);
     g->ncomp_all = ncomp;

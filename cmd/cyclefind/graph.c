@@ -551,10 +551,10 @@ void cf_graph_freeze(cf_graph *g, int multi)
     g->m_all = g->m;
 }
 
-void cf_graph_freeze_part(cf_graph *g, int multi, const uint32_t *cls)
+void cf_graph_freeze_part(cf_graph *g, int multi, const uint32_t *cls, uint32_t *scratch)
 {
     size_t n = seal(g), m = g->edges_read;
-    uint32_t *rank = mk_xmalloc((n ? n : 1) * sizeof *rank);
+    uint32_t *rank = scratch ? scratch : mk_xmalloc((n ? n : 1) * sizeof *rank);
     size_t k = 0;
     for (size_t v = 0; v < n; v++)
         if (cls[v])
@@ -582,7 +582,8 @@ void cf_graph_freeze_part(cf_graph *g, int multi, const uint32_t *cls)
     mk_vec_truncate(&g->edges, w);
     if (lrank)
         mk_vec_truncate(&g->elab, w);
-    free(rank);
+    if (!scratch)
+        free(rank);
     adjacency(g, lrank, multi);
     free(lrank);
 }

@@ -70,8 +70,9 @@ void cf_graph_freeze(cf_graph *g, int multi);
 /* The same for a part of the graph: the nodes whose class cls[intern id]
  * is not 0, and the edges between nodes of one class. Node numbers still
  * follow name order; duplicates and self_loops count the part only (the
- * caller that knows the whole sets them). */
-void cf_graph_freeze_part(cf_graph *g, int multi, const uint32_t *cls);
+ * caller that knows the whole sets them). scratch, when not NULL, has room
+ * for a uint32_t a node read and is used instead of allocating. */
+void cf_graph_freeze_part(cf_graph *g, int multi, const uint32_t *cls, uint32_t *scratch);
 /* Sorts each list off[v] .. off[v+1] of adj by target and counts the
  * repeated targets and the self-loops (each parallel one too when multi):
  * the summary's figures for a graph built some other way. */
