@@ -27,7 +27,7 @@ typedef struct {
     size_t left;
 } scratch;
 
-static void *take(scratch *sc, size_t bytes, int *own)
+static void *carve(scratch *sc, size_t bytes, int *own)
 {
     bytes = (bytes + 63) & ~(size_t)63;
     if (bytes > sc->left) {
@@ -57,10 +57,10 @@ int cf_freeze_core(cf_graph *g, int multi)
     void *mem = mk_intern_seal_keep(&g->names, &bytes);
     scratch sc = { mem, bytes };
     int own_off, own_adj, own_deg;
-    uint64_t *off = memset(take(&sc, (n + 1) * sizeof *off, &own_off), 0, (n + 1) * sizeof *off);
-    uint32_t *adj = take(&sc, (m ? m : 1) * sizeof *adj, &own_adj);
+    uint64_t *off = memset(carve(&sc, (n + 1) * sizeof *off, &own_off), 0, (n + 1) * sizeof *off);
+    uint32_t *adj = carve(&sc, (m ? m : 1) * sizeof *adj, &own_adj);
     scratch rest = sc;
-    uint32_t *indeg = memset(take(&rest, (n ? n : 1) * sizeof *indeg, &own_deg), 0, (n ? n : 1) * sizeof *indeg);
+    uint32_t *indeg = memset(carve(&rest, (n ? n : 1) * sizeof *indeg, &own_deg), 0, (n ? n : 1) * sizeof *indeg);
 
     /* Out-degrees (into off, shifted by one for the sums) and in-degrees,
      * each access asked for 16 edges ahead. */
