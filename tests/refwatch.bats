@@ -396,6 +396,17 @@ EOF
     assert_line "  b count 1, died at r.log:6"
 }
 
+@test "a name that died twice: later events are judged against its newest death" {
+    # The first a was freed; the second died at count 0 and is not yet
+    # freed, so its free is the normal end, and only the next is a double free.
+    printf '%s\n' 'new a type=First' 'free a' 'new a type=Second' 'unref a' 'free a' 'free a' 'ref a' > d.log
+    run refwatch -f json d.log
+    assert_failure 1
+    [ "$(jq -c '[.errors[] | [.line, .kind]]' <<< "$output")" = '[[2,"free-while-referenced"],[6,"double-free"],[7,"use-after-free"]]' ]
+    run refwatch d.log
+    assert_line --partial "d.log:7: use-after-free: ref a (Second)"
+}
+
 @test "names: long ones and hex spellings come back exactly" {
     printf '%s\n' 'new Session#123456789012345678 type=T' 'new 0X00007F3A4C001230' 'new 0x7f3a4c001230abcd' 'new DEADBEEFdeadbeef' > n.log
     run refwatch -f json n.log

@@ -74,14 +74,18 @@ void rw_tab_init(rw_tab *t, void *const *base, size_t stride);
 void rw_tab_free(rw_tab *t);
 /* The record index for key k (hash h), or UINT32_MAX. */
 uint32_t rw_tab_find(const rw_tab *t, const rw_key *k, uint64_t h);
-void rw_tab_put(rw_tab *t, uint64_t h, uint32_t idx);     /* key not present */
+/* Tables that hold a key more than once: the next record index under k
+ * after *pos (start with *pos = SIZE_MAX), or UINT32_MAX at the end. No
+ * change to the table between calls. */
+uint32_t rw_tab_find_next(const rw_tab *t, const rw_key *k, uint64_t h, size_t *pos);
+void rw_tab_put(rw_tab *t, uint64_t h, uint32_t idx);     /* key not present, or rw_tab_find_next's table */
 void rw_tab_del(rw_tab *t, uint64_t h, uint32_t idx);     /* idx present */
 void rw_tab_prefetch(const rw_tab *t, uint64_t h);
-/* Second stage, once the slot has arrived: the record it names. */
-void rw_tab_prefetch_record(const rw_tab *t, uint64_t h);
-/* The index in h's home slot when its tag matches (a likely hit), else
- * UINT32_MAX: a guess for prefetching, never an answer. */
-uint32_t rw_tab_home_index(const rw_tab *t, uint64_t h);
+/* Second stage, once the home slot has arrived: the record index of the
+ * first slot of h's run whose tag matches, its record prefetched, or
+ * UINT32_MAX. A likely hit for a name that is present, never an answer:
+ * the caller checks the record's key (rw_tab_find when it differs). */
+uint32_t rw_tab_guess(const rw_tab *t, uint64_t h);
 size_t rw_tab_bytes(const rw_tab *t);
 
 #endif

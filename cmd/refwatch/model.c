@@ -47,7 +47,7 @@ typedef struct {
     int32_t count;
     uint32_t tf;
     uint32_t hash;          /* low bits of the name's hash, for the table */
-    uint32_t used;          /* 0 empty, 1 findable, 2 superseded by a later death of its name */
+    uint32_t used;          /* 0 empty, 1 a dead object */
 } dead;
 
 enum { W_DEAD = 1 };
@@ -339,36 +339,61 @@ static uint32_t find_live(rw_model *m, rw_str s, uint64_t h)
     return rw_tab_find(&m->tab, &k, h);
 }
 
+/* The event's object, through its guess when that is right: a live record
+ * is in the table, and under one name only. Earlier events of the batch
+ * may have moved slots or reused records, so the guess is checked. */
+static uint32_t find_event_obj(rw_model *m, const rw_event *e)
+{
+    rw_key k;
+    rw_key_probe(&k, e->obj.p, e->obj.n);
+    uint32_t g = e->guess;
+    if (g < m->nobjs && (tf_flags(m->objs[g].tf) & F_LIVE) && rw_key_eq(&m->objs[g].key, &k))
+        return g;
+    return rw_tab_find(&m->tab, &k, e->hash);
+}
+
+/* The dead ring's table keeps every death of a name (a death needs no
+ * lookup, which would miss the cache on every unref to 0); the newest is
+ * the one a later event is about. */
 static dead *find_dead(rw_model *m, rw_str s, uint64_t h)
 {
     if (!m->ring_cap || !m->dtab.len)
         return NULL;
     rw_key k;
     rw_key_probe(&k, s.p, s.n);
-    uint32_t i = rw_tab_find(&m->dtab, &k, h);
-    return i == UINT32_MAX ? NULL : &m->ring[i];
+    size_t pos = SIZE_MAX, best_age = 0;
+    uint32_t best = UINT32_MAX;
+    for (uint32_t i; (i = rw_tab_find_next(&m->dtab, &k, h, &pos)) != UINT32_MAX;) {
+        /* Slots fill in ring order from ring_next: the farther past it, the newer. */
+        size_t age = (i + m->ring_cap - m->ring_next) % m->ring_cap + 1;
+        if (age > best_age) {
+            best_age = age;
+            best = i;
+        }
+    }
+    return best == UINT32_MAX ? NULL : &m->ring[best];
 }
 
 void rw_model_prefetch(rw_model *m, rw_event *e)
 {
     e->hash = rw_hash(e->obj.p, e->obj.n);
+    e->guess = UINT32_MAX;
     rw_tab_prefetch(e->op == RW_DEREF ? &m->wtab : &m->tab, e->hash);
 }
 
-void rw_model_prefetch_record(rw_model *m, const rw_event *e)
+void rw_model_prefetch_record(rw_model *m, rw_event *e)
 {
-    rw_tab_prefetch_record(e->op == RW_DEREF ? &m->wtab : &m->tab, e->hash);
+    e->guess = rw_tab_guess(e->op == RW_DEREF ? &m->wtab : &m->tab, e->hash);
 }
 
 /* Third stage: the object's outstanding references (ref and unref read
- * them). Only the home slot is looked at; a miss there just means no
- * prefetch. */
+ * them), through the guessed record. */
 void rw_model_prefetch_refs(rw_model *m, const rw_event *e)
 {
     if (e->op != RW_REF && e->op != RW_UNREF)
         return;
-    uint32_t i = rw_tab_home_index(&m->tab, e->hash);
-    if (i != UINT32_MAX && i < m->nobjs) {
+    uint32_t i = e->guess;
+    if (i < m->nobjs) {
         const obj *o = &m->objs[i];
         if (o->nrefs)
             __builtin_prefetch(rw_refs_at(&m->refs, o->rblk, o->nrefs) + o->nrefs - 1);
@@ -550,17 +575,10 @@ static void ring_push(rw_model *m, rw_key *key, uint64_t h, int32_t count, uint3
     uint32_t slot = (uint32_t)m->ring_next;
     dead *d = &m->ring[slot];
     if (d->used) {
-        /* The oldest goes (from the table too, unless a later death of its
-         * name took its place there). */
-        if (d->used == 1)
-            rw_tab_del(&m->dtab, d->hash, slot);
+        /* The oldest goes. */
+        rw_tab_del(&m->dtab, d->hash, slot);
         rw_key_drop(&d->key, &m->keys);
         m->t.quarantine_evicted++;
-    }
-    uint32_t old = rw_tab_find(&m->dtab, key, h);
-    if (old != UINT32_MAX) {
-        rw_tab_del(&m->dtab, h, old);
-        m->ring[old].used = 2;
     }
     d->key = *key;
     memset(key, 0, sizeof *key);
@@ -947,7 +965,7 @@ int rw_model_apply(rw_model *m, rw_event *e)
     m->t.events++;
     if (e->op == RW_DEREF)
         return ev_deref(m, e);
-    uint32_t i = find_live(m, e->obj, e->hash);
+    uint32_t i = find_event_obj(m, e);
     if (e->op == RW_NEW)
         return ev_new(m, e, i);
     if (i == UINT32_MAX && e->op == RW_REF && e->has_count && e->count == 1) {

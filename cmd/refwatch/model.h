@@ -65,6 +65,7 @@ typedef struct {
     uint64_t line;
     uint64_t hash;       /* rw_hash of obj, filled by rw_model_prefetch */
     uint64_t from_hash;  /* rw_hash of from, likewise (when from is set) */
+    uint32_t guess;      /* the record its name likely has (rw_model_prefetch_record) */
 } rw_event;
 
 typedef enum {
@@ -136,7 +137,7 @@ void rw_model_history(rw_model *m, const char *name, rw_history_fn fn, void *ctx
 /* Batched lookups: hash the event's name and prefetch its table slot; a
  * few events later, prefetch the record the slot names. */
 void rw_model_prefetch(rw_model *m, rw_event *e);
-void rw_model_prefetch_record(rw_model *m, const rw_event *e);
+void rw_model_prefetch_record(rw_model *m, rw_event *e);
 void rw_model_prefetch_refs(rw_model *m, const rw_event *e);
 /* Apply one event; returns the number of findings it made (0 or 1). */
 int rw_model_apply(rw_model *m, rw_event *e);
