@@ -287,7 +287,10 @@ static int produce(mk_blocks *b, struct buf *bf)
 {
     if (b->failed)
         return -1;
-    return b->map ? produce_mapped(b, bf) : produce_copied(b, bf);
+    int r = b->map ? produce_mapped(b, bf) : produce_copied(b, bf);
+    if (r == 1 && b->o.prepare)
+        b->o.prepare(b->o.ctx, &bf->blk);
+    return r;
 }
 
 /* ---- hand-off between producer and consumers ---------------------------- */
@@ -322,7 +325,9 @@ static void *buf_create(void *ctx)
 static void buf_destroy(void *obj, void *ctx)
 {
     struct buf *bf = obj;
-    (void)ctx;
+    mk_blocks *b = ctx;
+    if (bf->blk.aux && b->o.aux_free)
+        b->o.aux_free(bf->blk.aux);
     free(bf->mem);
     free(bf);
 }

@@ -35,6 +35,8 @@
 
 #include "source.h"
 
+struct mk_block;
+
 typedef enum { MK_SPLIT_LINES, MK_SPLIT_CSV } mk_split;
 
 typedef struct {
@@ -45,14 +47,24 @@ typedef struct {
     int threaded;          /* 1: read ahead in a producer thread */
     int map;               /* 1: map plain regular files instead of reading */
     int check_nul;         /* 1: a NUL byte is an error */
+    /* Optional work on every block, done by the thread that produced it
+     * (the producer when threaded) before any consumer sees it: parsing
+     * ahead, so that it overlaps the consumer's work. Blocks are prepared
+     * in input order, one at a time. The block's aux pointer stays with its
+     * buffer from one block to the next, for prepare's own results; when
+     * the buffer is dropped, aux_free(aux) is called if aux is set. */
+    void (*prepare)(void *ctx, struct mk_block *blk);
+    void (*aux_free)(void *aux);
+    void *ctx;
 } mk_blocks_opts;
 
-typedef struct {
+typedef struct mk_block {
     const char *data;
     size_t len;
     uint64_t first_line;   /* line number of data[0], from 1 */
     uint64_t lines;        /* newlines in data */
     uint64_t seq;          /* 0, 1, 2, ... in input order */
+    void *aux;             /* opts.prepare's, else NULL */
 } mk_block;
 
 typedef struct mk_blocks mk_blocks;

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -162,8 +163,24 @@ void *mk_xcalloc_aligned(size_t align, size_t n, size_t size)
     return p;
 }
 
+/* A block that grows to HUGE_MIN or more moves to a new aligned block.
+ * realloc would grow it with mremap, which keeps the pages already there
+ * (those copied in while it was small are 4 KiB pages) and moves it to an
+ * address that is not 2 MiB-aligned, which splits its huge pages: at the
+ * end of a refwatch run only 44 % of its doubled arrays were huge pages.
+ * The copy costs far less than the TLB misses it spares. */
 void *mk_xrealloc(void *p, size_t n)
 {
+    if (n >= HUGE_MIN) {
+        size_t old = p ? malloc_usable_size(p) : 0;
+        if (((uintptr_t)p & (HUGE_MIN - 1)) == 0 && old >= n)
+            return p;
+        void *q = big(n);
+        if (p)
+            memcpy(q, p, old < n ? old : n);
+        free(p);
+        return q;
+    }
     void *q = realloc(p, n ? n : 1);
     return q ? huge(q, n) : oom();
 }

@@ -304,11 +304,16 @@ uint32_t mk_intern_id(mk_intern *in, const void *s, size_t len)
 
 int mk_intern_find(const mk_intern *in, const void *s, size_t len, uint32_t *id)
 {
+    return mk_intern_find_hashed(in, s, len, mk_intern_hash(s, len), id);
+}
+
+int mk_intern_find_hashed(const mk_intern *in, const void *s, size_t len, uint64_t hash, uint32_t *id)
+{
     if (in->sealed)
         mk_die("internal error: lookup in a sealed string table");
     if (!in->cap)
         return 0;
-    const struct mk_intern_slot *e = probe(in, s, len, mk_intern_hash(s, len));
+    const struct mk_intern_slot *e = probe(in, s, len, hash);
     if (!e->w)
         return 0;
     if (id)

@@ -89,6 +89,7 @@ static inline void mk_intern_prefetch(const mk_intern *in, uint64_t hash);
  * slot points to when its tag matches (a hit then compares in cache). */
 void mk_intern_prefetch_str(const mk_intern *in, uint64_t hash);
 uint32_t mk_intern_id_hashed(mk_intern *in, const void *s, size_t len, uint64_t hash);
+int mk_intern_find_hashed(const mk_intern *in, const void *s, size_t len, uint64_t hash, uint32_t *id);
 
 /* Inline: it is called once a name in batched loops. A slot is 16 bytes;
  * a tag's home slot is its top bits scaled to the table (intern.c). */

@@ -44,6 +44,11 @@ void rw_key_make(rw_key *k, rw_keystore *ks, const char *s, size_t n);
 void rw_key_probe(rw_key *k, const char *s, size_t n);
 void rw_key_drop(rw_key *k, rw_keystore *ks);
 int rw_key_eq_long(const rw_key *a, const rw_key *b);
+/* A long key points at bytes elsewhere (its probe, at the caller's). */
+static inline int rw_key_is_long(const rw_key *k)
+{
+    return k->b[15] == 0x80;
+}
 static inline int rw_key_eq(const rw_key *a, const rw_key *b)
 {
     if (a->b[15] != 0x80 || b->b[15] != 0x80)

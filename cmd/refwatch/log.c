@@ -317,6 +317,122 @@ static int parse_moz(const char *p, size_t n, moz_rec *rec, char *err, size_t ca
     return 1;
 }
 
+/* ---- parsing ahead, on the reading thread ---------------------------------------------------------
+ * The thread that decompresses a block also parses its memkit lines into
+ * compact records: where each field is, the name's hash and key, the
+ * site's hash; everything that needs no model state. The applying thread
+ * then only expands them, looks names up and changes counts. A line the
+ * record cannot hold (a weak reference, a field past byte 255, an error,
+ * the header) is marked slow and parsed again there, which is also where
+ * errors are reported. */
+
+enum { PRE_SLOW = 1, PRE_SITE = 2 };
+
+typedef struct {
+    uint64_t hash, site_hash;
+    rw_key key;
+    uint32_t pos;              /* the line's offset in the block */
+    uint32_t line;             /* its line number - the block's first */
+    uint8_t op, flags, ts_len;
+    uint8_t obj_off, obj_len, type_off, type_len, site_off, site_len, from_off, from_len;
+} rw_pre;
+
+typedef struct {
+    rw_pre *v;
+    size_t n, cap;
+    int format;                /* the file's, as far as known at this block: -1, 0 memkit, 1 XPCOM/Gallium */
+} pre_block;
+
+typedef struct {
+    int format;                /* of the file being read, -1 until a significant line */
+} pre_ctx;
+
+static const char *first_significant(const mk_block *blk);
+
+/* A slice of the line at p as an offset and length that fit a byte each. */
+static int fits(const char *p, rw_str t, uint8_t *off, uint8_t *len)
+{
+    if (!t.p) {
+        *off = *len = 0;
+        return 1;
+    }
+    size_t o = (size_t)(t.p - p);
+    if (o > 255 || t.n > 255)
+        return 0;
+    *off = (uint8_t)o;
+    *len = (uint8_t)t.n;
+    return 1;
+}
+
+/* One line into r: 1 a record, 0 nothing (blank or comment). */
+static int pre_line(const char *p, size_t n, int first_line, rw_pre *r)
+{
+    rw_event e;
+    char err[200];
+    r->flags = PRE_SLOW;
+    if (first_line && n >= 7 && !memcmp(p, "#memkit", 7))
+        return 1;
+    int rc = parse_native(p, n, &e, err, sizeof err);
+    if (rc <= 0)
+        return rc < 0;
+    if (e.op == RW_WEAK || e.ts.n > 255 || (e.ts.p && e.ts.p != p) ||
+        !fits(p, e.obj, &r->obj_off, &r->obj_len) || !fits(p, e.type, &r->type_off, &r->type_len) ||
+        !fits(p, e.site, &r->site_off, &r->site_len) || !fits(p, e.from, &r->from_off, &r->from_len))
+        return 1;
+    r->op = (uint8_t)e.op;
+    r->ts_len = (uint8_t)e.ts.n;
+    r->hash = rw_hash(e.obj.p, e.obj.n);
+    rw_key_probe(&r->key, e.obj.p, e.obj.n);
+    r->flags = 0;
+    if (e.site.p) {
+        r->site_hash = mk_intern_hash(e.site.p, e.site.n);
+        r->flags |= PRE_SITE;
+    }
+    return 1;
+}
+
+static void pre_free(void *aux)
+{
+    pre_block *pb = aux;
+    free(pb->v);
+    free(pb);
+}
+
+static void prepare(void *ctx, mk_block *blk)
+{
+    pre_ctx *c = ctx;
+    pre_block *pb = blk->aux;
+    if (!pb)
+        pb = blk->aux = mk_xcalloc(1, sizeof *pb);
+    pb->n = 0;
+    if (c->format < 0) {
+        const char *f = first_significant(blk);
+        if (f)
+            c->format = *f == '<';
+    }
+    pb->format = c->format;
+    if (c->format != 0)
+        return;
+    const char *p = blk->data, *end = p + blk->len;
+    for (uint32_t ln = 0; p < end; ln++) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
+        if (n && p[n - 1] == '\r')
+            n--;
+        if (pb->n == pb->cap) {
+            pb->cap = pb->cap ? pb->cap * 2 : 4096;
+            pb->v = mk_xrealloc(pb->v, pb->cap * sizeof *pb->v);
+        }
+        rw_pre *r = &pb->v[pb->n];
+        if (pre_line(p, n, blk->first_line + ln == 1, r)) {
+            r->pos = (uint32_t)(p - blk->data);
+            r->line = ln;
+            pb->n++;
+        }
+        p = eol ? eol + 1 : end;
+    }
+}
+
 /* ---- driving ----------------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -388,33 +504,62 @@ static int bad_line(run *u, uint64_t line, const char *msg)
     return mk_err_set("%s:%llu: %s", u->name, (unsigned long long)line, msg);
 }
 
-static int native_block(run *u, const mk_block *blk, int *first)
+/* A slow line, parsed here: the header, weak references, errors. */
+static int native_slow(run *u, const mk_block *blk, const rw_pre *r, rw_event *e, uint64_t line)
 {
-    const char *p = blk->data, *end = p + blk->len;
-    uint64_t line = blk->first_line;
+    const char *p = blk->data + r->pos, *end = blk->data + blk->len;
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
+    if (n && p[n - 1] == '\r')
+        n--;
+    if (line == 1 && n >= 7 && !memcmp(p, "#memkit", 7)) {
+        if (!(n == 15 && !memcmp(p, "#memkit refs v1", 15)))
+            return mk_err_set("%s:%llu: not a memkit refs v1 log (header '%.*s')", u->name,
+                              (unsigned long long)line, (int)(n > 40 ? 40 : n), p);
+        return 0;
+    }
     char err[200];
-    for (; p < end; line++) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
-        if (n && p[n - 1] == '\r')
-            n--;
-        if (*first && n >= 7 && !memcmp(p, "#memkit", 7)) {
-            *first = 0;
-            if (!(n == 15 && !memcmp(p, "#memkit refs v1", 15)))
-                return mk_err_set("%s:%llu: not a memkit refs v1 log (header '%.*s')", u->name,
-                                  (unsigned long long)line, (int)(n > 40 ? 40 : n), p);
-        }
-        *first = 0;
+    int rc = parse_native(p, n, e, err, sizeof err);
+    if (rc < 0)
+        return bad_line(u, line, err) < 0 ? -1 : 0;
+    e->pre = 0;
+    return rc;
+}
+
+static rw_str slice(const char *p, uint8_t off, uint8_t len)
+{
+    return len ? (rw_str){ p + off, len } : (rw_str){ NULL, 0 };
+}
+
+static int native_block(run *u, const mk_block *blk, const pre_block *pb)
+{
+    for (size_t j = 0; j < pb->n; j++) {
+        const rw_pre *r = &pb->v[j];
+        uint64_t line = blk->first_line + r->line;
         rw_event *e = &u->batch[u->k];
-        int rc = parse_native(p, n, e, err, sizeof err);
-        p = eol ? eol + 1 : end;
-        if (rc < 0) {
-            if (bad_line(u, line, err) < 0)
-                return -1;
-            continue;
+        if (r->flags & PRE_SLOW) {
+            int rc = native_slow(u, blk, r, e, line);
+            if (rc <= 0) {
+                if (rc < 0)
+                    return -1;
+                continue;
+            }
+        } else {
+            const char *p = blk->data + r->pos;
+            e->op = (rw_op)r->op;
+            e->ts = slice(p, 0, r->ts_len);
+            e->obj = slice(p, r->obj_off, r->obj_len);
+            e->type = slice(p, r->type_off, r->type_len);
+            e->site = slice(p, r->site_off, r->site_len);
+            e->from = slice(p, r->from_off, r->from_len);
+            e->weak = e->cb = e->filter = (rw_str){ NULL, 0 };
+            e->prio = e->count = 0;
+            e->has_count = e->has_prio = e->stack = 0;
+            e->pre = 1;
+            e->hash = r->hash;
+            e->key = r->key;
+            e->site_hash = r->site_hash;
         }
-        if (rc == 0)
-            continue;
         e->line = line;
         if (++u->k == BATCH && flush(u))
             return 1;
@@ -533,6 +678,10 @@ int rw_read(rw_reader *r, mk_source *src, uint32_t file)
     mk_blocks_defaults(&o);
     o.threaded = 1;
     o.check_nul = 1;
+    pre_ctx pc = { -1 };
+    o.prepare = prepare;
+    o.aux_free = pre_free;
+    o.ctx = &pc;
     if (r->block_size) {
         /* Small blocks (the fuzz target): small buffers, no read-ahead
          * thread, so a run costs microseconds, not page faults. */
@@ -546,20 +695,17 @@ int rw_read(rw_reader *r, mk_source *src, uint32_t file)
     run u = { r, file, mk_source_name(src), { { 0 } }, 0 };
     moz_rec rec = { 0 };
     mk_vec_init(&rec.buf, 1);
-    int format = -1, first = 1, rc = 0, nr;
+    int format = -1, rc = 0, nr;
     uint64_t lines = 0;
     mk_block *blk;
     while ((nr = mk_blocks_next(bl, &blk)) > 0) {
-        if (format < 0) {
-            const char *s = first_significant(blk);
-            if (s)
-                format = *s == '<';
-        }
+        const pre_block *pb = blk->aux;
+        format = pb->format;
         lines = blk->first_line + blk->lines;
         if (format == 1)
             rc = moz_block(&u, blk, &rec);
         else if (format == 0)
-            rc = native_block(&u, blk, &first);
+            rc = native_block(&u, blk, pb);
         mk_blocks_release(bl, blk);
         if (rc)
             break;

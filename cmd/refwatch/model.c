@@ -345,11 +345,27 @@ static uint32_t find_live(rw_model *m, rw_str s, uint64_t h)
 static uint32_t find_event_obj(rw_model *m, const rw_event *e)
 {
     rw_key k;
-    rw_key_probe(&k, e->obj.p, e->obj.n);
+    const rw_key *kp = &e->key;
+    if (!e->pre) {
+        rw_key_probe(&k, e->obj.p, e->obj.n);
+        kp = &k;
+    }
     uint32_t g = e->guess;
-    if (g < m->nobjs && (tf_flags(m->objs[g].tf) & F_LIVE) && rw_key_eq(&m->objs[g].key, &k))
+    if (g < m->nobjs && (tf_flags(m->objs[g].tf) & F_LIVE) && rw_key_eq(&m->objs[g].key, kp))
         return g;
-    return rw_tab_find(&m->tab, &k, e->hash);
+    return rw_tab_find(&m->tab, kp, e->hash);
+}
+
+/* The event's site id; with add = 0, RW_NONE for a site never seen. */
+static uint32_t event_site(rw_model *m, const rw_event *e, int add)
+{
+    if (!e->site.p)
+        return RW_NONE;
+    uint64_t h = e->pre ? e->site_hash : mk_intern_hash(e->site.p, e->site.n);
+    if (add)
+        return mk_intern_id_hashed(&m->sites, e->site.p, e->site.n, h);
+    uint32_t id;
+    return mk_intern_find_hashed(&m->sites, e->site.p, e->site.n, h, &id) ? id : RW_NONE;
 }
 
 /* The dead ring's table keeps every death of a name (a death needs no
@@ -376,7 +392,8 @@ static dead *find_dead(rw_model *m, rw_str s, uint64_t h)
 
 void rw_model_prefetch(rw_model *m, rw_event *e)
 {
-    e->hash = rw_hash(e->obj.p, e->obj.n);
+    if (!e->pre)
+        e->hash = rw_hash(e->obj.p, e->obj.n);
     e->guess = UINT32_MAX;
     rw_tab_prefetch(e->op == RW_DEREF ? &m->wtab : &m->tab, e->hash);
 }
@@ -642,7 +659,10 @@ static uint32_t create(rw_model *m, const rw_event *e, int32_t count, unsigned e
 {
     uint32_t i = obj_alloc(m);
     obj *o = &m->objs[i];
-    rw_key_make(&o->key, &m->keys, e->obj.p, e->obj.n);
+    if (e->pre && !rw_key_is_long(&e->key))
+        o->key = e->key;
+    else
+        rw_key_make(&o->key, &m->keys, e->obj.p, e->obj.n);
     o->count = count;
     uint32_t type = intern_opt(&m->types, e->type);
     if (type != RW_NONE && type >= TYPE_NONE)
@@ -665,7 +685,7 @@ static uint32_t create(rw_model *m, const rw_event *e, int32_t count, unsigned e
 static void push_ref(rw_model *m, uint32_t i, const rw_event *e)
 {
     uint64_t h = e->from.p ? holder_encode(m, e->from.p, e->from.n, 1) : 0;
-    rw_ref x = { intern_opt(&m->sites, e->site), (uint32_t)h, (uint32_t)(h >> 32) };
+    rw_ref x = { event_site(m, e, 1), (uint32_t)h, (uint32_t)(h >> 32) };
     obj *o = &m->objs[i];
     rw_refs_push(&m->refs, &o->rblk, &o->nrefs, x);
 }
@@ -712,9 +732,7 @@ static void pop_ref(rw_model *m, uint32_t i, const rw_event *e)
         return;
     uint32_t n = o->nrefs;
     uint64_t hold = e->from.p ? holder_encode(m, e->from.p, e->from.n, 0) : 0;
-    uint32_t site = RW_NONE;
-    if (e->site.p && !mk_intern_find(&m->sites, e->site.p, e->site.n, &site))
-        site = RW_NONE;
+    uint32_t site = event_site(m, e, 0);
     int stack = e->stack;
     const rw_ref *r = rw_refs_at(&m->refs, o->rblk, n);
     uint32_t by_holder = n, by_site = n, by_stack = n, anon = n;

@@ -66,6 +66,10 @@ typedef struct {
     uint64_t hash;       /* rw_hash of obj, filled by rw_model_prefetch */
     uint64_t from_hash;  /* rw_hash of from, likewise (when from is set) */
     uint32_t guess;      /* the record its name likely has (rw_model_prefetch_record) */
+    /* Filled in by the reading thread when pre is 1, else by the model: */
+    uint8_t pre;
+    rw_key key;          /* rw_key_probe of obj */
+    uint64_t site_hash;  /* mk_intern_hash of site, when site is set */
 } rw_event;
 
 typedef enum {
@@ -134,8 +138,8 @@ const char *rw_model_file_name(const rw_model *m, uint32_t file);
 /* History for objects named `name` or of type `name` goes to fn. */
 void rw_model_history(rw_model *m, const char *name, rw_history_fn fn, void *ctx);
 
-/* Batched lookups: hash the event's name and prefetch its table slot; a
- * few events later, prefetch the record the slot names. */
+/* Batched lookups: hash the event's name (unless pre) and prefetch its
+ * table slot; a few events later, prefetch the record the slot names. */
 void rw_model_prefetch(rw_model *m, rw_event *e);
 void rw_model_prefetch_record(rw_model *m, rw_event *e);
 void rw_model_prefetch_refs(rw_model *m, const rw_event *e);

@@ -6,7 +6,8 @@
  * over-long lines, unterminated quotes and source errors are reported with
  * file:line; mk_count_byte agrees with a plain loop; the line iterator strips
  * LF/CRLF and numbers lines; several consumer threads releasing blocks out of
- * order see every block exactly once. */
+ * order see every block exactly once; a prepare hook sees every block in
+ * order, on the producer thread, and its aux is freed with its buffer. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -1161,6 +1162,88 @@ static void test_many_consumers(void)
     free(in);
 }
 
+/* prepare runs on every block in input order, on the producer thread when
+ * threaded (in the consumer's call otherwise), before the consumer sees the
+ * block; aux stays with its buffer and is freed once per allocation. */
+typedef struct {
+    uint64_t next_seq;
+    int out_of_order, allocs, frees;
+    pthread_t main_thread;
+    int on_main;
+} prep_ctx;
+
+typedef struct {
+    prep_ctx *c;
+    uint64_t seq, newlines;
+} prep_aux;
+
+static void prep(void *ctx, mk_block *blk)
+{
+    prep_ctx *c = ctx;
+    if (blk->seq != c->next_seq++)
+        c->out_of_order++;
+    if (pthread_equal(pthread_self(), c->main_thread))
+        c->on_main++;
+    prep_aux *a = blk->aux;
+    if (!a) {
+        a = calloc(1, sizeof *a);
+        a->c = c;
+        blk->aux = a;
+        c->allocs++;
+    }
+    a->seq = blk->seq;
+    a->newlines = naive_count(blk->data, blk->len, '\n');
+}
+
+static void prep_free(void *aux)
+{
+    prep_aux *a = aux;
+    a->c->frees++;
+    free(a);
+}
+
+static void test_prepare(void)
+{
+    size_t n = 600000;
+    char *in = gen_lines(n, 80, 0);
+    for (src_kind k = SRC_MEM; k <= SRC_ZSTD; k++)
+        for (int th = 0; th <= 1; th++) {
+            prep_ctx c = { 0, 0, 0, 0, pthread_self(), 0 };
+            mk_blocks_opts o;
+            mk_blocks_defaults(&o);
+            o.block_size = 4096;
+            o.nbufs = 3;
+            o.threaded = th;
+            o.prepare = prep;
+            o.aux_free = prep_free;
+            o.ctx = &c;
+            opened s;
+            CHECK(open_src(&s, k, in, n));
+            mk_blocks *b = mk_blocks_open(s.src, &o);
+            CHECK(b != NULL);
+            mk_block *blk;
+            size_t blocks = 0, bad = 0;
+            while (mk_blocks_next(b, &blk) > 0) {
+                const prep_aux *a = blk->aux;
+                if (!a || a->seq != blk->seq || a->newlines != blk->lines)
+                    bad++;
+                blocks++;
+                mk_blocks_release(b, blk);
+            }
+            mk_blocks_close(b);
+            close_src(&s);
+            CHECK_INT(bad, 0);
+            CHECK(blocks >= n / 4096);
+            CHECK_INT(c.next_seq, blocks);
+            CHECK_INT(c.out_of_order, 0);
+            CHECK_INT(c.on_main, th ? 0 : (int)blocks);
+            /* One aux per buffer, however many blocks passed through it. */
+            CHECK(c.allocs >= 1 && c.allocs <= 3);
+            CHECK_INT(c.frees, c.allocs);
+        }
+    free(in);
+}
+
 int main(void)
 {
     make_tmpdir();
@@ -1183,6 +1266,7 @@ int main(void)
     RUN(test_lines_big);
     RUN(test_lines_errors);
     RUN(test_many_consumers);
+    RUN(test_prepare);
     rmdir(tmpdir);
     return DONE();
 }

@@ -37,6 +37,12 @@ static void test_basic(void)
     CHECK_INT(mk_intern_find(&in, "baz", 3, NULL), 0);
     CHECK_INT(mk_intern_find(&in, "bar", 3, NULL), 1);
     CHECK_U64(mk_intern_count(&in), 3);   /* find never adds */
+    /* With the hash computed elsewhere (another thread, ahead of time). */
+    id = 99;
+    CHECK_INT(mk_intern_find_hashed(&in, "fo", 2, mk_intern_hash("fo", 2), &id), 1);
+    CHECK_U64(id, 2);
+    CHECK_INT(mk_intern_find_hashed(&in, "f", 1, mk_intern_hash("f", 1), &id), 0);
+    CHECK_U64(mk_intern_id_hashed(&in, "bar", 3, mk_intern_hash("bar", 3)), 1);
     CHECK(mk_intern_bytes(&in) > 0);
 
     mk_intern_free(&in);
