@@ -12,7 +12,7 @@
 #include "parse.h"
 #include "vec.h"
 
-enum { BATCH = 128, AHEAD_SLOT = 10, AHEAD_RECORD = 6, AHEAD_REFS = 3 };
+enum { AHEAD_SLOT = 10, AHEAD_RECORD = 6, AHEAD_REFS = 3 };
 
 /* ---- memkit refs lines -------------------------------------------------------------- */
 
@@ -333,6 +333,7 @@ typedef struct {
     rw_key key;
     uint32_t pos;              /* the line's offset in the block */
     uint32_t line;             /* its line number - the block's first */
+    uint32_t guess;            /* the applying thread's pipeline: rw_model_guess */
     uint8_t op, flags, ts_len;
     uint8_t obj_off, obj_len, type_off, type_len, site_off, site_len, from_off, from_len;
 } rw_pre;
@@ -439,8 +440,6 @@ typedef struct {
     rw_reader *r;
     uint32_t file;
     const char *name;
-    rw_event batch[BATCH];
-    size_t k;
 } run;
 
 static int past_at(const rw_reader *r, const rw_event *e)
@@ -459,39 +458,23 @@ static int past_at(const rw_reader *r, const rw_event *e)
     return 0;
 }
 
-/* Apply the batch as a pipeline: the table slot of an event is fetched
- * AHEAD_SLOT events before it is applied and its record AHEAD_RECORD
- * before, so the cache misses of a dozen events overlap. */
-static int flush(run *u)
+/* Apply one event (its hash computed): 1 when reading stops there (--at,
+ * --strict), else 0. */
+static int apply_one(run *u, rw_event *e)
 {
     rw_reader *r = u->r;
-    size_t k = u->k;
-    for (size_t i = 0; i < k && i < AHEAD_SLOT; i++)
-        rw_model_prefetch(r->m, &u->batch[i]);
-    for (size_t i = 0; i < k; i++) {
-        if (i + AHEAD_SLOT < k)
-            rw_model_prefetch(r->m, &u->batch[i + AHEAD_SLOT]);
-        if (i + AHEAD_RECORD < k)
-            rw_model_prefetch_record(r->m, &u->batch[i + AHEAD_RECORD]);
-        if (i + AHEAD_REFS < k)
-            rw_model_prefetch_refs(r->m, &u->batch[i + AHEAD_REFS]);
-        rw_event *e = &u->batch[i];
-        if ((r->at_line || r->at_ts) && past_at(r, e)) {
+    if ((r->at_line || r->at_ts) && past_at(r, e)) {
+        r->stopped = 1;
+        return 1;
+    }
+    e->file = u->file;
+    if (rw_model_apply(r->m, e)) {
+        r->findings++;
+        if (r->strict) {
             r->stopped = 1;
-            u->k = 0;
             return 1;
         }
-        e->file = u->file;
-        if (rw_model_apply(r->m, e)) {
-            r->findings++;
-            if (r->strict) {
-                r->stopped = 1;
-                u->k = 0;
-                return 1;
-            }
-        }
     }
-    u->k = 0;
     return 0;
 }
 
@@ -531,40 +514,79 @@ static rw_str slice(const char *p, uint8_t off, uint8_t len)
     return len ? (rw_str){ p + off, len } : (rw_str){ NULL, 0 };
 }
 
-static int native_block(run *u, const mk_block *blk, const pre_block *pb)
+/* The pipeline's stages on a record: its table slot, AHEAD_SLOT records
+ * before it is applied; the record the slot names, AHEAD_RECORD before;
+ * the object's references, AHEAD_REFS before. So the cache misses of a
+ * dozen events overlap. It runs over the records themselves: a batch of
+ * expanded events would fill the L1 cache the prefetched lines need. */
+static void stage_slot(rw_model *m, const rw_pre *r)
 {
-    for (size_t j = 0; j < pb->n; j++) {
-        const rw_pre *r = &pb->v[j];
+    if (!(r->flags & PRE_SLOW))
+        rw_model_prefetch_hashed(m, (rw_op)r->op, r->hash);
+}
+
+static void stage_record(rw_model *m, rw_pre *r)
+{
+    r->guess = r->flags & PRE_SLOW ? UINT32_MAX : rw_model_guess(m, (rw_op)r->op, r->hash);
+}
+
+static void stage_refs(rw_model *m, const rw_pre *r)
+{
+    if (r->guess != UINT32_MAX)
+        rw_model_prefetch_refs_at(m, (rw_op)r->op, r->guess);
+}
+
+static int native_block(run *u, const mk_block *blk, pre_block *pb)
+{
+    rw_model *m = u->r->m;
+    rw_pre *v = pb->v;
+    size_t n = pb->n;
+    for (size_t j = 0; j < n && j < AHEAD_SLOT; j++)
+        stage_slot(m, &v[j]);
+    for (size_t j = 0; j < n && j < AHEAD_RECORD; j++)
+        stage_record(m, &v[j]);
+    for (size_t j = 0; j < n && j < AHEAD_REFS; j++)
+        stage_refs(m, &v[j]);
+    for (size_t j = 0; j < n; j++) {
+        if (j + AHEAD_SLOT < n)
+            stage_slot(m, &v[j + AHEAD_SLOT]);
+        if (j + AHEAD_RECORD < n)
+            stage_record(m, &v[j + AHEAD_RECORD]);
+        if (j + AHEAD_REFS < n)
+            stage_refs(m, &v[j + AHEAD_REFS]);
+        const rw_pre *r = &v[j];
         uint64_t line = blk->first_line + r->line;
-        rw_event *e = &u->batch[u->k];
+        rw_event e;
         if (r->flags & PRE_SLOW) {
-            int rc = native_slow(u, blk, r, e, line);
+            int rc = native_slow(u, blk, r, &e, line);
             if (rc <= 0) {
                 if (rc < 0)
                     return -1;
                 continue;
             }
+            rw_model_prefetch(m, &e);
         } else {
             const char *p = blk->data + r->pos;
-            e->op = (rw_op)r->op;
-            e->ts = slice(p, 0, r->ts_len);
-            e->obj = slice(p, r->obj_off, r->obj_len);
-            e->type = slice(p, r->type_off, r->type_len);
-            e->site = slice(p, r->site_off, r->site_len);
-            e->from = slice(p, r->from_off, r->from_len);
-            e->weak = e->cb = e->filter = (rw_str){ NULL, 0 };
-            e->prio = e->count = 0;
-            e->has_count = e->has_prio = e->stack = 0;
-            e->pre = 1;
-            e->hash = r->hash;
-            e->key = r->key;
-            e->site_hash = r->site_hash;
+            e.op = (rw_op)r->op;
+            e.ts = slice(p, 0, r->ts_len);
+            e.obj = slice(p, r->obj_off, r->obj_len);
+            e.type = slice(p, r->type_off, r->type_len);
+            e.site = slice(p, r->site_off, r->site_len);
+            e.from = slice(p, r->from_off, r->from_len);
+            e.weak = e.cb = e.filter = (rw_str){ NULL, 0 };
+            e.prio = e.count = 0;
+            e.has_count = e.has_prio = e.stack = 0;
+            e.pre = 1;
+            e.hash = r->hash;
+            e.key = r->key;
+            e.site_hash = r->site_hash;
+            e.guess = r->guess;
         }
-        e->line = line;
-        if (++u->k == BATCH && flush(u))
+        e.line = line;
+        if (apply_one(u, &e))
             return 1;
     }
-    return flush(u);
+    return 0;
 }
 
 /* Frames: a leading "#NN: " (XPCOM) and blanks (Gallium's tab) go. */
@@ -609,9 +631,8 @@ static int moz_finish(run *u, moz_rec *rec)
         e->stack = memchr(e->site.p, '\n', e->site.n) != NULL;
     }
     /* Only Create carries the type into the model; every record has it. */
-    u->batch[0] = *e;
-    u->k = 1;
-    return flush(u);
+    rw_model_prefetch(u->r->m, e);
+    return apply_one(u, e);
 }
 
 static int moz_block(run *u, const mk_block *blk, moz_rec *rec)
@@ -692,14 +713,14 @@ int rw_read(rw_reader *r, mk_source *src, uint32_t file)
     mk_blocks *bl = mk_blocks_open(src, &o);
     if (!bl)
         return -1;
-    run u = { r, file, mk_source_name(src), { { 0 } }, 0 };
+    run u = { r, file, mk_source_name(src) };
     moz_rec rec = { 0 };
     mk_vec_init(&rec.buf, 1);
     int format = -1, rc = 0, nr;
     uint64_t lines = 0;
     mk_block *blk;
     while ((nr = mk_blocks_next(bl, &blk)) > 0) {
-        const pre_block *pb = blk->aux;
+        pre_block *pb = blk->aux;
         format = pb->format;
         lines = blk->first_line + blk->lines;
         if (format == 1)

@@ -390,31 +390,33 @@ static dead *find_dead(rw_model *m, rw_str s, uint64_t h)
     return best == UINT32_MAX ? NULL : &m->ring[best];
 }
 
+void rw_model_prefetch_hashed(rw_model *m, rw_op op, uint64_t hash)
+{
+    rw_tab_prefetch(op == RW_DEREF ? &m->wtab : &m->tab, hash);
+}
+
+uint32_t rw_model_guess(rw_model *m, rw_op op, uint64_t hash)
+{
+    return rw_tab_guess(op == RW_DEREF ? &m->wtab : &m->tab, hash);
+}
+
+/* Third stage: the object's outstanding references (ref and unref read
+ * them), through the guessed record. */
+void rw_model_prefetch_refs_at(rw_model *m, rw_op op, uint32_t guess)
+{
+    if ((op != RW_REF && op != RW_UNREF) || guess >= m->nobjs)
+        return;
+    const obj *o = &m->objs[guess];
+    if (o->nrefs)
+        __builtin_prefetch(rw_refs_at(&m->refs, o->rblk, o->nrefs) + o->nrefs - 1);
+}
+
 void rw_model_prefetch(rw_model *m, rw_event *e)
 {
     if (!e->pre)
         e->hash = rw_hash(e->obj.p, e->obj.n);
     e->guess = UINT32_MAX;
-    rw_tab_prefetch(e->op == RW_DEREF ? &m->wtab : &m->tab, e->hash);
-}
-
-void rw_model_prefetch_record(rw_model *m, rw_event *e)
-{
-    e->guess = rw_tab_guess(e->op == RW_DEREF ? &m->wtab : &m->tab, e->hash);
-}
-
-/* Third stage: the object's outstanding references (ref and unref read
- * them), through the guessed record. */
-void rw_model_prefetch_refs(rw_model *m, const rw_event *e)
-{
-    if (e->op != RW_REF && e->op != RW_UNREF)
-        return;
-    uint32_t i = e->guess;
-    if (i < m->nobjs) {
-        const obj *o = &m->objs[i];
-        if (o->nrefs)
-            __builtin_prefetch(rw_refs_at(&m->refs, o->rblk, o->nrefs) + o->nrefs - 1);
-    }
+    rw_model_prefetch_hashed(m, e->op, e->hash);
 }
 
 /* ---- findings ------------------------------------------------------------------------------ */

@@ -65,7 +65,7 @@ typedef struct {
     uint64_t line;
     uint64_t hash;       /* rw_hash of obj, filled by rw_model_prefetch */
     uint64_t from_hash;  /* rw_hash of from, likewise (when from is set) */
-    uint32_t guess;      /* the record its name likely has (rw_model_prefetch_record) */
+    uint32_t guess;      /* the record its name likely has (rw_model_guess), or UINT32_MAX */
     /* Filled in by the reading thread when pre is 1, else by the model: */
     uint8_t pre;
     rw_key key;          /* rw_key_probe of obj */
@@ -138,11 +138,16 @@ const char *rw_model_file_name(const rw_model *m, uint32_t file);
 /* History for objects named `name` or of type `name` goes to fn. */
 void rw_model_history(rw_model *m, const char *name, rw_history_fn fn, void *ctx);
 
-/* Batched lookups: hash the event's name (unless pre) and prefetch its
- * table slot; a few events later, prefetch the record the slot names. */
+/* Lookups in a pipeline, over events whose name's hash is known: prefetch
+ * its table slot; a few events later, once the slot has arrived, guess its
+ * record (prefetching it; the guess goes into rw_event.guess); a few more,
+ * prefetch the guessed object's references. rw_model_prefetch() is the
+ * first stage for a lone event: it hashes the name (unless pre) and sets
+ * no guess. */
+void rw_model_prefetch_hashed(rw_model *m, rw_op op, uint64_t hash);
+uint32_t rw_model_guess(rw_model *m, rw_op op, uint64_t hash);
+void rw_model_prefetch_refs_at(rw_model *m, rw_op op, uint32_t guess);
 void rw_model_prefetch(rw_model *m, rw_event *e);
-void rw_model_prefetch_record(rw_model *m, rw_event *e);
-void rw_model_prefetch_refs(rw_model *m, const rw_event *e);
 /* Apply one event; returns the number of findings it made (0 or 1). */
 int rw_model_apply(rw_model *m, rw_event *e);
 /* End of the log: live objects with a count become unbalanced (once). */
