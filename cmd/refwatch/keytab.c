@@ -247,16 +247,16 @@ uint32_t rw_tab_find(const rw_tab *t, const rw_key *k, uint64_t h)
     }
 }
 
-uint32_t rw_tab_find_next(const rw_tab *t, const rw_key *k, uint64_t h, size_t *pos)
+uint32_t rw_tab_retarget(rw_tab *t, const rw_key *k, uint64_t h, uint32_t idx)
 {
-    size_t mask = t->cap - 1, i = *pos == SIZE_MAX ? (size_t)h & mask : (*pos + 1) & mask;
+    size_t mask = t->cap - 1, i = (size_t)h & mask;
     uint32_t tag = tag_of(h);
     for (;; i = (i + 1) & mask) {
         uint64_t s = t->slots[i];
         if (!s)
             return UINT32_MAX;
         if ((uint32_t)(s >> 32) == tag && rw_key_eq(key_at(t, (uint32_t)s - 1), k)) {
-            *pos = i;
+            t->slots[i] = (uint64_t)tag << 32 | (uint64_t)(idx + 1);
             return (uint32_t)s - 1;
         }
     }

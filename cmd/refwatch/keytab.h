@@ -79,11 +79,10 @@ void rw_tab_init(rw_tab *t, void *const *base, size_t stride);
 void rw_tab_free(rw_tab *t);
 /* The record index for key k (hash h), or UINT32_MAX. */
 uint32_t rw_tab_find(const rw_tab *t, const rw_key *k, uint64_t h);
-/* Tables that hold a key more than once: the next record index under k
- * after *pos (start with *pos = SIZE_MAX), or UINT32_MAX at the end. No
- * change to the table between calls. */
-uint32_t rw_tab_find_next(const rw_tab *t, const rw_key *k, uint64_t h, size_t *pos);
-void rw_tab_put(rw_tab *t, uint64_t h, uint32_t idx);     /* key not present, or rw_tab_find_next's table */
+/* Point key k's slot at record idx instead (its key must be k's): the
+ * record it named before, or UINT32_MAX (then nothing changed). */
+uint32_t rw_tab_retarget(rw_tab *t, const rw_key *k, uint64_t h, uint32_t idx);
+void rw_tab_put(rw_tab *t, uint64_t h, uint32_t idx);     /* key not present */
 void rw_tab_del(rw_tab *t, uint64_t h, uint32_t idx);     /* idx present */
 void rw_tab_prefetch(const rw_tab *t, uint64_t h);
 /* Second stage, once the home slot has arrived: the record index of the

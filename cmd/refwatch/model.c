@@ -47,7 +47,7 @@ typedef struct {
     int32_t count;
     uint32_t tf;
     uint32_t hash;          /* low bits of the name's hash, for the table */
-    uint32_t used;          /* 0 empty, 1 a dead object */
+    uint32_t used;          /* 0 empty, 1 findable, 2 superseded by a later death of its name */
 } dead;
 
 enum { W_DEAD = 1 };
@@ -368,35 +368,35 @@ static uint32_t event_site(rw_model *m, const rw_event *e, int add)
     return mk_intern_find_hashed(&m->sites, e->site.p, e->site.n, h, &id) ? id : RW_NONE;
 }
 
-/* The dead ring's table keeps every death of a name (a death needs no
- * lookup, which would miss the cache on every unref to 0); the newest is
- * the one a later event is about. */
 static dead *find_dead(rw_model *m, rw_str s, uint64_t h)
 {
     if (!m->ring_cap || !m->dtab.len)
         return NULL;
     rw_key k;
     rw_key_probe(&k, s.p, s.n);
-    size_t pos = SIZE_MAX, best_age = 0;
-    uint32_t best = UINT32_MAX;
-    for (uint32_t i; (i = rw_tab_find_next(&m->dtab, &k, h, &pos)) != UINT32_MAX;) {
-        /* Slots fill in ring order from ring_next: the farther past it, the newer. */
-        size_t age = (i + m->ring_cap - m->ring_next) % m->ring_cap + 1;
-        if (age > best_age) {
-            best_age = age;
-            best = i;
-        }
-    }
-    return best == UINT32_MAX ? NULL : &m->ring[best];
+    uint32_t i = rw_tab_find(&m->dtab, &k, h);
+    return i == UINT32_MAX ? NULL : &m->ring[i];
+}
+
+/* An unref or free may end a life, and a death looks its name up in the
+ * dead ring's table (and a free after the count reached 0 finds it there):
+ * that slot and record are fetched too. */
+static int may_die(const rw_model *m, rw_op op)
+{
+    return (op == RW_UNREF || op == RW_FREE) && m->dtab.len;
 }
 
 void rw_model_prefetch_hashed(rw_model *m, rw_op op, uint64_t hash)
 {
     rw_tab_prefetch(op == RW_DEREF ? &m->wtab : &m->tab, hash);
+    if (may_die(m, op))
+        rw_tab_prefetch(&m->dtab, hash);
 }
 
 uint32_t rw_model_guess(rw_model *m, rw_op op, uint64_t hash)
 {
+    if (may_die(m, op))
+        rw_tab_guess(&m->dtab, hash);
     return rw_tab_guess(op == RW_DEREF ? &m->wtab : &m->tab, hash);
 }
 
@@ -594,18 +594,25 @@ static void ring_push(rw_model *m, rw_key *key, uint64_t h, int32_t count, uint3
     uint32_t slot = (uint32_t)m->ring_next;
     dead *d = &m->ring[slot];
     if (d->used) {
-        /* The oldest goes. */
-        rw_tab_del(&m->dtab, d->hash, slot);
+        /* The oldest goes (from the table too, unless a later death of its
+         * name took its place there). */
+        if (d->used == 1)
+            rw_tab_del(&m->dtab, d->hash, slot);
         rw_key_drop(&d->key, &m->keys);
         m->t.quarantine_evicted++;
     }
+    /* One entry a name: an earlier death of it gives its slot to this one. */
+    uint32_t old = rw_tab_retarget(&m->dtab, key, h, slot);
+    if (old != UINT32_MAX)
+        m->ring[old].used = 2;
     d->key = *key;
     memset(key, 0, sizeof *key);
     d->count = count;
     d->tf = tf;
     d->hash = (uint32_t)h;
     d->used = 1;
-    rw_tab_put(&m->dtab, h, slot);
+    if (old == UINT32_MAX)
+        rw_tab_put(&m->dtab, h, slot);
     m->ring_next = (m->ring_next + 1) % m->ring_cap;
 }
 
