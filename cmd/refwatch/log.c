@@ -319,18 +319,21 @@ static int parse_moz(const char *p, size_t n, moz_rec *rec, char *err, size_t ca
 
 /* ---- parsing ahead, on the reading thread ---------------------------------------------------------
  * The thread that decompresses a block also parses its memkit lines into
- * compact records: where each field is, the name's hash and key, the
- * site's hash; everything that needs no model state. The applying thread
- * then only expands them, looks names up and changes counts. A line the
+ * compact records: where each field is, the name's hash and key, and the
+ * site and type as numbers of the reader's own (their strings interned in
+ * its tables, not the model's); everything that needs no model state. The
+ * applying thread then only expands them, looks names up and changes
+ * counts; a memo turns the reader's numbers into the model's ids. A line the
  * record cannot hold (a weak reference, a field past byte 255, an error,
  * the header) is marked slow and parsed again there, which is also where
  * errors are reported. */
 
-enum { PRE_SLOW = 1, PRE_SITE = 2 };
+enum { PRE_SLOW = 1 };
 
 typedef struct {
-    uint64_t hash, site_hash;
+    uint64_t hash;
     rw_key key;
+    uint32_t site, type;       /* the reader's numbers (+ 1, 0 = none) */
     uint32_t pos;              /* the line's offset in the block */
     uint32_t line;             /* its line number - the block's first */
     uint32_t guess;            /* the applying thread's pipeline: rw_model_guess */
@@ -346,6 +349,7 @@ typedef struct {
 
 typedef struct {
     int format;                /* of the file being read, -1 until a significant line */
+    mk_intern sites, types;    /* the reading thread's own */
 } pre_ctx;
 
 static const char *first_significant(const mk_block *blk);
@@ -366,7 +370,7 @@ static int fits(const char *p, rw_str t, uint8_t *off, uint8_t *len)
 }
 
 /* One line into r: 1 a record, 0 nothing (blank or comment). */
-static int pre_line(const char *p, size_t n, int first_line, rw_pre *r)
+static int pre_line(pre_ctx *c, const char *p, size_t n, int first_line, rw_pre *r)
 {
     rw_event e;
     char err[200];
@@ -385,10 +389,8 @@ static int pre_line(const char *p, size_t n, int first_line, rw_pre *r)
     r->hash = rw_hash(e.obj.p, e.obj.n);
     rw_key_probe(&r->key, e.obj.p, e.obj.n);
     r->flags = 0;
-    if (e.site.p) {
-        r->site_hash = mk_intern_hash(e.site.p, e.site.n);
-        r->flags |= PRE_SITE;
-    }
+    r->site = e.site.p ? mk_intern_id(&c->sites, e.site.p, e.site.n) + 1 : 0;
+    r->type = e.type.p ? mk_intern_id(&c->types, e.type.p, e.type.n) + 1 : 0;
     return 1;
 }
 
@@ -425,7 +427,7 @@ static void prepare(void *ctx, mk_block *blk)
             pb->v = mk_xrealloc(pb->v, pb->cap * sizeof *pb->v);
         }
         rw_pre *r = &pb->v[pb->n];
-        if (pre_line(p, n, blk->first_line + ln == 1, r)) {
+        if (pre_line(c, p, n, blk->first_line + ln == 1, r)) {
             r->pos = (uint32_t)(p - blk->data);
             r->line = ln;
             pb->n++;
@@ -436,11 +438,35 @@ static void prepare(void *ctx, mk_block *blk)
 
 /* ---- driving ----------------------------------------------------------------------------------------- */
 
+/* The model's ids of the reader's site and type numbers, as rw_event's
+ * memos: id + 1, 0 until the model has given one. */
+typedef struct {
+    uint32_t *v;
+    size_t cap;
+} memo;
+
 typedef struct {
     rw_reader *r;
     uint32_t file;
     const char *name;
+    memo sites, types;
 } run;
+
+static uint32_t *memo_at(memo *mm, uint32_t number)
+{
+    if (!number)
+        return NULL;
+    size_t i = number - 1;
+    if (i >= mm->cap) {
+        size_t cap = mm->cap ? mm->cap : 64;
+        while (cap <= i)
+            cap *= 2;
+        mm->v = mk_xrealloc(mm->v, cap * sizeof *mm->v);
+        memset(mm->v + mm->cap, 0, (cap - mm->cap) * sizeof *mm->v);
+        mm->cap = cap;
+    }
+    return &mm->v[i];
+}
 
 static int past_at(const rw_reader *r, const rw_event *e)
 {
@@ -579,7 +605,8 @@ static int native_block(run *u, const mk_block *blk, pre_block *pb)
             e.pre = 1;
             e.hash = r->hash;
             e.key = r->key;
-            e.site_hash = r->site_hash;
+            e.site_memo = memo_at(&u->sites, r->site);
+            e.type_memo = memo_at(&u->types, r->type);
             e.guess = r->guess;
         }
         e.line = line;
@@ -700,6 +727,8 @@ int rw_read(rw_reader *r, mk_source *src, uint32_t file)
     o.threaded = 1;
     o.check_nul = 1;
     pre_ctx pc = { -1 };
+    mk_intern_init(&pc.sites, 0);
+    mk_intern_init(&pc.types, 0);
     o.prepare = prepare;
     o.aux_free = pre_free;
     o.ctx = &pc;
@@ -711,9 +740,12 @@ int rw_read(rw_reader *r, mk_source *src, uint32_t file)
         o.threaded = 0;
     }
     mk_blocks *bl = mk_blocks_open(src, &o);
-    if (!bl)
+    if (!bl) {
+        mk_intern_free(&pc.sites);
+        mk_intern_free(&pc.types);
         return -1;
-    run u = { r, file, mk_source_name(src) };
+    }
+    run u = { r, file, mk_source_name(src), { NULL, 0 }, { NULL, 0 } };
     moz_rec rec = { 0 };
     mk_vec_init(&rec.buf, 1);
     int format = -1, rc = 0, nr;
@@ -736,6 +768,10 @@ int rw_read(rw_reader *r, mk_source *src, uint32_t file)
     if (rc == 0 && format == 1)
         rc = moz_finish(&u, &rec);
     mk_blocks_close(bl);
+    mk_intern_free(&pc.sites);
+    mk_intern_free(&pc.types);
+    free(u.sites.v);
+    free(u.types.v);
     mk_vec_free(&rec.buf);
     r->line_base += lines ? lines - 1 : 0;
     return rc;

@@ -356,25 +356,55 @@ static uint32_t find_event_obj(rw_model *m, const rw_event *e)
     return rw_tab_find(&m->tab, kp, e->hash);
 }
 
+/* The id of s in `in` (RW_NONE if s is unset, or new and add is 0),
+ * through the reader's memo when it has one: the ids are the ones the
+ * model would give without it, in the same order. A memo holds id + 1, or
+ * MEMO_ABSENT | the table's size when s was not in it: still true while
+ * the table has not grown (an unref's site that no ref has used). */
+#define MEMO_ABSENT 0x80000000u
+static uint32_t memo_id(mk_intern *in, rw_str s, uint32_t *memo, int add)
+{
+    if (!s.p)
+        return RW_NONE;
+    if (memo && *memo) {
+        if (!(*memo & MEMO_ABSENT))
+            return *memo - 1;
+        if (!add && (*memo & ~MEMO_ABSENT) == mk_intern_count(in))
+            return RW_NONE;
+    }
+    uint32_t id;
+    if (add) {
+        id = mk_intern_id(in, s.p, s.n);
+    } else if (!mk_intern_find(in, s.p, s.n, &id)) {
+        if (memo && mk_intern_count(in) < MEMO_ABSENT)
+            *memo = MEMO_ABSENT | (uint32_t)mk_intern_count(in);
+        return RW_NONE;
+    }
+    if (memo && id < MEMO_ABSENT - 1)
+        *memo = id + 1;
+    return id;
+}
+
 /* The event's site id; with add = 0, RW_NONE for a site never seen. */
 static uint32_t event_site(rw_model *m, const rw_event *e, int add)
 {
-    if (!e->site.p)
-        return RW_NONE;
-    uint64_t h = e->pre ? e->site_hash : mk_intern_hash(e->site.p, e->site.n);
-    if (add)
-        return mk_intern_id_hashed(&m->sites, e->site.p, e->site.n, h);
-    uint32_t id;
-    return mk_intern_find_hashed(&m->sites, e->site.p, e->site.n, h, &id) ? id : RW_NONE;
+    return memo_id(&m->sites, e->site, e->pre ? e->site_memo : NULL, add);
 }
 
-static dead *find_dead(rw_model *m, rw_str s, uint64_t h)
+/* The event's object among the dead. With pre, its key is the reader's:
+ * the line's bytes were written by the other core, and reading them here
+ * costs a cache miss the reader has already paid. */
+static dead *find_dead(rw_model *m, const rw_event *e)
 {
     if (!m->ring_cap || !m->dtab.len)
         return NULL;
     rw_key k;
-    rw_key_probe(&k, s.p, s.n);
-    uint32_t i = rw_tab_find(&m->dtab, &k, h);
+    const rw_key *kp = &e->key;
+    if (!e->pre) {
+        rw_key_probe(&k, e->obj.p, e->obj.n);
+        kp = &k;
+    }
+    uint32_t i = rw_tab_find(&m->dtab, kp, e->hash);
     return i == UINT32_MAX ? NULL : &m->ring[i];
 }
 
@@ -673,7 +703,7 @@ static uint32_t create(rw_model *m, const rw_event *e, int32_t count, unsigned e
     else
         rw_key_make(&o->key, &m->keys, e->obj.p, e->obj.n);
     o->count = count;
-    uint32_t type = intern_opt(&m->types, e->type);
+    uint32_t type = memo_id(&m->types, e->type, e->pre ? e->type_memo : NULL, 1);
     if (type != RW_NONE && type >= TYPE_NONE)
         mk_die("more than 16 million types");
     o->tf = (type == RW_NONE ? TYPE_NONE : type) | (uint32_t)(F_LIVE | extra) << 24;
@@ -1002,7 +1032,7 @@ int rw_model_apply(rw_model *m, rw_event *e)
         return ev_ref(m, e, i);
     }
     if (i == UINT32_MAX) {
-        dead *d = find_dead(m, e->obj, e->hash);
+        dead *d = find_dead(m, e);
         return d ? on_dead(m, e, d) : on_unknown(m, e);
     }
     switch (e->op) {

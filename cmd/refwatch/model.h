@@ -69,7 +69,9 @@ typedef struct {
     /* Filled in by the reading thread when pre is 1, else by the model: */
     uint8_t pre;
     rw_key key;          /* rw_key_probe of obj */
-    uint64_t site_hash;  /* mk_intern_hash of site, when site is set */
+    /* The reader's memo of the model's ids of site and type (id + 1, 0 =
+     * not known yet), which the model reads and fills; NULL: none. */
+    uint32_t *site_memo, *type_memo;
 } rw_event;
 
 typedef enum {
