@@ -452,21 +452,26 @@ typedef struct {
     memo sites, types;
 } run;
 
-static uint32_t *memo_at(memo *mm, uint32_t number)
+static void memo_grow(memo *mm, size_t i)
+{
+    size_t cap = mm->cap ? mm->cap : 64;
+    while (cap <= i)
+        cap *= 2;
+    mm->v = mk_xrealloc(mm->v, cap * sizeof *mm->v);
+    memset(mm->v + mm->cap, 0, (cap - mm->cap) * sizeof *mm->v);
+    mm->cap = cap;
+}
+
+static inline uint32_t *memo_at(memo *mm, uint32_t number)
 {
     if (!number)
         return NULL;
     size_t i = number - 1;
-    if (i >= mm->cap) {
-        size_t cap = mm->cap ? mm->cap : 64;
-        while (cap <= i)
-            cap *= 2;
-        mm->v = mk_xrealloc(mm->v, cap * sizeof *mm->v);
-        memset(mm->v + mm->cap, 0, (cap - mm->cap) * sizeof *mm->v);
-        mm->cap = cap;
-    }
+    if (__builtin_expect(i >= mm->cap, 0))
+        memo_grow(mm, i);
     return &mm->v[i];
 }
+
 
 static int past_at(const rw_reader *r, const rw_event *e)
 {

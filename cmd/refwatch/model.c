@@ -32,7 +32,7 @@ enum {
     F_UNBAL = 64,       /* already reported unbalanced */
 };
 #define TYPE_NONE 0xFFFFFFu
-enum { SITE_WINDOW = 64 };
+enum { SITE_WINDOW = 64, RING_AHEAD = 4 };
 
 typedef struct {
     rw_key key;
@@ -510,11 +510,9 @@ static void record_unbalanced(rw_model *m, const rw_key *name, int32_t count, ui
 
 /* ---- history ---------------------------------------------------------------------------------- */
 
-static void history(rw_model *m, const rw_event *e, const rw_key *name, uint32_t tf, int32_t count,
-                    const char *note)
+static void history_row(rw_model *m, const rw_event *e, const rw_key *name, uint32_t tf, int32_t count,
+                        const char *note)
 {
-    if (!m->hist)
-        return;
     if (!rw_key_eq(name, &m->hist_key) && tf_type(tf) != m->hist_type)
         return;
     char buf[40];
@@ -527,8 +525,18 @@ static void history(rw_model *m, const rw_event *e, const rw_key *name, uint32_t
     m->hist(m->hist_ctx, &st);
 }
 
-static void history_obj(rw_model *m, const rw_event *e, uint32_t i, const char *note)
+/* Most runs keep no history: the test is inline, the row is not. */
+static inline void history(rw_model *m, const rw_event *e, const rw_key *name, uint32_t tf, int32_t count,
+                           const char *note)
 {
+    if (m->hist)
+        history_row(m, e, name, tf, count, note);
+}
+
+static inline void history_obj(rw_model *m, const rw_event *e, uint32_t i, const char *note)
+{
+    if (!m->hist)
+        return;
     const obj *o = &m->objs[i];
     history(m, e, &o->key, o->tf, o->count, note);
 }
@@ -644,6 +652,10 @@ static void ring_push(rw_model *m, rw_key *key, uint64_t h, int32_t count, uint3
     if (old == UINT32_MAX)
         rw_tab_put(&m->dtab, h, slot);
     m->ring_next = (m->ring_next + 1) % m->ring_cap;
+    /* A few deaths on, the entry then evicted leaves the table: fetch its slot. */
+    const dead *ahead = &m->ring[(m->ring_next + RING_AHEAD) % m->ring_cap];
+    if (ahead->used == 1)
+        rw_tab_prefetch(&m->dtab, ahead->hash);
 }
 
 static void die(rw_model *m, uint32_t i, uint64_t h, uint32_t file, uint64_t line)

@@ -6,9 +6,8 @@
 
 #include "err.h"
 
-/* blk carries its class in the top 5 bits, the block number + 1 below. */
-#define CLASS(b) ((unsigned)((b) >> 27))
-#define BLOCK(b) ((b) & ((1u << 27) - 1))
+#define CLASS RW_REFS_CLASS
+#define BLOCK RW_REFS_BLOCK
 
 static unsigned class_of(uint32_t n)
 {
@@ -27,20 +26,15 @@ void rw_refs_free(rw_reflists *r)
     memset(r, 0, sizeof *r);
 }
 
-rw_ref *rw_refs_at(const rw_reflists *r, uint32_t blk, uint32_t n)
-{
-    if (!n)
-        return NULL;
-    unsigned c = CLASS(blk);
-    return r->cls[c].data + ((size_t)(BLOCK(blk) - 1) << c);
-}
-
 static uint32_t block_alloc(rw_reflists *r, unsigned c)
 {
     rw_refclass *k = &r->cls[c];
     if (k->free) {
         uint32_t b = k->free;
         k->free = k->data[(size_t)(b - 1) << c].site;
+        /* The next allocation reads the new head's link: fetch it now. */
+        if (k->free)
+            __builtin_prefetch(&k->data[(size_t)(k->free - 1) << c]);
         return b;
     }
     if (k->nblocks == k->cap) {
@@ -78,7 +72,7 @@ static void resize(rw_reflists *r, uint32_t *blk, uint32_t n, uint32_t n2)
     *blk = n2 ? b2 | (uint32_t)c2 << 27 : 0;
 }
 
-void rw_refs_push(rw_reflists *r, uint32_t *blk, uint32_t *n, rw_ref x)
+void rw_refs_push_move(rw_reflists *r, uint32_t *blk, uint32_t *n, rw_ref x)
 {
     if (*n == UINT32_MAX)
         mk_die("more than 2^32 references to one object");
@@ -87,7 +81,7 @@ void rw_refs_push(rw_reflists *r, uint32_t *blk, uint32_t *n, rw_ref x)
     rw_refs_at(r, *blk, *n)[*n - 1] = x;
 }
 
-void rw_refs_remove(rw_reflists *r, uint32_t *blk, uint32_t *n, uint32_t k)
+void rw_refs_remove_move(rw_reflists *r, uint32_t *blk, uint32_t *n, uint32_t k)
 {
     rw_ref *v = rw_refs_at(r, *blk, *n);
     memmove(v + k, v + k + 1, (*n - k - 1) * sizeof *v);

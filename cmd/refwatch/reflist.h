@@ -33,9 +33,48 @@ typedef struct {
 
 void rw_refs_init(rw_reflists *r);
 void rw_refs_free(rw_reflists *r);
-rw_ref *rw_refs_at(const rw_reflists *r, uint32_t blk, uint32_t n);
-void rw_refs_push(rw_reflists *r, uint32_t *blk, uint32_t *n, rw_ref x);
-void rw_refs_remove(rw_reflists *r, uint32_t *blk, uint32_t *n, uint32_t k);
+/* blk carries its class in the top 5 bits, the block number + 1 below. */
+#define RW_REFS_CLASS(b) ((unsigned)((b) >> 27))
+#define RW_REFS_BLOCK(b) ((b) & ((1u << 27) - 1))
+
+static inline rw_ref *rw_refs_at(const rw_reflists *r, uint32_t blk, uint32_t n)
+{
+    if (!n)
+        return NULL;
+    unsigned c = RW_REFS_CLASS(blk);
+    return r->cls[c].data + ((size_t)(RW_REFS_BLOCK(blk) - 1) << c);
+}
+
+/* The list moves to another block (the slow paths, out of line). */
+void rw_refs_push_move(rw_reflists *r, uint32_t *blk, uint32_t *n, rw_ref x);
+void rw_refs_remove_move(rw_reflists *r, uint32_t *blk, uint32_t *n, uint32_t k);
+
+/* Most pushes and removes stay in the list's block: a store, or a short
+ * shift, inline. */
+static inline void rw_refs_push(rw_reflists *r, uint32_t *blk, uint32_t *n, rw_ref x)
+{
+    if (*n && *n < (1u << RW_REFS_CLASS(*blk))) {
+        rw_refs_at(r, *blk, *n)[*n] = x;
+        (*n)++;
+        return;
+    }
+    rw_refs_push_move(r, blk, n, x);
+}
+
+static inline void rw_refs_remove(rw_reflists *r, uint32_t *blk, uint32_t *n, uint32_t k)
+{
+    unsigned c = RW_REFS_CLASS(*blk);
+    uint32_t n2 = *n - 1;
+    /* It stays while it fills more than a quarter of its block. */
+    if (n2 && (n2 << 2) > (1u << c)) {
+        rw_ref *v = rw_refs_at(r, *blk, *n);
+        for (uint32_t j = k; j < n2; j++)
+            v[j] = v[j + 1];
+        *n = n2;
+        return;
+    }
+    rw_refs_remove_move(r, blk, n, k);
+}
 void rw_refs_clear(rw_reflists *r, uint32_t *blk, uint32_t *n);
 size_t rw_refs_bytes(const rw_reflists *r);
 
