@@ -563,8 +563,8 @@ static void stage_record(rw_model *m, rw_pre *r)
 
 static void stage_refs(rw_model *m, const rw_pre *r)
 {
-    if (r->guess != UINT32_MAX)
-        rw_model_prefetch_refs_at(m, (rw_op)r->op, r->guess);
+    if (!(r->flags & PRE_SLOW))
+        rw_model_prefetch_refs_at(m, (rw_op)r->op, r->guess, r->hash);
 }
 
 static int native_block(run *u, const mk_block *blk, pre_block *pb)

@@ -408,37 +408,35 @@ static dead *find_dead(rw_model *m, const rw_event *e)
     return i == UINT32_MAX ? NULL : &m->ring[i];
 }
 
-/* An unref or free may end a life, and a death looks its name up in the
- * dead ring's table (and a free after the count reached 0 finds it there):
- * that slot and record are fetched too. */
-static int may_die(const rw_model *m, rw_op op)
-{
-    return (op == RW_UNREF || op == RW_FREE) && m->dtab.len;
-}
-
 void rw_model_prefetch_hashed(rw_model *m, rw_op op, uint64_t hash)
 {
     rw_tab_prefetch(op == RW_DEREF ? &m->wtab : &m->tab, hash);
-    if (may_die(m, op))
-        rw_tab_prefetch(&m->dtab, hash);
 }
 
 uint32_t rw_model_guess(rw_model *m, rw_op op, uint64_t hash)
 {
-    if (may_die(m, op))
-        rw_tab_guess(&m->dtab, hash);
     return rw_tab_guess(op == RW_DEREF ? &m->wtab : &m->tab, hash);
 }
 
-/* Third stage: the object's outstanding references (ref and unref read
- * them), through the guessed record. */
-void rw_model_prefetch_refs_at(rw_model *m, rw_op op, uint32_t guess)
+/* Third stage, through the guessed record: the object's outstanding
+ * references (ref and unref read them), and the dead ring's table slot
+ * when the event will look there: a death (a free, an unref at count 1)
+ * looks its name up, and so does an event on a name not live. Only then:
+ * every fetch ahead takes a miss buffer, and there are few. */
+void rw_model_prefetch_refs_at(rw_model *m, rw_op op, uint32_t guess, uint64_t hash)
 {
-    if ((op != RW_REF && op != RW_UNREF) || guess >= m->nobjs)
+    if (op == RW_DEREF || op == RW_NEW)
         return;
+    if (guess >= m->nobjs || !(tf_flags(m->objs[guess].tf) & F_LIVE)) {
+        if (m->dtab.len)
+            rw_tab_prefetch(&m->dtab, hash);
+        return;
+    }
     const obj *o = &m->objs[guess];
-    if (o->nrefs)
+    if ((op == RW_REF || op == RW_UNREF) && o->nrefs)
         __builtin_prefetch(rw_refs_at(&m->refs, o->rblk, o->nrefs) + o->nrefs - 1);
+    if ((op == RW_FREE || (op == RW_UNREF && o->count == 1)) && m->dtab.len)
+        rw_tab_prefetch(&m->dtab, hash);
 }
 
 void rw_model_prefetch(rw_model *m, rw_event *e)

@@ -148,7 +148,7 @@ void rw_model_history(rw_model *m, const char *name, rw_history_fn fn, void *ctx
  * no guess. */
 void rw_model_prefetch_hashed(rw_model *m, rw_op op, uint64_t hash);
 uint32_t rw_model_guess(rw_model *m, rw_op op, uint64_t hash);
-void rw_model_prefetch_refs_at(rw_model *m, rw_op op, uint32_t guess);
+void rw_model_prefetch_refs_at(rw_model *m, rw_op op, uint32_t guess, uint64_t hash);
 void rw_model_prefetch(rw_model *m, rw_event *e);
 /* Apply one event; returns the number of findings it made (0 or 1). */
 int rw_model_apply(rw_model *m, rw_event *e);
