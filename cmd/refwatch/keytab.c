@@ -13,9 +13,7 @@
 
 enum { TAG_HEX = 0x40, TAG_LONG = 0x80 };
 
-/* rw_tab_guess looks this far along a run: the slots of one or two cache
- * lines, where nearly every name sits at a table three quarters full. */
-enum { GUESS_SLOTS = 8 };
+
 
 uint64_t rw_hash(const char *s, size_t n)
 {
@@ -220,15 +218,8 @@ void rw_tab_free(rw_tab *t)
 /* The slot keeps the low 32 bits of the hash: they hold the home position
  * (so neither growth nor deletion rehashes a name) and the bits above it
  * tell most other names apart without reading their record. */
-static uint32_t tag_of(uint64_t h)
-{
-    return (uint32_t)h;
-}
-
-static const rw_key *key_at(const rw_tab *t, uint32_t idx)
-{
-    return (const rw_key *)((const char *)*t->base + (size_t)idx * t->stride);
-}
+#define tag_of rw_tab_tag
+#define key_at rw_tab_key
 
 uint32_t rw_tab_find(const rw_tab *t, const rw_key *k, uint64_t h)
 {
@@ -262,26 +253,7 @@ uint32_t rw_tab_retarget(rw_tab *t, const rw_key *k, uint64_t h, uint32_t idx)
     }
 }
 
-void rw_tab_prefetch(const rw_tab *t, uint64_t h)
-{
-    __builtin_prefetch(&t->slots[(size_t)h & (t->cap - 1)]);
-}
 
-uint32_t rw_tab_guess(const rw_tab *t, uint64_t h)
-{
-    size_t mask = t->cap - 1, i = (size_t)h & mask;
-    uint32_t tag = tag_of(h);
-    for (int k = 0; k < GUESS_SLOTS; k++, i = (i + 1) & mask) {
-        uint64_t s = t->slots[i];
-        if (!s)
-            break;
-        if ((uint32_t)(s >> 32) == tag) {
-            __builtin_prefetch(key_at(t, (uint32_t)s - 1));
-            return (uint32_t)s - 1;
-        }
-    }
-    return UINT32_MAX;
-}
 
 static size_t home(const rw_tab *t, uint64_t s)
 {

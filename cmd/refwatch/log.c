@@ -16,7 +16,6 @@
 #include <emmintrin.h>
 #endif
 
-enum { AHEAD_SLOT = 10, AHEAD_RECORD = 6, AHEAD_REFS = 3 };
 
 /* ---- memkit refs lines -------------------------------------------------------------- */
 
@@ -389,18 +388,16 @@ static int parse_moz(const char *p, size_t n, moz_rec *rec, char *err, size_t ca
  * the header) is marked slow and parsed again there, which is also where
  * errors are reported. */
 
-enum { PRE_SLOW = 1 };
-
 typedef struct {
-    uint64_t hash;
+    rw_ahead a;                /* hash, op, guess; skip: a slow line */
     rw_key key;
     uint32_t site, type;       /* the reader's numbers (+ 1, 0 = none) */
     uint32_t pos;              /* the line's offset in the block */
     uint32_t line;             /* its line number - the block's first */
-    uint32_t guess;            /* the applying thread's pipeline: rw_model_guess */
-    uint8_t op, flags, ts_len;
+    uint8_t ts_len;
     uint8_t obj_off, obj_len, type_off, type_len, site_off, site_len, from_off, from_len;
 } rw_pre;
+_Static_assert(sizeof(rw_pre) == 64, "a record is a cache line");
 
 typedef struct {
     rw_pre *v;
@@ -435,7 +432,7 @@ static int pre_line(pre_ctx *c, const char *p, size_t n, int readable64, int fir
 {
     rw_event e;
     char err[200];
-    r->flags = PRE_SLOW;
+    r->a.skip = 1;
     if (first_line && n >= 7 && !memcmp(p, "#memkit", 7))
         return 1;
     int rc = parse_native(p, n, readable64, &e, err, sizeof err);
@@ -445,11 +442,11 @@ static int pre_line(pre_ctx *c, const char *p, size_t n, int readable64, int fir
         !fits(p, e.obj, &r->obj_off, &r->obj_len) || !fits(p, e.type, &r->type_off, &r->type_len) ||
         !fits(p, e.site, &r->site_off, &r->site_len) || !fits(p, e.from, &r->from_off, &r->from_len))
         return 1;
-    r->op = (uint8_t)e.op;
+    r->a.op = (uint8_t)e.op;
     r->ts_len = (uint8_t)e.ts.n;
-    r->hash = rw_hash(e.obj.p, e.obj.n);
+    r->a.hash = rw_hash(e.obj.p, e.obj.n);
     rw_key_probe(&r->key, e.obj.p, e.obj.n);
-    r->flags = 0;
+    r->a.skip = 0;
     r->site = e.site.p ? mk_intern_id(&c->sites, e.site.p, e.site.n) + 1 : 0;
     r->type = e.type.p ? mk_intern_id(&c->types, e.type.p, e.type.n) + 1 : 0;
     return 1;
@@ -606,50 +603,20 @@ static rw_str slice(const char *p, uint8_t off, uint8_t len)
     return len ? (rw_str){ p + off, len } : (rw_str){ NULL, 0 };
 }
 
-/* The pipeline's stages on a record: its table slot, AHEAD_SLOT records
- * before it is applied; the record the slot names, AHEAD_RECORD before;
- * the object's references, AHEAD_REFS before. So the cache misses of a
- * dozen events overlap. It runs over the records themselves: a batch of
- * expanded events would fill the L1 cache the prefetched lines need. */
-static void stage_slot(rw_model *m, const rw_pre *r)
-{
-    if (!(r->flags & PRE_SLOW))
-        rw_model_prefetch_hashed(m, (rw_op)r->op, r->hash);
-}
-
-static void stage_record(rw_model *m, rw_pre *r)
-{
-    r->guess = r->flags & PRE_SLOW ? UINT32_MAX : rw_model_guess(m, (rw_op)r->op, r->hash);
-}
-
-static void stage_refs(rw_model *m, const rw_pre *r)
-{
-    if (!(r->flags & PRE_SLOW))
-        rw_model_prefetch_refs_at(m, (rw_op)r->op, r->guess, r->hash);
-}
-
 static int native_block(run *u, const mk_block *blk, pre_block *pb)
 {
     rw_model *m = u->r->m;
     rw_pre *v = pb->v;
     size_t n = pb->n;
-    for (size_t j = 0; j < n && j < AHEAD_SLOT; j++)
-        stage_slot(m, &v[j]);
-    for (size_t j = 0; j < n && j < AHEAD_RECORD; j++)
-        stage_record(m, &v[j]);
-    for (size_t j = 0; j < n && j < AHEAD_REFS; j++)
-        stage_refs(m, &v[j]);
+    /* The lookups ahead run over the records themselves: a batch of
+     * expanded events would fill the L1 cache the fetched lines need. */
+    rw_model_ahead_start(m, v, sizeof *v, n);
     for (size_t j = 0; j < n; j++) {
-        if (j + AHEAD_SLOT < n)
-            stage_slot(m, &v[j + AHEAD_SLOT]);
-        if (j + AHEAD_RECORD < n)
-            stage_record(m, &v[j + AHEAD_RECORD]);
-        if (j + AHEAD_REFS < n)
-            stage_refs(m, &v[j + AHEAD_REFS]);
+        rw_model_ahead(m, v, sizeof *v, j, n);
         const rw_pre *r = &v[j];
         uint64_t line = blk->first_line + r->line;
         rw_event e;
-        if (r->flags & PRE_SLOW) {
+        if (r->a.skip) {
             int rc = native_slow(u, blk, r, &e, line);
             if (rc <= 0) {
                 if (rc < 0)
@@ -659,7 +626,7 @@ static int native_block(run *u, const mk_block *blk, pre_block *pb)
             rw_model_prefetch(m, &e);
         } else {
             const char *p = blk->data + r->pos;
-            e.op = (rw_op)r->op;
+            e.op = (rw_op)r->a.op;
             e.ts = slice(p, 0, r->ts_len);
             e.obj = slice(p, r->obj_off, r->obj_len);
             e.type = slice(p, r->type_off, r->type_len);
@@ -669,11 +636,11 @@ static int native_block(run *u, const mk_block *blk, pre_block *pb)
             e.prio = e.count = 0;
             e.has_count = e.has_prio = e.stack = 0;
             e.pre = 1;
-            e.hash = r->hash;
+            e.hash = r->a.hash;
             e.key = r->key;
             e.site_memo = memo_at(&u->sites, r->site);
             e.type_memo = memo_at(&u->types, r->type);
-            e.guess = r->guess;
+            e.guess = r->a.guess;
         }
         e.line = line;
         if (apply_one(u, &e))

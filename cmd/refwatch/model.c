@@ -413,9 +413,16 @@ void rw_model_prefetch_hashed(rw_model *m, rw_op op, uint64_t hash)
     rw_tab_prefetch(op == RW_DEREF ? &m->wtab : &m->tab, hash);
 }
 
-uint32_t rw_model_guess(rw_model *m, rw_op op, uint64_t hash)
+/* always_inline: see rw_tab_prefetch. */
+__attribute__((always_inline)) static inline void stage_slot(rw_model *m, const rw_ahead *a)
 {
-    return rw_tab_guess(op == RW_DEREF ? &m->wtab : &m->tab, hash);
+    if (!a->skip)
+        rw_tab_prefetch(a->op == RW_DEREF ? &m->wtab : &m->tab, a->hash);
+}
+
+__attribute__((always_inline)) static inline void stage_record(rw_model *m, rw_ahead *a)
+{
+    a->guess = a->skip ? UINT32_MAX : rw_tab_guess(a->op == RW_DEREF ? &m->wtab : &m->tab, a->hash);
 }
 
 /* Third stage, through the guessed record: the object's outstanding
@@ -423,20 +430,44 @@ uint32_t rw_model_guess(rw_model *m, rw_op op, uint64_t hash)
  * when the event will look there: a death (a free, an unref at count 1)
  * looks its name up, and so does an event on a name not live. Only then:
  * every fetch ahead takes a miss buffer, and there are few. */
-void rw_model_prefetch_refs_at(rw_model *m, rw_op op, uint32_t guess, uint64_t hash)
+__attribute__((always_inline)) static inline void stage_refs(rw_model *m, const rw_ahead *a)
 {
-    if (op == RW_DEREF || op == RW_NEW)
+    rw_op op = (rw_op)a->op;
+    if (a->skip || op == RW_DEREF || op == RW_NEW)
         return;
-    if (guess >= m->nobjs || !(tf_flags(m->objs[guess].tf) & F_LIVE)) {
+    uint32_t g = a->guess;
+    if (g >= m->nobjs || !(tf_flags(m->objs[g].tf) & F_LIVE)) {
         if (m->dtab.len)
-            rw_tab_prefetch(&m->dtab, hash);
+            rw_tab_prefetch(&m->dtab, a->hash);
         return;
     }
-    const obj *o = &m->objs[guess];
+    const obj *o = &m->objs[g];
     if ((op == RW_REF || op == RW_UNREF) && o->nrefs)
         __builtin_prefetch(rw_refs_at(&m->refs, o->rblk, o->nrefs) + o->nrefs - 1);
     if ((op == RW_FREE || (op == RW_UNREF && o->count == 1)) && m->dtab.len)
-        rw_tab_prefetch(&m->dtab, hash);
+        rw_tab_prefetch(&m->dtab, a->hash);
+}
+
+#define AHEAD_AT(i) ((rw_ahead *)((char *)events + (i) * stride))
+
+void rw_model_ahead_start(rw_model *m, void *events, size_t stride, size_t n)
+{
+    for (size_t j = 0; j < n && j < RW_AHEAD_SLOT; j++)
+        stage_slot(m, AHEAD_AT(j));
+    for (size_t j = 0; j < n && j < RW_AHEAD_RECORD; j++)
+        stage_record(m, AHEAD_AT(j));
+    for (size_t j = 0; j < n && j < RW_AHEAD_REFS; j++)
+        stage_refs(m, AHEAD_AT(j));
+}
+
+void rw_model_ahead(rw_model *m, void *events, size_t stride, size_t j, size_t n)
+{
+    if (j + RW_AHEAD_SLOT < n)
+        stage_slot(m, AHEAD_AT(j + RW_AHEAD_SLOT));
+    if (j + RW_AHEAD_RECORD < n)
+        stage_record(m, AHEAD_AT(j + RW_AHEAD_RECORD));
+    if (j + RW_AHEAD_REFS < n)
+        stage_refs(m, AHEAD_AT(j + RW_AHEAD_REFS));
 }
 
 void rw_model_prefetch(rw_model *m, rw_event *e)

@@ -140,15 +140,26 @@ const char *rw_model_file_name(const rw_model *m, uint32_t file);
 /* History for objects named `name` or of type `name` goes to fn. */
 void rw_model_history(rw_model *m, const char *name, rw_history_fn fn, void *ctx);
 
-/* Lookups in a pipeline, over events whose name's hash is known: prefetch
- * its table slot; a few events later, once the slot has arrived, guess its
- * record (prefetching it; the guess goes into rw_event.guess); a few more,
- * prefetch the guessed object's references. rw_model_prefetch() is the
- * first stage for a lone event: it hashes the name (unless pre) and sets
- * no guess. */
+/* Lookups in a pipeline, over an array of events whose names' hashes are
+ * known, each starting with an rw_ahead: an event's table slot is fetched
+ * RW_AHEAD_SLOT events before it is applied; its record, once the slot
+ * has arrived, RW_AHEAD_RECORD before (the guess goes into rw_ahead.guess,
+ * then rw_event.guess); the object's references (and the dead ring's slot,
+ * when it will be looked at) RW_AHEAD_REFS before. So the cache misses of
+ * a dozen events overlap. Call rw_model_ahead_start() once, then
+ * rw_model_ahead() before applying event j of n. rw_model_prefetch() is
+ * the first stage for a lone event: it hashes the name (unless pre) and
+ * sets no guess. */
+enum { RW_AHEAD_SLOT = 10, RW_AHEAD_RECORD = 6, RW_AHEAD_REFS = 3 };
+typedef struct {
+    uint64_t hash;
+    uint32_t guess;
+    uint8_t op;
+    uint8_t skip;        /* no lookups ahead: the event is parsed when applied */
+} rw_ahead;
+void rw_model_ahead_start(rw_model *m, void *events, size_t stride, size_t n);
+void rw_model_ahead(rw_model *m, void *events, size_t stride, size_t j, size_t n);
 void rw_model_prefetch_hashed(rw_model *m, rw_op op, uint64_t hash);
-uint32_t rw_model_guess(rw_model *m, rw_op op, uint64_t hash);
-void rw_model_prefetch_refs_at(rw_model *m, rw_op op, uint32_t guess, uint64_t hash);
 void rw_model_prefetch(rw_model *m, rw_event *e);
 /* Apply one event; returns the number of findings it made (0 or 1). */
 int rw_model_apply(rw_model *m, rw_event *e);
