@@ -185,6 +185,58 @@ void *mk_xrealloc(void *p, size_t n)
     return q ? huge(q, n) : oom();
 }
 
+static size_t map_bytes(size_t n)
+{
+    return (n + MK_XGROW_MAPPED - 1) & ~(MK_XGROW_MAPPED - 1);
+}
+
+static void *map_new(size_t bytes)
+{
+    void *p = mmap(NULL, map_bytes(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return oom();
+#ifdef MADV_HUGEPAGE
+    madvise(p, map_bytes(bytes), MADV_HUGEPAGE);   /* a hint: failure changes nothing */
+#endif
+    return p;
+}
+
+void *mk_xgrow(void *p, size_t old_bytes, size_t new_bytes)
+{
+    if (new_bytes < MK_XGROW_MAPPED) {
+        if (old_bytes < MK_XGROW_MAPPED)
+            return mk_xrealloc(p, new_bytes);
+        void *q = mk_xmalloc(new_bytes);
+        memcpy(q, p, new_bytes);
+        munmap(p, map_bytes(old_bytes));
+        return q;
+    }
+    if (old_bytes < MK_XGROW_MAPPED) {
+        void *q = map_new(new_bytes);
+        if (old_bytes)
+            memcpy(q, p, old_bytes);
+        free(p);
+        return q;
+    }
+    if (map_bytes(new_bytes) == map_bytes(old_bytes))
+        return p;
+    void *q = mremap(p, map_bytes(old_bytes), map_bytes(new_bytes), MREMAP_MAYMOVE);
+    if (q == MAP_FAILED)
+        return oom();
+#ifdef MADV_HUGEPAGE
+    madvise(q, map_bytes(new_bytes), MADV_HUGEPAGE);
+#endif
+    return q;
+}
+
+void mk_xgrow_free(void *p, size_t bytes)
+{
+    if (bytes < MK_XGROW_MAPPED)
+        free(p);
+    else if (p)
+        munmap(p, map_bytes(bytes));
+}
+
 char *mk_xstrdup(const char *s)
 {
     return mk_xstrndup(s, strlen(s));

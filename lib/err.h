@@ -36,6 +36,18 @@ void *mk_xcalloc(size_t n, size_t size);
 /* Zeroed, aligned to `align` (a power of two ≥ sizeof(void *)); free() it. */
 void *mk_xcalloc_aligned(size_t align, size_t n, size_t size);
 void *mk_xrealloc(void *p, size_t n);
+/* Arrays that grow to many MiB and are read at random (hash tables, record
+ * arrays): from MK_XGROW_MAPPED bytes on, a mapping of their own in whole
+ * 2 MiB pages, which the kernel places on a huge-page boundary, backs with
+ * huge pages, and moves with mremap when it grows: no copy, and the peak
+ * is the new size, not the old plus the new (mk_xrealloc copies a block
+ * into a new aligned one). Below that, malloc. The caller keeps the size
+ * and passes the same one to mk_xgrow_free(). Grown bytes are undefined,
+ * except that those of a mapping come zeroed from the kernel. p may be
+ * NULL with old_bytes 0. */
+#define MK_XGROW_MAPPED ((size_t)2 << 20)
+void *mk_xgrow(void *p, size_t old_bytes, size_t new_bytes);
+void mk_xgrow_free(void *p, size_t bytes);
 char *mk_xstrdup(const char *s);
 char *mk_xstrndup(const char *s, size_t n);
 

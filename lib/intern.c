@@ -57,61 +57,30 @@ static size_t slot_of(uint32_t tag, size_t cap)
     return cap > 1 ? (size_t)(((uint64_t)tag * cap) >> 32) : 0;
 }
 
-/* A slot table of 2 MiB or more is a mapping of its own: a power of two
- * of that size is aligned to huge pages by the kernel, so all of it is
- * backed by them (a malloc'd block sits 16 bytes into its mapping, and its
- * ends fall back to 4 KiB pages), and it doubles by mremap, whose new half
+/* A slot table of 2 MiB or more is a mapping of its own (mk_xgrow): all
+ * of it is backed by huge pages, and it doubles by mremap, whose new half
  * the kernel hands over zeroed: nothing is copied or cleared by hand. */
-enum { MAPPED_MIN = 2 << 20 };
-
-static struct mk_intern_slot *slots_map(size_t bytes)
-{
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        mk_die("out of memory (a string table of %zu bytes)", bytes);
-#ifdef MADV_HUGEPAGE
-    madvise(p, bytes, MADV_HUGEPAGE);   /* a hint: failure changes nothing */
-#endif
-    return p;
-}
-
 static struct mk_intern_slot *slots_new(size_t cap)
 {
     size_t bytes = cap * sizeof(struct mk_intern_slot);
-    return bytes < MAPPED_MIN ? mk_xcalloc(cap, sizeof(struct mk_intern_slot)) : slots_map(bytes);
+    if (bytes < MK_XGROW_MAPPED)
+        return mk_xcalloc(cap, sizeof(struct mk_intern_slot));
+    return mk_xgrow(NULL, 0, bytes);
 }
 
 /* The table of ocap slots as one of ncap, the new slots empty. */
 static struct mk_intern_slot *slots_grow(struct mk_intern_slot *s, size_t ocap, size_t ncap)
 {
     size_t ob = ocap * sizeof *s, nb = ncap * sizeof *s;
-    if (nb < MAPPED_MIN) {
-        s = mk_xrealloc(s, nb);
+    s = mk_xgrow(s, ob, nb);
+    if (nb < MK_XGROW_MAPPED)
         memset(s + ocap, 0, nb - ob);
-        return s;
-    }
-    if (ob < MAPPED_MIN) {
-        struct mk_intern_slot *t = slots_map(nb);
-        if (ob)
-            memcpy(t, s, ob);
-        free(s);
-        return t;
-    }
-    void *p = mremap(s, ob, nb, MREMAP_MAYMOVE);
-    if (p == MAP_FAILED)
-        mk_die("out of memory (a string table of %zu bytes)", nb);
-#ifdef MADV_HUGEPAGE
-    madvise(p, nb, MADV_HUGEPAGE);
-#endif
-    return p;
+    return s;
 }
 
 static void slots_free(struct mk_intern_slot *s, size_t cap)
 {
-    if (cap * sizeof *s >= MAPPED_MIN)
-        munmap(s, cap * sizeof *s);
-    else
-        free(s);
+    mk_xgrow_free(s, cap * sizeof *s);
 }
 
 void mk_intern_init(mk_intern *in, size_t hint)
@@ -249,7 +218,7 @@ void *mk_intern_seal_keep(mk_intern *in, size_t *bytes)
 {
     void *p = NULL;
     *bytes = 0;
-    if (in->cap * sizeof *in->slots >= MAPPED_MIN) {
+    if (in->cap * sizeof *in->slots >= MK_XGROW_MAPPED) {
         p = in->slots;
         *bytes = in->cap * sizeof *in->slots;
         in->slots = NULL;
@@ -262,7 +231,7 @@ void *mk_intern_seal_keep(mk_intern *in, size_t *bytes)
 void mk_intern_scratch_free(void *p, size_t bytes)
 {
     if (p)
-        munmap(p, bytes);
+        mk_xgrow_free(p, bytes);
 }
 
 uint32_t mk_intern_id_hashed(mk_intern *in, const void *s, size_t len, uint64_t hash)

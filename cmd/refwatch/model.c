@@ -229,7 +229,7 @@ void rw_model_free(rw_model *m)
 {
     if (!m)
         return;
-    free(m->objs);
+    mk_xgrow_free(m->objs, m->cap_objs * sizeof *m->objs);
     rw_refs_free(&m->refs);
     free(m->ring);
     free(m->weaks);
@@ -286,8 +286,8 @@ static uint32_t obj_alloc(rw_model *m)
     if (m->nobjs == m->cap_objs) {
         if (m->cap_objs >= UINT32_MAX / 2)
             mk_die("more than 2^31 objects at once");
+        m->objs = mk_xgrow(m->objs, m->cap_objs * sizeof *m->objs, 2 * m->cap_objs * sizeof *m->objs);
         m->cap_objs *= 2;
-        m->objs = mk_xrealloc(m->objs, m->cap_objs * sizeof *m->objs);
     }
     return (uint32_t)m->nobjs++;
 }

@@ -22,7 +22,7 @@ void rw_refs_init(rw_reflists *r)
 void rw_refs_free(rw_reflists *r)
 {
     for (int c = 0; c < 32; c++)
-        free(r->cls[c].data);
+        mk_xgrow_free(r->cls[c].data, (r->cls[c].cap << c) * sizeof(rw_ref));
     memset(r, 0, sizeof *r);
 }
 
@@ -38,10 +38,11 @@ static uint32_t block_alloc(rw_reflists *r, unsigned c)
         return b;
     }
     if (k->nblocks == k->cap) {
-        k->cap = k->cap ? k->cap * 2 : (c < 4 ? 4096 : 256);
-        if (k->cap >= 1u << 27)
+        size_t cap = k->cap ? k->cap * 2 : (c < 4 ? 4096 : 256);
+        if (cap >= 1u << 27)
             mk_die("too many outstanding references");
-        k->data = mk_xrealloc(k->data, (k->cap << c) * sizeof *k->data);
+        k->data = mk_xgrow(k->data, (k->cap << c) * sizeof *k->data, (cap << c) * sizeof *k->data);
+        k->cap = cap;
     }
     return (uint32_t)++k->nblocks;
 }
