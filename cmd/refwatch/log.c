@@ -1,6 +1,7 @@
 /* log — see log.h. The memkit parser splits a line into blank-separated
- * tokens once, in place; nothing is copied, and a batch of parsed events
- * points into the block until it has been applied. */
+ * tokens once, in place; nothing is copied: the reading thread's records
+ * and the events made from them point into the block until it has been
+ * applied and released. */
 #include "log.h"
 
 #include <stdio.h>

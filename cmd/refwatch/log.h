@@ -3,7 +3,9 @@
  * Two formats, told apart per file by the first significant line:
  * - memkit refs (`[TS] new|ref|unref|free|weak|deref ARGS [key=value...]`,
  *   optional `#memkit refs v1` header, # comments), parsed a block at a
- *   time and applied in batches whose table slots are prefetched first;
+ *   time by the thread that reads and decompresses it, into compact
+ *   records, then applied by the caller's thread with the model's
+ *   lookups run a dozen events ahead;
  * - the refcount logs of Mozilla's XPCOM_MEM_REFCNT_LOG (and its alloc log)
  *   and Mesa's GALLIUM_REFCNT_LOG: `<Type> ADDR SERIAL Create|AddRef N|
  *   Release N|Destroy|Ctor (N)|Dtor (N) [thread T]`, each followed by its
@@ -12,8 +14,9 @@
  *
  * Errors: a malformed line is "FILE:LINE: message" in mk_err and -1, or,
  * with `lenient`, counted in `skipped` and passed over. Line numbers are
- * physical lines of the file. Single-threaded (the block reader reads and
- * decompresses ahead in its own thread). */
+ * physical lines of the file. rw_read runs on one thread; the block
+ * reader's thread reads, decompresses and parses ahead (its string tables
+ * are its own: the model is touched only by the caller's thread). */
 #ifndef RW_LOG_H
 #define RW_LOG_H
 
