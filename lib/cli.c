@@ -238,7 +238,7 @@ int mk_cli_parse(mk_cli *cli, const mk_cli_spec *spec, int argc, char **argv)
     table t;
     build(&t, cli, spec);
 
-    struct option lo[MAX_OPTS + 5];
+    struct option lo[MAX_OPTS + 6];
     char so[3 * MAX_OPTS + 8];
     size_t ns = 0, nl = 0;
     so[ns++] = ':';           /* report a missing argument as ':' */
@@ -257,6 +257,7 @@ int mk_cli_parse(mk_cli *cli, const mk_cli_spec *spec, int argc, char **argv)
     lo[nl++] = (struct option){ "version", no_argument, NULL, 'V' };
     lo[nl++] = (struct option){ "list-options", no_argument, NULL, 1 };
     lo[nl++] = (struct option){ "list-subcommands", no_argument, NULL, 2 };
+    lo[nl++] = (struct option){ "list-commands", no_argument, NULL, 3 };
     lo[nl] = (struct option){ 0 };
     memcpy(so + ns, "hV", 3);
 
@@ -278,9 +279,10 @@ int mk_cli_parse(mk_cli *cli, const mk_cli_spec *spec, int argc, char **argv)
             list_options(&t);
             exit(0);
         }
-        if (c == 2) {
-            for (size_t i = 0; spec->subcommands && spec->subcommands[i]; i++)
-                printf("%s\n", spec->subcommands[i]);
+        if (c == 2 || c == 3) {
+            const char *const *w = c == 2 ? spec->subcommands : spec->commands;
+            for (size_t i = 0; w && w[i]; i++)
+                printf("%s\n", w[i]);
             exit(0);
         }
         if (c == ':') {

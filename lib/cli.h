@@ -69,6 +69,11 @@ typedef struct {
      * "a|b"), offered by --format; one chosen leaves format = TEXT and
      * sets format_extra. NULL for none. */
     const char *extra_formats;
+    /* Words that start a command with options of its own (`leakdiff
+     * record`), NULL-terminated, or NULL: listed by the hidden
+     * --list-commands; `TOOL WORD --list-options` lists their options, for
+     * completions and doc tests. */
+    const char *const *commands;
 } mk_cli_spec;
 
 typedef struct {

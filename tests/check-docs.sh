@@ -4,7 +4,9 @@
 # exactly those its man page lists under OPTIONS (mdoc `.It Fl x , Fl \-long`
 # items) and those its bash/zsh/fish completions offer (the committed files
 # must equal what completions/generate.sh makes now), and --help must show
-# every long option. Prints each disagreement; exits 1 if there is any.
+# every long option; likewise the options of a command that has its own
+# (`BINARY --list-commands`). Prints each disagreement; exits 1 if there is
+# any.
 set -uo pipefail
 bin=$1 man=$2 comp=$3
 tool=$(basename "$bin")
@@ -32,6 +34,20 @@ done
 for s in $("$bin" --list-subcommands); do
     grep -q "^\.It Cm $s\b\|^\.Cm $s\b" "$man" || say "man page $man does not describe the subcommand $s"
     grep -qw -- "$s" <<<"$help" || say "--help does not show the subcommand $s"
+done
+
+# Commands with options of their own (leakdiff record): each option is an
+# item somewhere in the man page (its own section) and in the command's --help.
+for c in $("$bin" --list-commands); do
+    grep -qE "(^|[ .])Cm $c( |$)" "$man" ||
+        say "man page $man does not describe the command $c"
+    chelp=$("$bin" "$c" --help)
+    items=$(grep '^\.It Fl' "$man" | grep -oE 'Fl +(\\-|-)?[A-Za-z0-9][A-Za-z0-9-]*' |
+            sed -E 's/^Fl +//; s/^\\-/-/; s/^/-/' | sort -u)
+    for o in $("$bin" "$c" --list-options | cut -f1,2 | tr '\t' '\n' | grep .); do
+        grep -qx -- "$o" <<<"$items" || say "man page $man does not list $c's option $o"
+        [[ $o == --* ]] && ! grep -q -- "$o" <<<"$chelp" && say "$c --help does not show $o"
+    done
 done
 
 tmp=$(mktemp -d)

@@ -78,6 +78,29 @@ load helpers
     assert_output "$(printf -- '--sync\tno read-ahead thread')"
 }
 
+@test "a command with options of its own (leakdiff record): completions offer them after it, man page and --help checked" {
+    run bash -c "source '$ROOT/completions/bash/leakdiff'
+        COMP_WORDS=(leakdiff record --f); COMP_CWORD=2; _leakdiff; echo \"\${COMPREPLY[*]}\"
+        COMP_WORDS=(leakdiff rec); COMP_CWORD=1; _leakdiff; echo \"\${COMPREPLY[*]}\"
+        COMP_WORDS=(leakdiff top --f); COMP_CWORD=2; _leakdiff; echo \"\${COMPREPLY[*]}\"
+        COMP_WORDS=(leakdiff record -- bash --f); COMP_CWORD=4; _leakdiff; echo \"[\${COMPREPLY[*]}]\""
+    assert_success
+    assert_line --index 0 "--frames --follow-fork"
+    assert_line --index 1 "record"
+    assert_line --index 2 "--from --fail-on-growth --format"
+    assert_line --index 3 "[]"
+    run fish -c "source '$ROOT/completions/fish/leakdiff.fish'; complete -C 'leakdiff record --fo'; complete -C 'leakdiff --fo'"
+    assert_line --index 0 "$(printf -- '--follow-fork\trecord forked children too, each into its own trace memkit-heap.PID.zst')"
+    assert_line --index 1 "$(printf -- '--format\toutput format')"
+    run zsh -n "$ROOT/completions/zsh/_leakdiff"
+    assert_success
+    # a man page that does not list one of record's options is caught
+    grep -v '^\.It Fl \\-follow-fork' "$ROOT/man/leakdiff.1" > leakdiff.1
+    run bash "$ROOT/tests/check-docs.sh" "$MK_BUILD/bin/leakdiff" leakdiff.1 "$ROOT/completions"
+    assert_failure 1
+    assert_output "leakdiff: man page leakdiff.1 does not list record's option --follow-fork"
+}
+
 @test "completions offer a tool's subcommands as its first word, and only there" {
     run bash -c "source '$ROOT/completions/bash/leakdiff'
         COMP_WORDS=(leakdiff su); COMP_CWORD=1; _leakdiff; echo \"\${COMPREPLY[*]}\"

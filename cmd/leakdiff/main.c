@@ -56,6 +56,7 @@ static const mk_opt opts[] = {
 
 static const char *const SUBCOMMANDS[] = { "summary", "top", "timeline", "diff", "leaks", "suggest", "html",
                                            NULL };
+static const char *const COMMANDS[] = { "record", NULL };   /* options of its own: record.c */
 
 static const mk_cli_spec spec = {
     "leakdiff", "[summary|top|timeline|diff|leaks|suggest|html] [OPTIONS] [FILE...]",
@@ -83,7 +84,7 @@ static const mk_cli_spec spec = {
     "  leakdiff html -o report.html trace",
     opts, MK_STD_CONFIG | MK_STD_FORMAT | MK_STD_OUTPUT | MK_STD_QUIET | MK_STD_PROGRESS | MK_STD_STATS |
               MK_STD_LENIENT,
-    NULL, SUBCOMMANDS,
+    NULL, SUBCOMMANDS, NULL, COMMANDS,
 };
 
 /* ---- reading --------------------------------------------------------------------------- */
