@@ -173,8 +173,13 @@ void *mk_xrealloc(void *p, size_t n)
 {
     if (n >= HUGE_MIN) {
         size_t old = p ? malloc_usable_size(p) : 0;
-        if (((uintptr_t)p & (HUGE_MIN - 1)) == 0 && old >= n)
-            return p;
+        /* Shrinking (arrays trimmed to their final size) stays in place:
+         * realloc gives the tail back and keeps the start, so the alignment
+         * and the huge pages stay. */
+        if (old >= n) {
+            void *q = realloc(p, n);
+            return q ? q : oom();
+        }
         void *q = big(n);
         if (p)
             memcpy(q, p, old < n ? old : n);

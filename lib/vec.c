@@ -22,7 +22,7 @@ void mk_vec_init(mk_vec *v, size_t elem_size)
 
 void mk_vec_free(mk_vec *v)
 {
-    free(v->data);
+    mk_xgrow_free(v->data, v->cap * v->elem);
     mk_vec_init(v, v->elem);
 }
 
@@ -30,7 +30,8 @@ static void grow_to(mk_vec *v, size_t n)
 {
     if (n > SIZE_MAX / v->elem)
         mk_die("out of memory");
-    v->data = mk_xrealloc(v->data, n * v->elem);
+    /* Big vecs (edge lists, event logs) grow by mremap, uncopied. */
+    v->data = mk_xgrow(v->data, v->cap * v->elem, n * v->elem);
     v->cap = n;
 }
 

@@ -10,10 +10,12 @@
  * that may grow it (push, push_n, append, reserve) and by mk_vec_free().
  *
  * Ownership: the vec owns its block; mk_vec_free() releases it and leaves an
- * empty vec with the same element size that may be used again. Elements are
- * plain bytes: if they own memory, the caller frees it first.
+ * empty vec with the same element size that may be used again (never
+ * free() the data yourself: a block of 2 MiB or more is a mapping, see
+ * mk_xgrow in err.h). Elements are plain bytes: if they own memory, the
+ * caller frees it first.
  *
- * Out of memory and size overflow die through mk_xrealloc() (see err.h).
+ * Out of memory and size overflow die through mk_xgrow() (see err.h).
  *
  * Thread-safety: none. One thread at a time per vec.
  *
