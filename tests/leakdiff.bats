@@ -354,6 +354,73 @@ req 4\t14\t25\t10000\t65936\t5\t66736')"
     assert_output "leakdiff: opt.heap:2: site \$1 is not defined (define it first with 's ID SITE')"
 }
 
+# the compact form of a trace: blocks numbered, not addressed (awk, so the
+# test does not trust the recorder's own writer)
+compact() {
+    awk '$1 == "+" || $1 == "-" || $1 == "~" { e++ }
+         $1 == "+" { at[$3] = e; $3 = "." }
+         $1 == "-" && ($3 in at) { a = $3; $3 = "^" (e - at[a]); delete at[a] }
+         $1 == "~" { if ($3 in at) { a = $3; $3 = "^" (e - at[a]); delete at[a] } at[$4] = e; $4 = "." }
+         { print }' "$1"
+}
+
+@test "compact form: blocks written '.' and freed by '^N' read as the same events" {
+    cc -O2 -o genheap "$ROOT/tests/bench/genheap.c"
+    ./genheap 30000 500 3 > addr.heap
+    compact addr.heap > dot.heap
+    [ "$(grep -c '^- [0-9]* \^' dot.heap)" -gt 10000 ]
+    grep -q '^+ [0-9]* \. ' dot.heap
+    # a tab forces the general path
+    sed -E 's/^([-+~]) /\1\t/' dot.heap > slow.heap
+    for r in "summary -f json" "top -n 0 -f tsv" "leaks -n 0 -f tsv" "leaks --growth -f tsv" "timeline -f tsv" \
+             "diff --from 'step 2' --to 'step 19' -n 0 -f tsv"; do
+        eval "leakdiff $r addr.heap" > addr.out || true
+        eval "leakdiff $r dot.heap" > dot.out || true
+        eval "leakdiff $r slow.heap" > slow.out || true
+        [ -s addr.out ]
+        run diff addr.out dot.out
+        assert_success
+        run diff dot.out slow.out
+        assert_success
+    done
+    # reallocs, a block freed twice, and a '^N' naming an addressed block
+    printf '+ 1 . 10 a\n~ 2 ^1 . 30 b\n- 3 ^1\n- 4 ^2\n+ 5 0x40 7 c\n- 6 ^1\n' > r.heap
+    run --separate-stderr leakdiff summary -f json r.heap
+    assert_success
+    assert_output --partial '"allocs":2,"frees":3,"reallocs":1,'
+    assert_output --partial '"live_bytes":7,"live_blocks":1,"peak_bytes":30,'
+    assert_output --partial '"unknown_frees":1,"double_frees":1,'
+    assert_equal "$stderr" "$(printf '%s\n' 'leakdiff: r.heap:4: double free of #2 (freed at line 3)' \
+        'leakdiff: r.heap:6: free of an address that is not allocated: #5')"
+}
+
+@test "compact form: bad back-references and reserved addresses are errors with lines" {
+    printf '+ 1 . 10 a\n- 2 ^0\n' > b1
+    run leakdiff summary b1
+    assert_failure 2
+    assert_output "leakdiff: b1:2: expected ^N with N a positive integer, found '^0'"
+    printf '+ 1 . 10 a\n- 2 ^2\n' > b2
+    run leakdiff summary b2
+    assert_failure 2
+    assert_output "leakdiff: b2:2: ^2: only 1 event records come before this one"
+    printf '+ 1 . 10 a\n- 2 .\n' > b3
+    run leakdiff summary b3
+    assert_failure 2
+    assert_output "leakdiff: b3:2: ADDR: expected a hex address, found '.'"
+    printf '+ 1 ^1 10 a\n' > b4
+    run leakdiff summary b4
+    assert_failure 2
+    assert_output "leakdiff: b4:1: ADDR: expected a hex address, found '^1'"
+    printf '+ 1 8000000000000000 10 a\n' > b5
+    run leakdiff summary b5
+    assert_failure 2
+    assert_output "leakdiff: b5:1: ADDR: '8000000000000000' is 2^63 or more (reserved: no process has such addresses)"
+    printf '+ 1 . 10 a\n~ 2 ^1 ^1 30 b\n' > b6
+    run leakdiff summary b6
+    assert_failure 2
+    assert_output "leakdiff: b6:2: NEW: expected a hex address, found '^1'"
+}
+
 @test "several traces are read as one, in order" {
     head -14 "$LD/service.heap" > a.heap
     tail -n +15 "$LD/service.heap" > b.heap

@@ -11,7 +11,7 @@ empty_so() { printf '' | cc -shared -fPIC -o empty.so -x c -; }
 
 @test "record: events come back in sequence order; an allocation waits for the realloc that freed its address" {
     empty_so
-    run --separate-stderr leakdiff record --preload ./empty.so -o t.zst -- python3 "$ROOT/tests/leakdiff/record-fake.py" 3
+    run --separate-stderr leakdiff record --addresses --preload ./empty.so -o t.zst -- python3 "$ROOT/tests/leakdiff/record-fake.py" 3
     assert_equal "$status" 3
     assert_equal "$output" "fake says hi"
     [[ "$stderr" == *"current: 207 bytes in 2 blocks"* ]]
@@ -22,6 +22,21 @@ empty_so() { printf '' | cc -shared -fPIC -o empty.so -x c -; }
     run leakdiff summary -f json t.zst
     assert_success
     assert_output --partial '"peak_bytes":250'
+}
+
+@test "record: by default blocks are numbered, not addressed, and every report is the same" {
+    empty_so
+    run leakdiff record -q --addresses --preload ./empty.so -o a.zst -- python3 "$ROOT/tests/leakdiff/record-fake.py" 3
+    run leakdiff record -q --preload ./empty.so -o n.zst -- python3 "$ROOT/tests/leakdiff/record-fake.py" 3
+    assert_equal "$status" 3
+    run bash -c "zstd -dc n.zst | grep '^[~+-]' | cut -d' ' -f1,3,4"
+    assert_output "$(printf '+ . 100\n~ ^1 .\n+ . 50\n- ^1\n+ . 7')"
+    for r in "summary -f json" "top -f tsv" "leaks -f tsv" "timeline -f tsv"; do
+        run bash -c "leakdiff $r a.zst > a.out; leakdiff $r n.zst > n.out; diff a.out n.out"
+        assert_success
+    done
+    run leakdiff summary -f json n.zst
+    assert_output --partial '"live_bytes":207,"live_blocks":2,"peak_bytes":250,'
 }
 
 @test "record: -o - streams the trace to stdout and the program's stdout to stderr" {

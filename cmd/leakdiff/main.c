@@ -163,13 +163,14 @@ static void warn_findings(const ld_track *k, const char *name)
     size_t n = mk_vec_len(&k->findings), shown = n < 10 ? n : 10;
     for (size_t i = 0; i < shown; i++) {
         const ld_finding *f = mk_vec_get(&k->findings, i);
+        char a[32];
+        ld_addr_str(f->addr, a, sizeof a);
         if (f->kind == LD_F_DOUBLE_FREE)
-            fprintf(stderr, "leakdiff: %s:%llu: %s of 0x%llx (freed at line %llu)\n", name,
-                    (unsigned long long)f->line, what[f->kind], (unsigned long long)f->addr,
-                    (unsigned long long)f->other_line);
+            fprintf(stderr, "leakdiff: %s:%llu: %s of %s (freed at line %llu)\n", name,
+                    (unsigned long long)f->line, what[f->kind], a, (unsigned long long)f->other_line);
         else
-            fprintf(stderr, "leakdiff: %s:%llu: %s: 0x%llx\n", name, (unsigned long long)f->line,
-                    what[f->kind], (unsigned long long)f->addr);
+            fprintf(stderr, "leakdiff: %s:%llu: %s: %s\n", name, (unsigned long long)f->line,
+                    what[f->kind], a);
     }
     uint64_t total = k->t.findings[0] + k->t.findings[1] + k->t.findings[2] + k->t.findings[3];
     if (total > shown)

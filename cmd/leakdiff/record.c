@@ -50,6 +50,7 @@ static char *preload_opt, *signal_opt = "USR2";
 static uint64_t frames_opt = 8, interval_opt;
 static int follow_fork;
 static mk_cli cli;
+static int keep_addresses;   /* --addresses (see put_freed) */
 
 static const mk_opt opts[] = {
     { "frames", 0, MK_ARG_UINT, &frames_opt, "N", "return addresses kept per allocation (0 = none, at most 64)",
@@ -59,6 +60,8 @@ static const mk_opt opts[] = {
       "number, or none)", NULL, "USR2" },
     { "follow-fork", 0, MK_ARG_FLAG, &follow_fork, NULL, "record forked children too, each into its own trace "
       "memkit-heap.PID.zst" },
+    { "addresses", 0, MK_ARG_FLAG, &keep_addresses, NULL, "write each block's address (by default "
+      "blocks are numbered: a trace a third the size)" },
     { "preload", 0, MK_ARG_STR, &preload_opt, "PATH", "the preload library (default: found next to leakdiff)" },
     { 0 },
 };
@@ -199,6 +202,9 @@ typedef struct {
     char in[1 << 16], out[1 << 17];
     size_t inlen;
     uint64_t bytes_out, events;
+    uint64_t ts;            /* the last time written, as ts_txt (ts_len digits) */
+    unsigned ts_len;
+    char ts_txt[24];
     int failed;
 } zwriter;
 
@@ -508,15 +514,23 @@ static void emit(proc *p, const char *fmt, ...)
  * record has them (site UINT32_MAX: none). */
 static char *put_dec(char *o, uint64_t v)
 {
-    char t[20];
-    int n = 0;
-    do {
-        t[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *o++ = t[--n];
-    return o;
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                   "8081828384858687888990919293949596979899";
+    unsigned n = 1;
+    for (uint64_t x = v; x >= 10; x /= 10)
+        n++;
+    char *e = o + n;
+    while (v >= 100) {
+        e -= 2;
+        memcpy(e, pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10)
+        memcpy(e - 2, pairs + 2 * v, 2);
+    else
+        e[-1] = (char)('0' + v);
+    return o + n;
 }
 
 static char *put_hex(char *o, uint64_t v)
@@ -530,30 +544,6 @@ static char *put_hex(char *o, uint64_t v)
     while (n)
         *o++ = t[--n];
     return o;
-}
-
-static void emit_event(proc *p, char kind, uint64_t ts, uint64_t addr, uint64_t newaddr, uint64_t size,
-                       uint32_t site)
-{
-    char line[96], *o = line;
-    *o++ = kind;
-    *o++ = ' ';
-    o = put_dec(o, ts);
-    *o++ = ' ';
-    o = put_hex(o, addr);
-    if (kind != '-') {
-        *o++ = ' ';
-        if (kind == '~') {
-            o = put_hex(o, newaddr);
-            *o++ = ' ';
-        }
-        o = put_dec(o, size);
-        *o++ = ' ';
-        *o++ = '$';
-        o = put_dec(o, site);
-    }
-    *o++ = '\n';
-    zw_write(p->w, line, (size_t)(o - line));
 }
 
 /* The site id of a stack, defining it (s record) the first time. */
@@ -602,6 +592,64 @@ static void feed(proc *p, ld_kind kind, uint64_t ts, uint64_t addr, uint64_t old
     ld_event ev = { kind, 1, ts, addr, old, size, site, LD_NO_TYPE, NULL, 0, p->w->events + 1 };
     ld_track_event(&p->track, &ev);
     p->w->events++;
+}
+
+/* Unless --addresses, blocks are written in the compact form "+ TS . SIZE
+ * SITE" and named "^N" (made N events back) when freed: the same events,
+ * and a trace a third the size, since an address is the one field zstd
+ * cannot predict. */
+
+/* A block being freed, as the trace names it: ^N when the track knew it
+ * live (it has just released it), else its address, for the analysis to
+ * report. */
+static char *put_freed(char *o, const proc *p, uint64_t addr)
+{
+    if (keep_addresses || !p->track.released)
+        return put_hex(o, addr);
+    *o++ = '^';
+    return put_dec(o, p->track.t.events - p->track.released);
+}
+
+/* One event: into the recorder's own figures, then into the trace (the
+ * track goes first: it knows which event made a freed block). kind as for
+ * feed; for LD_REALLOC, old -> addr. */
+static void event(proc *p, ld_kind kind, uint64_t ts, uint64_t addr, uint64_t old, uint64_t size,
+                  uint32_t site)
+{
+    feed(p, kind, ts, addr, old, size, site);
+    zwriter *w = p->w;
+    if (w->inlen + 128 > sizeof w->in)
+        zw_drain(w, ZSTD_e_continue);
+    char *o = w->in + w->inlen;
+    *o++ = kind == LD_ALLOC ? '+' : kind == LD_FREE ? '-' : '~';
+    *o++ = ' ';
+    /* the clock ticks every few ms: most events repeat the last time */
+    if (ts != w->ts || !w->ts_len) {
+        w->ts = ts;
+        w->ts_len = (unsigned)(put_dec(w->ts_txt, ts) - w->ts_txt);
+    }
+    memcpy(o, w->ts_txt, sizeof w->ts_txt);
+    o += w->ts_len;
+    *o++ = ' ';
+    if (kind == LD_FREE) {
+        o = put_freed(o, p, addr);
+    } else {
+        if (kind == LD_REALLOC) {
+            o = put_freed(o, p, old);
+            *o++ = ' ';
+        }
+        if (keep_addresses)
+            o = put_hex(o, addr);
+        else
+            *o++ = '.';
+        *o++ = ' ';
+        o = put_dec(o, size);
+        *o++ = ' ';
+        *o++ = '$';
+        o = put_dec(o, site);
+    }
+    *o++ = '\n';
+    w->inlen = (size_t)(o - w->in);
 }
 
 /* realloc is recorded after it returns, so another thread may be handed
@@ -687,23 +735,19 @@ static void apply_now(proc *p, const mkr_rec *r)
     switch (r->kind) {
     case MKR_ALLOC: {
         uint32_t site = site_of(p, frames, r->nframes);
-        emit_event(p, '+', ts, r->a, 0, r->b, site);
-        feed(p, LD_ALLOC, ts, r->a, 0, r->b, site);
+        event(p, LD_ALLOC, ts, r->a, 0, r->b, site);
         break;
     }
     case MKR_FREE:
-        emit_event(p, '-', ts, r->a, 0, 0, 0);
-        feed(p, LD_FREE, ts, r->a, 0, 0, LD_NO_SITE);
+        event(p, LD_FREE, ts, r->a, 0, 0, LD_NO_SITE);
         break;
     case MKR_REALLOC: {
         uint32_t site = site_of(p, frames, r->nframes);
         if (!r->c) {   /* realloc(p, 0) freed p */
-            emit_event(p, '-', ts, r->a, 0, 0, 0);
-            feed(p, LD_FREE, ts, r->a, 0, 0, LD_NO_SITE);
+            event(p, LD_FREE, ts, r->a, 0, 0, LD_NO_SITE);
             break;
         }
-        emit_event(p, '~', ts, r->a, r->c, r->b, site);
-        feed(p, LD_REALLOC, ts, r->c, r->a, r->b, site);
+        event(p, LD_REALLOC, ts, r->c, r->a, r->b, site);
         break;
     }
     case MKR_SNAPSHOT: {
@@ -770,8 +814,7 @@ static void new_image(proc *p)
         *(uint64_t *)mk_vec_push(&addrs) = b.addr;
     for (size_t i = 0; i < mk_vec_len(&addrs); i++) {
         uint64_t a = *(uint64_t *)mk_vec_get(&addrs, i);
-        emit(p, "- %llu %llx\n", (unsigned long long)p->last_ts, (unsigned long long)a);
-        feed(p, LD_FREE, p->last_ts, a, 0, 0, LD_NO_SITE);
+        event(p, LD_FREE, p->last_ts, a, 0, 0, LD_NO_SITE);
     }
     mk_vec_free(&addrs);
     emit(p, "@ %llu exec\n", (unsigned long long)p->last_ts);
@@ -868,8 +911,7 @@ static void inherit(proc *parent, pid_t child)
         size_t n;
         const char *name = b.site == LD_NO_SITE ? NULL : mk_intern_str(&parent->sites, b.site, &n);
         uint32_t site = name ? site_named(c, name, n) : site_named(c, "inherited", 9);
-        emit_event(c, '+', 0, b.addr, 0, b.size, site);
-        feed(c, LD_ALLOC, 0, b.addr, 0, b.size, site);
+        event(c, LD_ALLOC, 0, b.addr, 0, b.size, site);
     }
     c->wait_fork = 0;
     drain(c);
@@ -886,13 +928,32 @@ static void chunk(const char *data, size_t len)
         if (!p)
             return;
     }
-    for (size_t off = sizeof *h; off + sizeof(mkr_rec) <= len;) {
-        const mkr_rec *r = (const mkr_rec *)(data + off);
+    const unsigned char *at = (const unsigned char *)data + sizeof *h, *end = (const unsigned char *)data + len;
+    mkr_delta d = { 0, 0, 0, 0 };
+    struct {
+        mkr_rec r;
+        uint64_t frames[MKR_MAX_FRAMES];
+    } u;
+    while (at < end) {
+        if (*at & MKR_PACKED) {
+            if (!mkr_unpack(&at, end, &d, &u.r, u.frames))
+                break;
+            take(p, &u.r);
+            continue;
+        }
+        if (*at == 0) {   /* padding before a full record */
+            at++;
+            continue;
+        }
+        size_t off = (size_t)(at - (const unsigned char *)data);
+        if (off % 8 || off + sizeof(mkr_rec) > len)
+            break;
+        const mkr_rec *r = (const mkr_rec *)at;
         uint32_t sz = mkr_rec_size(r);
         if (off + sz > len || r->nframes > MKR_MAX_FRAMES)
             break;
         take(p, r);
-        off += sz;
+        at += sz;
     }
 }
 

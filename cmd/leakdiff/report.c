@@ -283,6 +283,10 @@ typedef struct {
     uint64_t bytes, blocks, min, max;
 } leakrow;
 
+/* Groups are numbered in the block table's order, which follows the
+ * addresses: ties go by name, so the report depends only on the events. */
+static const ld_groups *leak_groups;
+
 static int cmp_leak(const void *a, const void *b)
 {
     const leakrow *x = a, *y = b;
@@ -290,7 +294,10 @@ static int cmp_leak(const void *a, const void *b)
         return x->bytes > y->bytes ? -1 : 1;
     if (x->blocks != y->blocks)
         return x->blocks > y->blocks ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
+    size_t nx, ny;
+    const char *sx = group_name(leak_groups, x->id, &nx), *sy = group_name(leak_groups, y->id, &ny);
+    int c = memcmp(sx, sy, nx < ny ? nx : ny);
+    return c ? c : (nx > ny) - (nx < ny);
 }
 
 static int leak_used(const void *r) { return ((const leakrow *)r)->blocks != 0; }
@@ -340,6 +347,7 @@ mk_table *ld_leaks(ld_track *k, const ld_opts *o, uint64_t *leak_blocks, uint64_
         r->blocks++;
         (*leak_blocks)++;
     }
+    leak_groups = &g;
     size_t n = keep_sorted(&rows, leak_used, cmp_leak);
     const leakrow *rs = mk_vec_data(&rows);
     mk_table *t = mk_table_new();
@@ -681,7 +689,7 @@ mk_table *ld_findings(const ld_track *k, const ld_opts *o)
     for (size_t i = 0; i < mk_vec_len(&k->findings) && (!o->limit || i < o->limit); i++) {
         const ld_finding *f = mk_vec_get(&k->findings, i);
         char a[32];
-        snprintf(a, sizeof a, "0x%llx", (unsigned long long)f->addr);
+        ld_addr_str(f->addr, a, sizeof a);
         size_t nl = 0;
         const char *s = f->site != LD_NO_SITE ? mk_intern_str(o->sites, f->site, &nl) : "";
         mk_table_row(t);
@@ -748,7 +756,7 @@ mk_table *ld_suggest(ld_track *k, const ld_opts *o)
 {
     mk_vec out;
     mk_vec_init(&out, sizeof(sugg));
-    char b1[MK_FMT_BUFSZ], b2[MK_FMT_BUFSZ], b3[MK_FMT_BUFSZ];
+    char b1[MK_FMT_BUFSZ], b2[MK_FMT_BUFSZ], b3[MK_FMT_BUFSZ], a1[32];
     uint32_t spike_site = UINT32_MAX;
     uint64_t spike_drop = 0;
     for (size_t i = 0; i < mk_vec_len(&k->sites); i++) {
@@ -808,10 +816,10 @@ mk_table *ld_suggest(ld_track *k, const ld_opts *o)
             sugg *g = add_sugg(&out, "large-held", b->site, b->size);
             mk_fmt_bytes(b1, sizeof b1, b->size);
             snprintf(g->why, sizeof g->why,
-                     "a block of %s made at event %llu of %llu (address 0x%llx) is still held at the "
+                     "a block of %s made at event %llu of %llu (address %s) is still held at the "
                      "end: free it when done, or map it and let the kernel page it",
                      b1, (unsigned long long)b->event, (unsigned long long)k->t.events,
-                     (unsigned long long)b->addr);
+                     ld_addr_str(b->addr, a1, sizeof a1));
         }
     }
     it = 0;

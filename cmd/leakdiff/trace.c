@@ -20,6 +20,7 @@ struct ld_trace {
     ld_format fmt;
     int lenient;
     uint64_t skipped, line;
+    uint64_t events;           /* + - ~ records so far: the E of LD_UNNAMED | E */
     /* "s ID SITE": numeric ids index an array, others go through a map */
     mk_vec num_ids;            /* uint32_t site + 1 (0 = undefined) */
     mk_map ids;                /* id -> site */
@@ -62,6 +63,7 @@ static ld_trace *trace_new(mk_lines *l, mk_intern *sites, mk_intern *types, int 
         t->fmt = prev->fmt;
         t->num_ids = prev->num_ids;
         t->ids = prev->ids;
+        t->events = prev->events;
         mk_vec_init(&prev->num_ids, sizeof(uint32_t));
         mk_map_init(&prev->ids, 0);
     } else {
@@ -261,6 +263,45 @@ static int hex(ld_trace *t, const mk_field *f, const char *what, uint64_t *v)
     return bad(t, "%s: expected a hex address, found '%s'", what, shown(f, b));
 }
 
+/* A block written without its address gets the number of the event record
+ * being read (see LD_UNNAMED). */
+static uint64_t unnamed(const ld_trace *t)
+{
+    return LD_UNNAMED | (t->events + 1);
+}
+
+/* "^N": the block made N event records back. */
+static int back(ld_trace *t, const char *p, size_t n, uint64_t *v)
+{
+    uint64_t k;
+    if (mk_parse_u64(p, n, &k) < 0 || k == 0)
+        return bad(t, "expected ^N with N a positive integer, found '^%.*s'", (int)(n < 40 ? n : 40), p);
+    if (k > t->events)
+        return bad(t, "^%llu: only %llu event records come before this one",
+                   (unsigned long long)k, (unsigned long long)t->events);
+    *v = LD_UNNAMED | (t->events + 1 - k);
+    return 1;
+}
+
+/* An address field: hex; "." for a new block written without its address
+ * (dot), or "^N" for one made earlier (caret). */
+static int block(ld_trace *t, const mk_field *f, const char *what, int dot, int caret, uint64_t *v)
+{
+    if (dot && f->len == 1 && f->ptr[0] == '.') {
+        *v = unnamed(t);
+        return 1;
+    }
+    if (caret && f->len && f->ptr[0] == '^')
+        return back(t, f->ptr + 1, f->len - 1, v);
+    int r = hex(t, f, what, v);
+    if (r > 0 && (*v & LD_UNNAMED)) {
+        char b[48];
+        return bad(t, "%s: '%s' is 2^63 or more (reserved: no process has such addresses)", what,
+                   shown(f, b));
+    }
+    return r;
+}
+
 static int want_fields(ld_trace *t, size_t nf, size_t min, const char *form)
 {
     if (nf >= min)
@@ -294,7 +335,7 @@ static int memkit_record(ld_trace *t, const mk_field *f, size_t nf, const char *
     switch (f[0].ptr[0]) {
     case '+':
         if ((r = want_fields(t, nf, 5, "+ TS ADDR SIZE SITE [t=TYPE]")) <= 0 ||
-            (r = num(t, &f[1], "TS", &ev->ts)) <= 0 || (r = hex(t, &f[2], "ADDR", &ev->addr)) <= 0 ||
+            (r = num(t, &f[1], "TS", &ev->ts)) <= 0 || (r = block(t, &f[2], "ADDR", 1, 0, &ev->addr)) <= 0 ||
             (r = num(t, &f[3], "SIZE", &ev->size)) <= 0 || (r = site_field(t, &f[4], &ev->site)) <= 0 ||
             (r = options(t, f + 5, nf - 5, ev)) <= 0)
             return r;
@@ -302,7 +343,7 @@ static int memkit_record(ld_trace *t, const mk_field *f, size_t nf, const char *
         break;
     case '-':
         if ((r = want_fields(t, nf, 3, "- TS ADDR")) <= 0 || (r = num(t, &f[1], "TS", &ev->ts)) <= 0 ||
-            (r = hex(t, &f[2], "ADDR", &ev->addr)) <= 0)
+            (r = block(t, &f[2], "ADDR", 0, 1, &ev->addr)) <= 0)
             return r;
         if (nf > 3 && memchr(f[3].ptr, '=', f[3].len) == NULL) {
             if ((r = site_field(t, &f[3], &ev->site)) <= 0 || (r = options(t, f + 4, nf - 4, ev)) <= 0)
@@ -314,8 +355,8 @@ static int memkit_record(ld_trace *t, const mk_field *f, size_t nf, const char *
         break;
     case '~':
         if ((r = want_fields(t, nf, 6, "~ TS OLD NEW SIZE SITE")) <= 0 ||
-            (r = num(t, &f[1], "TS", &ev->ts)) <= 0 || (r = hex(t, &f[2], "OLD", &ev->old)) <= 0 ||
-            (r = hex(t, &f[3], "NEW", &ev->addr)) <= 0 || (r = num(t, &f[4], "SIZE", &ev->size)) <= 0 ||
+            (r = num(t, &f[1], "TS", &ev->ts)) <= 0 || (r = block(t, &f[2], "OLD", 0, 1, &ev->old)) <= 0 ||
+            (r = block(t, &f[3], "NEW", 1, 0, &ev->addr)) <= 0 || (r = num(t, &f[4], "SIZE", &ev->size)) <= 0 ||
             (r = site_field(t, &f[5], &ev->site)) <= 0 || (r = options(t, f + 6, nf - 6, ev)) <= 0)
             return r;
         ev->kind = LD_REALLOC;
@@ -341,6 +382,8 @@ static int memkit_record(ld_trace *t, const mk_field *f, size_t nf, const char *
     default:
         return bad(t, "unknown record type '%s' (expected + - ~ @ s)", shown(&f[0], b));
     }
+    if (ev->kind != LD_SNAPSHOT)
+        t->events++;
     ev->has_ts = 1;
     return 1;
 }
@@ -471,14 +514,33 @@ static int fast_memkit(ld_trace *t, const char *p, size_t len, ld_event *ev)
     char kind = p[0];
     p += 2;
     if (kind == '-') {
-        if (!fast_dec(&p, end, &ev->ts) || p == end || !(++p, fast_hex(&p, end, &ev->addr)) || p != end)
+        if (!fast_dec(&p, end, &ev->ts) || p == end)
             return 0;
+        p++;
+        if (p < end && *p == '^') {
+            uint64_t k;
+            p++;
+            if (!fast_dec(&p, end, &k) || p != end || k == 0 || k > t->events)
+                return 0;
+            ev->addr = LD_UNNAMED | (t->events + 1 - k);
+        } else if (!fast_hex(&p, end, &ev->addr) || p != end || (ev->addr & LD_UNNAMED)) {
+            return 0;
+        }
         ev->kind = LD_FREE;
         ev->has_ts = 1;
+        t->events++;
         return 1;
     }
-    if (kind != '+' || !fast_dec(&p, end, &ev->ts) || p == end || !(++p, fast_hex(&p, end, &ev->addr)) ||
-        p == end || !(++p, fast_dec(&p, end, &ev->size)) || p == end)
+    if (kind != '+' || !fast_dec(&p, end, &ev->ts) || p == end)
+        return 0;
+    p++;
+    if (end - p > 1 && p[0] == '.' && p[1] == ' ') {
+        ev->addr = unnamed(t);
+        p++;
+    } else if (!fast_hex(&p, end, &ev->addr) || (ev->addr & LD_UNNAMED)) {
+        return 0;
+    }
+    if (p == end || !(++p, fast_dec(&p, end, &ev->size)) || p == end)
         return 0;
     p++;
     const char *site = p;
@@ -500,7 +562,17 @@ static int fast_memkit(ld_trace *t, const char *p, size_t len, ld_event *ev)
     }
     ev->kind = LD_ALLOC;
     ev->has_ts = 1;
+    t->events++;
     return 1;
+}
+
+const char *ld_addr_str(uint64_t addr, char *buf, size_t cap)
+{
+    if (addr & LD_UNNAMED)
+        snprintf(buf, cap, "#%llu", (unsigned long long)(addr & ~LD_UNNAMED));
+    else
+        snprintf(buf, cap, "0x%llx", (unsigned long long)addr);
+    return buf;
 }
 
 /* ---- the reader ------------------------------------------------------------------ */

@@ -32,6 +32,17 @@ typedef enum {
 
 enum { LD_NO_TYPE = UINT32_MAX, LD_NO_SITE = UINT32_MAX };
 
+/* A block written without its address ("+ TS . SIZE SITE", the recorder's
+ * compact form) is keyed by LD_UNNAMED | E, E being the number of its event
+ * record (+ - ~, counted from 1 over the whole trace); "^N" names the block of
+ * event E - N. Real addresses never have the top bit set on the machines we
+ * record (user space ends at 2^47, or 2^56 with 5-level paging). */
+#define LD_UNNAMED (UINT64_C(1) << 63)
+
+/* addr as reports show it: "0x7f..." or "#E" for a block written without
+ * its address. Returns buf. */
+const char *ld_addr_str(uint64_t addr, char *buf, size_t cap);
+
 typedef struct {
     ld_kind kind;
     int has_ts;

@@ -383,12 +383,32 @@ static void chunk(const unsigned char *c, uint32_t len)
     const mkr_chunk *h = (const mkr_chunk *)c;
     uint32_t off = sizeof *h;
     image *im = NULL;
-    while (off + sizeof(mkr_rec) <= len) {
-        const mkr_rec *r = (const mkr_rec *)(c + off);
-        uint32_t sz = mkr_rec_size(r);
-        if (off + sz > len) {
-            fprintf(stderr, "rec-dump: pid %u: record overruns its chunk\n", h->pid);
-            break;
+    mkr_delta d = { 0, 0, 0, 0 };
+    struct {
+        mkr_rec r;
+        uint64_t frames[MKR_MAX_FRAMES];
+    } u;
+    while (off < len) {
+        const mkr_rec *r;
+        uint32_t sz;
+        if (c[off] & MKR_PACKED) {
+            const unsigned char *p = c + off;
+            if (!mkr_unpack(&p, c + len, &d, &u.r, u.frames)) {
+                fprintf(stderr, "rec-dump: pid %u: bad packed record\n", h->pid);
+                break;
+            }
+            r = &u.r;
+            sz = (uint32_t)(p - (c + off));
+        } else if (c[off] == 0) {
+            off++;
+            continue;
+        } else {
+            r = (const mkr_rec *)(c + off);
+            sz = mkr_rec_size(r);
+            if (off % 8 || off + sizeof(mkr_rec) > len || off + sz > len) {
+                fprintf(stderr, "rec-dump: pid %u: record overruns its chunk\n", h->pid);
+                break;
+            }
         }
         if (r->kind == MKR_HELLO) {
             im = img_new(h->pid);

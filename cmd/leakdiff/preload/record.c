@@ -285,6 +285,7 @@ struct tstate {
     uint32_t len;                       /* bytes used in buf, header included */
     uint32_t tid;
     uint64_t first_ts;                  /* ts of the oldest unflushed record */
+    mkr_delta delta;                    /* the packed records' previous fields in buf */
     uintptr_t lo, hi;                   /* stack bounds for the frame walk */
     struct tstate *next, *prev;         /* registry, under g_reg */
     int reg;                            /* in the registry */
@@ -398,6 +399,20 @@ static void tb_flush(struct tstate *t)
     if (t->len > HDR)
         out_chunk(t->buf, t->len);
     t->len = HDR;
+    memset(&t->delta, 0, sizeof t->delta);
+}
+
+/* Room for a full record of need bytes at an offset that is a multiple of
+ * 8 (packed records before it leave any offset): zero padding, or a flush. */
+static void tb_align(struct tstate *t, uint32_t need)
+{
+    uint32_t at = (t->len + 7u) & ~7u;
+    if (at + need > MKR_CHUNK) {
+        tb_flush(t);
+        return;
+    }
+    memset(t->buf + t->len, 0, at - t->len);
+    t->len = at;
 }
 
 static uint32_t gettid_(void)
@@ -699,7 +714,6 @@ static int ev_begin(struct tstate *t)
  * thread's key destructor already ran). */
 static void ev_put(struct tstate *t, int kind, uint64_t a, uint64_t b, uint64_t c, const uint64_t *fr, int nf)
 {
-    uint32_t need = (uint32_t)(sizeof(mkr_rec) + 8u * (unsigned)nf);
     if (unlikely(t->dead)) {
         struct cb cb;
         cb.len = HDR;
@@ -712,23 +726,13 @@ static void ev_put(struct tstate *t, int kind, uint64_t a, uint64_t b, uint64_t 
         return;
     }
     own_lock(t);
-    if (unlikely(t->len + need > MKR_CHUNK))
+    if (unlikely(t->len + MKR_PACKED_MAX > MKR_CHUNK))
         tb_flush(t);
-    mkr_rec *r = (mkr_rec *)(t->buf + t->len);
-    r->kind = (uint8_t)kind;
-    r->nframes = (uint8_t)nf;
-    r->aux = 0;
-    r->tid = t->tid;
-    r->seq = atomic_fetch_add_explicit(&g_seq, 1, RELAXED) + 1;
-    r->ts = now_ns() - g_t0;
-    r->a = a;
-    r->b = b;
-    r->c = c;
-    if (nf)
-        memcpy(r + 1, fr, 8u * (unsigned)nf);
+    uint64_t seq = atomic_fetch_add_explicit(&g_seq, 1, RELAXED) + 1, ts = now_ns() - g_t0;
     if (t->len == HDR)
-        t->first_ts = r->ts;
-    t->len += need;
+        t->first_ts = ts;
+    unsigned char *end = mkr_pack(t->buf + t->len, &t->delta, kind, seq, ts, a, b, c, fr, nf);
+    t->len = (uint32_t)(end - t->buf);
     tb_unlock(t);
 }
 
@@ -785,8 +789,7 @@ static void snapshot(struct tstate *t, const char *label)
     if (t->reg) {
         uint32_t need = (uint32_t)(sizeof(mkr_rec) + ((llen + 7) & ~(size_t)7));
         own_lock(t);
-        if (t->len + need > MKR_CHUNK)
-            tb_flush(t);
+        tb_align(t, need);
         mkr_rec *r = (mkr_rec *)(t->buf + t->len);
         fill(r, MKR_SNAPSHOT, t->tid, 0, 0, 0);
         r->aux = (uint16_t)llen;
