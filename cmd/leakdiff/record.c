@@ -7,8 +7,8 @@
  * read as they come, records put back in sequence order per process, each
  * call stack interned once (symbolized through addr2line with the module
  * map read from /proc/PID/maps) and written as an `s` record, events
- * written as the memkit heap format through zstd and fed to the same
- * tracker the analysis uses → at the end (CMD exited or died) the summary
+ * written as the memkit heap format through zstd, with the live blocks
+ * kept in a lean table of their own (live.h) → at the end (CMD exited or died) the summary
  * on stderr and CMD's status as ours. */
 #include "record.h"
 
@@ -19,7 +19,7 @@
 #include "parse.h"
 #include "recproto.h"
 #include "trace.h"
-#include "track.h"
+#include "live.h"
 #include "vec.h"
 
 #include <elf.h>
@@ -452,12 +452,16 @@ typedef struct {
     uint64_t ts_base, last_ts;
     zwriter *w;
     char *name;
-    ld_track track;
+    ld_live live;
     mk_intern sites, types;
     mk_map site_ids;        /* frames (raw) -> site id + 1 */
+    uint32_t last_site;     /* site_of's last answer (UINT32_MAX: none yet), for: */
+    unsigned last_n;
+    uint64_t last_frames[MKR_MAX_FRAMES];
     mk_vec mods;            /* module: from MKR_MODULE records, else /proc/PID/maps */
     int mods_from_records;
     mk_imap deferred;       /* address -> index + 1 into held: events waiting for a realloc */
+    size_t nheld;           /* addresses in deferred */
     mk_vec held;            /* mk_vec of char * record copies, per deferred address */
 } proc;
 
@@ -488,7 +492,8 @@ static proc *proc_new(pid_t pid, int fd, const char *name)
     mk_vec_init(&p->mods, sizeof(module));
     mk_imap_init(&p->deferred, 0);
     mk_vec_init(&p->held, sizeof(mk_vec));
-    ld_track_init(&p->track, &p->types);
+    ld_live_init(&p->live);
+    p->last_site = UINT32_MAX;
     p->w = mk_xmalloc(sizeof *p->w);
     p->name = mk_xstrdup(name);
     zw_open(p->w, fd, p->name);
@@ -546,8 +551,23 @@ static char *put_hex(char *o, uint64_t v)
     return o;
 }
 
+static uint32_t site_lookup(proc *p, const uint64_t *frames, unsigned n);
+
 /* The site id of a stack, defining it (s record) the first time. */
 static uint32_t site_of(proc *p, const uint64_t *frames, unsigned n)
+{
+    /* Loops allocate from one stack over and over: the last one is kept
+     * (and a stack of no frames always hits it). */
+    if (p->last_site != UINT32_MAX && n == p->last_n && !memcmp(frames, p->last_frames, 8u * n))
+        return p->last_site;
+    uint32_t id = site_lookup(p, frames, n);
+    p->last_site = id;
+    p->last_n = n;
+    memcpy(p->last_frames, frames, 8u * n);
+    return id;
+}
+
+static uint32_t site_lookup(proc *p, const uint64_t *frames, unsigned n)
 {
     int fresh;
     uint64_t *v = mk_map_put(&p->site_ids, frames, n * 8u, &fresh);
@@ -587,43 +607,22 @@ static uint32_t site_named(proc *p, const char *name, size_t n)
     return id;
 }
 
-static void feed(proc *p, ld_kind kind, uint64_t ts, uint64_t addr, uint64_t old, uint64_t size, uint32_t site)
-{
-    ld_event ev = { kind, 1, ts, addr, old, size, site, LD_NO_TYPE, NULL, 0, p->w->events + 1 };
-    ld_track_event(&p->track, &ev);
-    p->w->events++;
-}
-
 /* Unless --addresses, blocks are written in the compact form "+ TS . SIZE
- * SITE" and named "^N" (made N events back) when freed: the same events,
- * and a trace a third the size, since an address is the one field zstd
- * cannot predict. */
+ * SITE" and named "^N" (made N events back) when freed or reallocated: the
+ * same events, and a trace a third the size, since an address is the one
+ * field zstd cannot predict. */
 
-/* A block being freed, as the trace names it: ^N when the track knew it
- * live (it has just released it), else its address, for the analysis to
- * report. */
-static char *put_freed(char *o, const proc *p, uint64_t addr)
+/* The start of an event line: its kind and time, written straight into
+ * the compressor's input. The clock ticks every few ms, so most events
+ * repeat the last time's digits. */
+static char *line_start(proc *p, char kind, uint64_t ts)
 {
-    if (keep_addresses || !p->track.released)
-        return put_hex(o, addr);
-    *o++ = '^';
-    return put_dec(o, p->track.t.events - p->track.released);
-}
-
-/* One event: into the recorder's own figures, then into the trace (the
- * track goes first: it knows which event made a freed block). kind as for
- * feed; for LD_REALLOC, old -> addr. */
-static void event(proc *p, ld_kind kind, uint64_t ts, uint64_t addr, uint64_t old, uint64_t size,
-                  uint32_t site)
-{
-    feed(p, kind, ts, addr, old, size, site);
     zwriter *w = p->w;
     if (w->inlen + 128 > sizeof w->in)
         zw_drain(w, ZSTD_e_continue);
     char *o = w->in + w->inlen;
-    *o++ = kind == LD_ALLOC ? '+' : kind == LD_FREE ? '-' : '~';
+    *o++ = kind;
     *o++ = ' ';
-    /* the clock ticks every few ms: most events repeat the last time */
     if (ts != w->ts || !w->ts_len) {
         w->ts = ts;
         w->ts_len = (unsigned)(put_dec(w->ts_txt, ts) - w->ts_txt);
@@ -631,25 +630,83 @@ static void event(proc *p, ld_kind kind, uint64_t ts, uint64_t addr, uint64_t ol
     memcpy(o, w->ts_txt, sizeof w->ts_txt);
     o += w->ts_len;
     *o++ = ' ';
-    if (kind == LD_FREE) {
-        o = put_freed(o, p, addr);
-    } else {
-        if (kind == LD_REALLOC) {
-            o = put_freed(o, p, old);
-            *o++ = ' ';
-        }
-        if (keep_addresses)
-            o = put_hex(o, addr);
-        else
-            *o++ = '.';
-        *o++ = ' ';
-        o = put_dec(o, size);
-        *o++ = ' ';
-        *o++ = '$';
-        o = put_dec(o, site);
-    }
+    return o;
+}
+
+static void line_end(proc *p, char *o)
+{
     *o++ = '\n';
-    w->inlen = (size_t)(o - w->in);
+    p->w->inlen = (size_t)(o - p->w->in);
+    p->w->events++;
+}
+
+/* A block being freed or reallocated, as the trace names it: ^N when it
+ * was live (made: what ld_live_del said), else its address, for the
+ * analysis to report. */
+static char *put_freed(char *o, const proc *p, uint64_t addr, uint64_t made)
+{
+    if (keep_addresses || !made)
+        return put_hex(o, addr);
+    *o++ = '^';
+    return put_dec(o, (p->w->events + 1 - made) & LD_LIVE_MADE_MASK);
+}
+
+static char *put_new(char *o, uint64_t addr, uint64_t size, uint32_t site)
+{
+    if (keep_addresses)
+        o = put_hex(o, addr);
+    else
+        *o++ = '.';
+    *o++ = ' ';
+    o = put_dec(o, size);
+    *o++ = ' ';
+    *o++ = '$';
+    return put_dec(o, site);
+}
+
+static void ev_free(proc *p, uint64_t ts, uint64_t addr)
+{
+    uint64_t made = ld_live_del(&p->live, addr);
+    char *o = line_start(p, '-', ts);
+    line_end(p, put_freed(o, p, addr, made));
+}
+
+/* A block is handed out at an address that is still live: its free never
+ * came (see apply). A compact trace says so with a free of the old block;
+ * with addresses, the analysis reports the reuse. */
+static void missing_free(proc *p, uint64_t ts, uint64_t addr)
+{
+    if (keep_addresses)
+        ld_live_del(&p->live, addr);
+    else
+        ev_free(p, ts, addr);
+}
+
+/* 0 if a block lives at addr and the caller may hold the allocation
+ * until its realloc comes (nothing is written then). */
+static int ev_alloc(proc *p, uint64_t ts, uint64_t addr, uint64_t size, uint32_t site, int may_hold)
+{
+    if (!ld_live_add(&p->live, addr, size, site, p->w->events + 1)) {
+        if (may_hold)
+            return 0;
+        missing_free(p, ts, addr);
+        ld_live_add(&p->live, addr, size, site, p->w->events + 1);
+    }
+    char *o = line_start(p, '+', ts);
+    line_end(p, put_new(o, addr, size, site));
+    return 1;
+}
+
+static void ev_realloc(proc *p, uint64_t ts, uint64_t old, uint64_t addr, uint64_t size, uint32_t site)
+{
+    if (addr != old && ld_live_has(&p->live, addr))
+        missing_free(p, ts, addr);
+    uint64_t made = ld_live_del(&p->live, old);
+    ld_live_add(&p->live, addr, size, site, p->w->events + 1);
+    char *o = line_start(p, '~', ts);
+    o = put_freed(o, p, old, made);
+    *o++ = ' ';
+    line_end(p, put_new(o, addr, size, site));
 }
 
 /* realloc is recorded after it returns, so another thread may be handed
@@ -657,7 +714,7 @@ static void event(proc *p, ld_kind kind, uint64_t ts, uint64_t addr, uint64_t ol
  * still live therefore waits (with whatever follows on that address) for
  * the realloc that released it; at the end, anything still waiting is
  * applied as it came, and the analysis reports it. */
-static void apply_now(proc *p, const mkr_rec *r);
+static void apply_now(proc *p, const mkr_rec *r, int may_hold);
 
 static char *rec_copy(const mkr_rec *r)
 {
@@ -667,20 +724,26 @@ static char *rec_copy(const mkr_rec *r)
     return c;
 }
 
-static int hold(proc *p, const mkr_rec *r, uint64_t addr)
+/* Records waiting on addr (a realloc that frees it has not come yet): r
+ * joins them. 0 if none wait. */
+static int queued(proc *p, const mkr_rec *r, uint64_t addr)
 {
-    uint64_t *d = mk_imap_len(&p->deferred) ? mk_imap_get(&p->deferred, addr) : NULL;
-    if (!d) {
-        if (r->kind != MKR_ALLOC || !ld_track_is_live(&p->track, addr))
-            return 0;
-        mk_vec *q = mk_vec_push(&p->held);
-        mk_vec_init(q, sizeof(char *));
-        d = mk_imap_put(&p->deferred, addr, NULL);
-        *d = mk_vec_len(&p->held);
-    }
+    uint64_t *d = p->nheld ? mk_imap_get(&p->deferred, addr) : NULL;
+    if (!d)
+        return 0;
     mk_vec *q = mk_vec_get(&p->held, (size_t)*d - 1);
     *(char **)mk_vec_push(q) = rec_copy(r);
     return 1;
+}
+
+/* An allocation of an address still live: it waits for the realloc. */
+static void hold(proc *p, const mkr_rec *r, uint64_t addr)
+{
+    mk_vec *q = mk_vec_push(&p->held);
+    mk_vec_init(q, sizeof(char *));
+    *mk_imap_put(&p->deferred, addr, NULL) = mk_vec_len(&p->held);
+    p->nheld++;
+    *(char **)mk_vec_push(q) = rec_copy(r);
 }
 
 /* The realloc that freed addr came: what waited on it goes now. */
@@ -692,9 +755,10 @@ static void release(proc *p, uint64_t addr)
     mk_vec q = *(mk_vec *)mk_vec_get(&p->held, (size_t)*d - 1);
     mk_vec_init(mk_vec_get(&p->held, (size_t)*d - 1), sizeof(char *));
     mk_imap_del(&p->deferred, addr);
+    p->nheld--;
     for (size_t i = 0; i < mk_vec_len(&q); i++) {
         char *rec = *(char **)mk_vec_get(&q, i);
-        apply_now(p, (const mkr_rec *)rec);
+        apply_now(p, (const mkr_rec *)rec, 0);
         free(rec);
     }
     mk_vec_free(&q);
@@ -720,14 +784,16 @@ static void inherit(proc *parent, pid_t child);
 static void apply(proc *p, const mkr_rec *r)
 {
     uint64_t addr = r->kind == MKR_ALLOC || r->kind == MKR_FREE ? r->a : r->kind == MKR_REALLOC ? r->c : 0;
-    if (addr && hold(p, r, addr))
+    if (addr && queued(p, r, addr))
         return;
-    apply_now(p, r);
+    apply_now(p, r, 1);
     if (r->kind == MKR_REALLOC && r->a != r->c)
         release(p, r->a);
 }
 
-static void apply_now(proc *p, const mkr_rec *r)
+/* may_hold: an allocation of a live address waits (else the block there
+ * is taken as freed: see missing_free). */
+static void apply_now(proc *p, const mkr_rec *r, int may_hold)
 {
     const uint64_t *frames = (const uint64_t *)(r + 1);
     uint64_t ts = p->ts_base + r->ts;
@@ -735,19 +801,20 @@ static void apply_now(proc *p, const mkr_rec *r)
     switch (r->kind) {
     case MKR_ALLOC: {
         uint32_t site = site_of(p, frames, r->nframes);
-        event(p, LD_ALLOC, ts, r->a, 0, r->b, site);
+        if (!ev_alloc(p, ts, r->a, r->b, site, may_hold))
+            hold(p, r, r->a);
         break;
     }
     case MKR_FREE:
-        event(p, LD_FREE, ts, r->a, 0, 0, LD_NO_SITE);
+        ev_free(p, ts, r->a);
         break;
     case MKR_REALLOC: {
         uint32_t site = site_of(p, frames, r->nframes);
         if (!r->c) {   /* realloc(p, 0) freed p */
-            event(p, LD_FREE, ts, r->a, 0, 0, LD_NO_SITE);
+            ev_free(p, ts, r->a);
             break;
         }
-        event(p, LD_REALLOC, ts, r->c, r->a, r->b, site);
+        ev_realloc(p, ts, r->a, r->c, r->b, site);
         break;
     }
     case MKR_SNAPSHOT: {
@@ -760,8 +827,6 @@ static void apply_now(proc *p, const mkr_rec *r)
             clean[i] = label[i] == '\n' || label[i] == '\r' ? ' ' : label[i];
         clean[n] = 0;
         emit(p, "@ %llu %s\n", (unsigned long long)ts, n ? clean : "snapshot");
-        ld_event ev = { LD_SNAPSHOT, 1, ts, 0, 0, 0, LD_NO_SITE, LD_NO_TYPE, clean, n, p->w->events + 1 };
-        ld_track_event(&p->track, &ev);
         break;
     }
     case MKR_MODULE: {
@@ -807,14 +872,15 @@ static void new_image(proc *p)
 {
     release_all(p);
     size_t it = 0;
-    ld_block b;
+    uint64_t addr, size;
+    uint32_t site;
     mk_vec addrs;
     mk_vec_init(&addrs, sizeof(uint64_t));
-    while (ld_track_next_live(&p->track, &it, &b))
-        *(uint64_t *)mk_vec_push(&addrs) = b.addr;
+    while (ld_live_next(&p->live, &it, &addr, &size, &site))
+        *(uint64_t *)mk_vec_push(&addrs) = addr;
     for (size_t i = 0; i < mk_vec_len(&addrs); i++) {
         uint64_t a = *(uint64_t *)mk_vec_get(&addrs, i);
-        event(p, LD_FREE, p->last_ts, a, 0, 0, LD_NO_SITE);
+        ev_free(p, p->last_ts, a);
     }
     mk_vec_free(&addrs);
     emit(p, "@ %llu exec\n", (unsigned long long)p->last_ts);
@@ -823,6 +889,7 @@ static void new_image(proc *p)
     mk_vec_clear(&p->pend);
     mk_imap_clear(&p->pending);
     mk_map_clear(&p->site_ids);
+    p->last_site = UINT32_MAX;
     p->ts_base = p->last_ts;
     p->next_seq = 1;
     for (size_t i = 0; i < mk_vec_len(&p->mods); i++)
@@ -906,16 +973,18 @@ static void inherit(proc *parent, pid_t child)
     if (!c || !c->wait_fork)
         return;
     size_t it = 0;
-    ld_block b;
-    while (ld_track_next_live(&parent->track, &it, &b)) {
+    uint64_t addr, size;
+    uint32_t psite;
+    while (ld_live_next(&parent->live, &it, &addr, &size, &psite)) {
         size_t n;
-        const char *name = b.site == LD_NO_SITE ? NULL : mk_intern_str(&parent->sites, b.site, &n);
-        uint32_t site = name ? site_named(c, name, n) : site_named(c, "inherited", 9);
-        event(c, LD_ALLOC, 0, b.addr, 0, b.size, site);
+        const char *name = mk_intern_str(&parent->sites, psite, &n);
+        ev_alloc(c, 0, addr, size, site_named(c, name, n), 0);
     }
     c->wait_fork = 0;
     drain(c);
 }
+
+enum { AHEAD = 8 };
 
 static void chunk(const char *data, size_t len)
 {
@@ -930,17 +999,33 @@ static void chunk(const char *data, size_t len)
     }
     const unsigned char *at = (const unsigned char *)data + sizeof *h, *end = (const unsigned char *)data + len;
     mkr_delta d = { 0, 0, 0, 0 };
-    struct {
+    /* Packed records are decoded AHEAD records before they are applied,
+     * and the live-table slots they will touch loaded meanwhile: the
+     * compressor's tables push the live table out of the cache between
+     * events, and these loads were the recorder's biggest cost. */
+    static struct {
         mkr_rec r;
         uint64_t frames[MKR_MAX_FRAMES];
-    } u;
+    } ahead[AHEAD];
+    size_t first = 0, n = 0;
     while (at < end) {
         if (*at & MKR_PACKED) {
-            if (!mkr_unpack(&at, end, &d, &u.r, u.frames))
+            if (n == AHEAD) {
+                take(p, &ahead[first].r);
+                first = (first + 1) % AHEAD;
+                n--;
+            }
+            size_t k = (first + n) % AHEAD;
+            if (!mkr_unpack(&at, end, &d, &ahead[k].r, ahead[k].frames))
                 break;
-            take(p, &u.r);
+            ld_live_prefetch(&p->live, ahead[k].r.a);
+            if (ahead[k].r.kind == MKR_REALLOC)
+                ld_live_prefetch(&p->live, ahead[k].r.c);
+            n++;
             continue;
         }
+        for (; n; n--, first = (first + 1) % AHEAD)
+            take(p, &ahead[first].r);
         if (*at == 0) {   /* padding before a full record */
             at++;
             continue;
@@ -955,6 +1040,8 @@ static void chunk(const char *data, size_t len)
         take(p, r);
         at += sz;
     }
+    for (; n; n--, first = (first + 1) % AHEAD)
+        take(p, &ahead[first].r);
 }
 
 static volatile sig_atomic_t child_pid_for_signals;
@@ -1040,21 +1127,20 @@ static int by_bytes(const void *a, const void *b)
 
 static void summary(proc *p, const char *what)
 {
-    ld_track_end(&p->track);
-    const ld_totals *t = &p->track.t;
+    const ld_live *l = &p->live;
     char b1[MK_FMT_BUFSZ], b2[MK_FMT_BUFSZ];
-    mk_fmt_bytes(b1, sizeof b1, t->live_bytes);
-    mk_fmt_bytes(b2, sizeof b2, t->peak_bytes);
+    mk_fmt_bytes(b1, sizeof b1, l->bytes);
+    mk_fmt_bytes(b2, sizeof b2, l->peak);
     fprintf(stderr, "leakdiff record: %s\n", what);
-    fprintf(stderr, "current: %llu bytes in %llu blocks (%s)\n", (unsigned long long)t->live_bytes,
-            (unsigned long long)t->live_blocks, b1);
-    fprintf(stderr, "peak: %llu bytes (%s)\n", (unsigned long long)t->peak_bytes, b2);
+    fprintf(stderr, "current: %llu bytes in %llu blocks (%s)\n", (unsigned long long)l->bytes,
+            (unsigned long long)l->blocks, b1);
+    fprintf(stderr, "peak: %llu bytes (%s)\n", (unsigned long long)l->peak, b2);
     mk_vec tops;
     mk_vec_init(&tops, sizeof(top));
-    for (uint32_t s = 0; s < (uint32_t)mk_vec_len(&p->track.sites); s++) {
-        const ld_stat *st = ld_track_site(&p->track, s);
-        if (st->live_bytes)
-            *(top *)mk_vec_push(&tops) = (top){ s, st->live_bytes, st->live_blocks };
+    for (uint32_t s = 0; s < (uint32_t)mk_vec_len(&l->sites); s++) {
+        ld_live_site st = ld_live_site_of(l, s);
+        if (st.bytes)
+            *(top *)mk_vec_push(&tops) = (top){ s, st.bytes, st.blocks };
     }
     qsort(mk_vec_data(&tops), mk_vec_len(&tops), sizeof(top), by_bytes);
     for (size_t i = 0; i < mk_vec_len(&tops) && i < 5; i++) {
@@ -1075,7 +1161,7 @@ static void proc_free(proc *p)
         free(*(char **)mk_vec_get(&p->pend, i));
     mk_vec_free(&p->pend);
     mk_imap_free(&p->pending);
-    ld_track_free(&p->track);
+    ld_live_free(&p->live);
     mk_intern_free(&p->sites);
     mk_intern_free(&p->types);
     mk_map_free(&p->site_ids);
@@ -1242,8 +1328,8 @@ int ld_record_main(int argc, char **argv)
             summary(p, what);
         else if (!cli.quiet)
             fprintf(stderr, "leakdiff record: child %d: current %llu bytes, peak %llu bytes, trace %s\n",
-                    (int)p->pid, (unsigned long long)p->track.t.live_bytes,
-                    (unsigned long long)p->track.t.peak_bytes, p->name);
+                    (int)p->pid, (unsigned long long)p->live.bytes,
+                    (unsigned long long)p->live.peak, p->name);
     }
     for (size_t i = 0; i < mk_vec_len(&procs); i++)
         proc_free(*(proc **)mk_vec_get(&procs, i));

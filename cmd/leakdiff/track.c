@@ -422,7 +422,6 @@ static void on_free(ld_track *k, const ld_event *ev, uint64_t addr)
         finding(k, LD_F_DOUBLE_FREE, ev, addr, slot_event(b));
         return;
     }
-    k->released = slot_event(b);
     release(k, b, ev->line);
     k->cur.frees++;
 }
@@ -443,7 +442,6 @@ static void on_realloc(ld_track *k, const ld_event *ev)
         /* The block keeps a type it was given; a size class follows the size. */
         if (type == LD_NO_TYPE && slot_type(b) != k->size_class[class_index(size)])
             type = slot_type(b);
-        k->released = slot_event(b);
         release(k, b, ev->line);
     }
     place(k, ev, ev->addr, ev->size, type);
@@ -458,7 +456,6 @@ void ld_track_event(ld_track *k, const ld_event *ev)
         k->t.last_ts = ev->ts;
     }
     k->t.last_line = ev->line;
-    k->released = 0;
     if (ev->kind == LD_SNAPSHOT) {
         capture(k, &k->snaps, &k->snap_sites, ev, ev->label, ev->label_len);
         return;

@@ -117,9 +117,6 @@ typedef struct ld_track {
     uint64_t point_every;      /* events per timeline point */
     ld_tpoint cur;             /* the point being filled */
     uint32_t size_class[65];   /* type ids of "size class" pseudo-types */
-    uint64_t released;         /* the event number of the block the last event freed or
-                                  reallocated, 0 if it named no live block (the recorder
-                                  writes it as "^N") */
     mk_intern *typenames;
 } ld_track;
 
