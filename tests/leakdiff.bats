@@ -394,6 +394,26 @@ compact() {
         'leakdiff: r.heap:6: free of an address that is not allocated: #5')"
 }
 
+@test "compact form: TS '=' repeats the time before, SIZE may be 0x hex; both paths agree" {
+    # the last "=" follows a marker: it is the marker's time, 9
+    printf '+ 5 . 0x10 a\n+ = . 32 a\n@ 9 mark\n- = ^1\n+ = . 0X40 a\n' > c.heap
+    sed -E 's/^([-+~]) /\1\t/' c.heap > c-slow.heap
+    for f in c.heap c-slow.heap; do
+        run leakdiff summary -f json "$f"
+        assert_success
+        assert_output --partial '"allocs":3,"frees":1,'
+        assert_output --partial '"live_bytes":80,"live_blocks":2,"peak_bytes":80,"peak_at":9,"peak_line":5,'
+    done
+    printf '+ = . 10 a\n' > e1
+    run leakdiff summary e1
+    assert_failure 2
+    assert_output "leakdiff: e1:1: TS: '=' stands for the time of the record before, and there is none"
+    printf '+ 1 . 0xzz a\n' > e2
+    run leakdiff summary e2
+    assert_failure 2
+    assert_output "leakdiff: e2:1: SIZE: expected a decimal integer or 0x and hex digits, found '0xzz'"
+}
+
 @test "compact form: bad back-references and reserved addresses are errors with lines" {
     printf '+ 1 . 10 a\n- 2 ^0\n' > b1
     run leakdiff summary b1
@@ -442,7 +462,7 @@ compact() {
     printf '#memkit heap v1\n+ 1 0x10 64 a.c:1\n+ 2 0x20 sixty a.c:1\n' > bad1
     run leakdiff summary bad1
     assert_failure 2
-    assert_output "leakdiff: bad1:3: SIZE: expected a decimal integer, found 'sixty'"
+    assert_output "leakdiff: bad1:3: SIZE: expected a decimal integer or 0x and hex digits, found 'sixty'"
     printf '+ 1 zz 64 a.c:1\n' > bad2
     run leakdiff bad2
     assert_failure 2

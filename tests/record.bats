@@ -18,7 +18,7 @@ empty_so() { printf '' | cc -shared -fPIC -o empty.so -x c -; }
     [[ "$stderr" == *"peak: 250 bytes"* ]]
     # the trace: the realloc of X before the new allocation of X, and the analysis agrees
     run bash -c "zstd -dc t.zst | grep '^[~+-]' | cut -d' ' -f1,3,4"
-    assert_output "$(printf '+ 1000 100\n~ 1000 2000\n+ 1000 50\n- 1000\n+ 3000 7')"
+    assert_output "$(printf '+ 1000 0x64\n~ 1000 2000\n+ 1000 0x32\n- 1000\n+ 3000 0x7')"
     run leakdiff summary -f json t.zst
     assert_success
     assert_output --partial '"peak_bytes":250'
@@ -30,7 +30,18 @@ empty_so() { printf '' | cc -shared -fPIC -o empty.so -x c -; }
     run leakdiff record -q --preload ./empty.so -o n.zst -- python3 "$ROOT/tests/leakdiff/record-fake.py" 3
     assert_equal "$status" 3
     run bash -c "zstd -dc n.zst | grep '^[~+-]' | cut -d' ' -f1,3,4"
-    assert_output "$(printf '+ . 100\n~ ^1 .\n+ . 50\n- ^1\n+ . 7')"
+    assert_output "$(printf '+ . 0x64\n~ ^1 .\n+ . 0x32\n- ^1\n+ . 0x7')"
+    # a real program: a time is written once, then "=" while it stays the
+    # same; sizes in hex; the analysis reads it back exactly
+    run leakdiff record -q -o b.zst -- rec-bench 100000
+    assert_success
+    run bash -c "zstd -dc b.zst | grep -c '^[+-] = '"
+    [ "$output" -gt 150000 ]
+    run bash -c "zstd -dc b.zst | grep -c '^- = ^2047$'"
+    [ "$output" -gt 90000 ]
+    run leakdiff summary -f json b.zst
+    assert_output --partial '"allocs":100000,"frees":100000,'
+    assert_output --partial '"live_bytes":0,"live_blocks":0,"peak_bytes":399444,'
     for r in "summary -f json" "top -f tsv" "leaks -f tsv" "timeline -f tsv"; do
         run bash -c "leakdiff $r a.zst > a.out; leakdiff $r n.zst > n.out; diff a.out n.out"
         assert_success

@@ -61,7 +61,7 @@ static const mk_opt opts[] = {
     { "follow-fork", 0, MK_ARG_FLAG, &follow_fork, NULL, "record forked children too, each into its own trace "
       "memkit-heap.PID.zst" },
     { "addresses", 0, MK_ARG_FLAG, &keep_addresses, NULL, "write each block's address (by default "
-      "blocks are numbered: a trace a third the size)" },
+      "blocks are numbered: a trace a fifth the size)" },
     { "preload", 0, MK_ARG_STR, &preload_opt, "PATH", "the preload library (default: found next to leakdiff)" },
     { 0 },
 };
@@ -202,9 +202,8 @@ typedef struct {
     char in[1 << 16], out[1 << 17];
     size_t inlen;
     uint64_t bytes_out, events;
-    uint64_t ts;            /* the last time written, as ts_txt (ts_len digits) */
-    unsigned ts_len;
-    char ts_txt[24];
+    uint64_t ts;            /* the last time written (once has_ts): the next is "=" if the same */
+    int has_ts;
     int failed;
 } zwriter;
 
@@ -609,7 +608,7 @@ static uint32_t site_named(proc *p, const char *name, size_t n)
 
 /* Unless --addresses, blocks are written in the compact form "+ TS . SIZE
  * SITE" and named "^N" (made N events back) when freed or reallocated: the
- * same events, and a trace a third the size, since an address is the one
+ * same events, and a trace a fifth the size, since an address is the one
  * field zstd cannot predict. */
 
 /* The start of an event line: its kind and time, written straight into
@@ -623,12 +622,13 @@ static char *line_start(proc *p, char kind, uint64_t ts)
     char *o = w->in + w->inlen;
     *o++ = kind;
     *o++ = ' ';
-    if (ts != w->ts || !w->ts_len) {
+    if (ts != w->ts || !w->has_ts) {
         w->ts = ts;
-        w->ts_len = (unsigned)(put_dec(w->ts_txt, ts) - w->ts_txt);
+        w->has_ts = 1;
+        o = put_dec(o, ts);
+    } else {
+        *o++ = '=';
     }
-    memcpy(o, w->ts_txt, sizeof w->ts_txt);
-    o += w->ts_len;
     *o++ = ' ';
     return o;
 }
@@ -658,7 +658,9 @@ static char *put_new(char *o, uint64_t addr, uint64_t size, uint32_t site)
     else
         *o++ = '.';
     *o++ = ' ';
-    o = put_dec(o, size);
+    *o++ = '0';
+    *o++ = 'x';
+    o = put_hex(o, size);
     *o++ = ' ';
     *o++ = '$';
     return put_dec(o, site);
@@ -827,6 +829,8 @@ static void apply_now(proc *p, const mkr_rec *r, int may_hold)
             clean[i] = label[i] == '\n' || label[i] == '\r' ? ' ' : label[i];
         clean[n] = 0;
         emit(p, "@ %llu %s\n", (unsigned long long)ts, n ? clean : "snapshot");
+        p->w->ts = ts;   /* a later "=" means this time */
+        p->w->has_ts = 1;
         break;
     }
     case MKR_MODULE: {
@@ -884,6 +888,8 @@ static void new_image(proc *p)
     }
     mk_vec_free(&addrs);
     emit(p, "@ %llu exec\n", (unsigned long long)p->last_ts);
+    p->w->ts = p->last_ts;
+    p->w->has_ts = 1;
     for (size_t i = 0; i < mk_vec_len(&p->pend); i++)
         free(*(char **)mk_vec_get(&p->pend, i));
     mk_vec_clear(&p->pend);

@@ -21,6 +21,8 @@ struct ld_trace {
     int lenient;
     uint64_t skipped, line;
     uint64_t events;           /* + - ~ records so far: the E of LD_UNNAMED | E */
+    uint64_t last_ts;          /* what a TS of "=" stands for, once has_ts */
+    int has_ts;
     /* "s ID SITE": numeric ids index an array, others go through a map */
     mk_vec num_ids;            /* uint32_t site + 1 (0 = undefined) */
     mk_map ids;                /* id -> site */
@@ -64,6 +66,8 @@ static ld_trace *trace_new(mk_lines *l, mk_intern *sites, mk_intern *types, int 
         t->num_ids = prev->num_ids;
         t->ids = prev->ids;
         t->events = prev->events;
+        t->last_ts = prev->last_ts;
+        t->has_ts = prev->has_ts;
         mk_vec_init(&prev->num_ids, sizeof(uint32_t));
         mk_map_init(&prev->ids, 0);
     } else {
@@ -255,6 +259,37 @@ static int num(ld_trace *t, const mk_field *f, const char *what, uint64_t *v)
     return bad(t, "%s: expected a decimal integer, found '%s'", what, shown(f, b));
 }
 
+/* TS: decimal, or "=" for the time of the record before. */
+static int ts_field(ld_trace *t, const mk_field *f, uint64_t *v)
+{
+    if (f->len == 1 && f->ptr[0] == '=') {
+        if (!t->has_ts)
+            return bad(t, "TS: '=' stands for the time of the record before, and there is none");
+        *v = t->last_ts;
+        return 1;
+    }
+    int r = num(t, f, "TS", v);
+    if (r > 0) {
+        t->last_ts = *v;
+        t->has_ts = 1;
+    }
+    return r;
+}
+
+/* SIZE: decimal, or hexadecimal after 0x (shorter, and it compresses
+ * better: the recorder writes it so). */
+static int size_field(ld_trace *t, const mk_field *f, uint64_t *v)
+{
+    char b[48];
+    if (f->len > 2 && f->ptr[0] == '0' && (f->ptr[1] == 'x' || f->ptr[1] == 'X')) {
+        if (mk_parse_hex(f->ptr, f->len, v) == 0)
+            return 1;
+    } else if (mk_parse_u64(f->ptr, f->len, v) == 0) {
+        return 1;
+    }
+    return bad(t, "SIZE: expected a decimal integer or 0x and hex digits, found '%s'", shown(f, b));
+}
+
 static int hex(ld_trace *t, const mk_field *f, const char *what, uint64_t *v)
 {
     char b[48];
@@ -335,14 +370,14 @@ static int memkit_record(ld_trace *t, const mk_field *f, size_t nf, const char *
     switch (f[0].ptr[0]) {
     case '+':
         if ((r = want_fields(t, nf, 5, "+ TS ADDR SIZE SITE [t=TYPE]")) <= 0 ||
-            (r = num(t, &f[1], "TS", &ev->ts)) <= 0 || (r = block(t, &f[2], "ADDR", 1, 0, &ev->addr)) <= 0 ||
-            (r = num(t, &f[3], "SIZE", &ev->size)) <= 0 || (r = site_field(t, &f[4], &ev->site)) <= 0 ||
+            (r = ts_field(t, &f[1], &ev->ts)) <= 0 || (r = block(t, &f[2], "ADDR", 1, 0, &ev->addr)) <= 0 ||
+            (r = size_field(t, &f[3], &ev->size)) <= 0 || (r = site_field(t, &f[4], &ev->site)) <= 0 ||
             (r = options(t, f + 5, nf - 5, ev)) <= 0)
             return r;
         ev->kind = LD_ALLOC;
         break;
     case '-':
-        if ((r = want_fields(t, nf, 3, "- TS ADDR")) <= 0 || (r = num(t, &f[1], "TS", &ev->ts)) <= 0 ||
+        if ((r = want_fields(t, nf, 3, "- TS ADDR")) <= 0 || (r = ts_field(t, &f[1], &ev->ts)) <= 0 ||
             (r = block(t, &f[2], "ADDR", 0, 1, &ev->addr)) <= 0)
             return r;
         if (nf > 3 && memchr(f[3].ptr, '=', f[3].len) == NULL) {
@@ -355,14 +390,14 @@ static int memkit_record(ld_trace *t, const mk_field *f, size_t nf, const char *
         break;
     case '~':
         if ((r = want_fields(t, nf, 6, "~ TS OLD NEW SIZE SITE")) <= 0 ||
-            (r = num(t, &f[1], "TS", &ev->ts)) <= 0 || (r = block(t, &f[2], "OLD", 0, 1, &ev->old)) <= 0 ||
-            (r = block(t, &f[3], "NEW", 1, 0, &ev->addr)) <= 0 || (r = num(t, &f[4], "SIZE", &ev->size)) <= 0 ||
+            (r = ts_field(t, &f[1], &ev->ts)) <= 0 || (r = block(t, &f[2], "OLD", 0, 1, &ev->old)) <= 0 ||
+            (r = block(t, &f[3], "NEW", 1, 0, &ev->addr)) <= 0 || (r = size_field(t, &f[4], &ev->size)) <= 0 ||
             (r = site_field(t, &f[5], &ev->site)) <= 0 || (r = options(t, f + 6, nf - 6, ev)) <= 0)
             return r;
         ev->kind = LD_REALLOC;
         break;
     case '@': {
-        if ((r = want_fields(t, nf, 2, "@ TS LABEL...")) <= 0 || (r = num(t, &f[1], "TS", &ev->ts)) <= 0)
+        if ((r = want_fields(t, nf, 2, "@ TS LABEL...")) <= 0 || (r = ts_field(t, &f[1], &ev->ts)) <= 0)
             return r;
         const char *lab = f[1].ptr + f[1].len, *end = line + len;
         while (lab < end && (*lab == ' ' || *lab == '\t'))
@@ -506,6 +541,28 @@ static inline int fast_hex(const char **pp, const char *end, uint64_t *v)
     return 1;
 }
 
+/* TS: digits, or "=" for the last time. */
+static inline int fast_ts(const ld_trace *t, const char **pp, const char *end, uint64_t *v)
+{
+    const char *p = *pp;
+    if (p < end && *p == '=') {
+        if (!t->has_ts || (p + 1 < end && p[1] != ' '))
+            return 0;
+        *v = t->last_ts;
+        *pp = p + 1;
+        return 1;
+    }
+    return fast_dec(pp, end, v);
+}
+
+static inline int fast_size(const char **pp, const char *end, uint64_t *v)
+{
+    const char *p = *pp;
+    if (end - p > 2 && p[0] == '0' && p[1] == 'x')
+        return fast_hex(pp, end, v);
+    return fast_dec(pp, end, v);
+}
+
 static int fast_memkit(ld_trace *t, const char *p, size_t len, ld_event *ev)
 {
     const char *end = p + len;
@@ -514,7 +571,7 @@ static int fast_memkit(ld_trace *t, const char *p, size_t len, ld_event *ev)
     char kind = p[0];
     p += 2;
     if (kind == '-') {
-        if (!fast_dec(&p, end, &ev->ts) || p == end)
+        if (!fast_ts(t, &p, end, &ev->ts) || p == end)
             return 0;
         p++;
         if (p < end && *p == '^') {
@@ -529,9 +586,11 @@ static int fast_memkit(ld_trace *t, const char *p, size_t len, ld_event *ev)
         ev->kind = LD_FREE;
         ev->has_ts = 1;
         t->events++;
+        t->last_ts = ev->ts;
+        t->has_ts = 1;
         return 1;
     }
-    if (kind != '+' || !fast_dec(&p, end, &ev->ts) || p == end)
+    if (kind != '+' || !fast_ts(t, &p, end, &ev->ts) || p == end)
         return 0;
     p++;
     if (end - p > 1 && p[0] == '.' && p[1] == ' ') {
@@ -540,7 +599,7 @@ static int fast_memkit(ld_trace *t, const char *p, size_t len, ld_event *ev)
     } else if (!fast_hex(&p, end, &ev->addr) || (ev->addr & LD_UNNAMED)) {
         return 0;
     }
-    if (p == end || !(++p, fast_dec(&p, end, &ev->size)) || p == end)
+    if (p == end || !(++p, fast_size(&p, end, &ev->size)) || p == end)
         return 0;
     p++;
     const char *site = p;
@@ -563,6 +622,8 @@ static int fast_memkit(ld_trace *t, const char *p, size_t len, ld_event *ev)
     ev->kind = LD_ALLOC;
     ev->has_ts = 1;
     t->events++;
+    t->last_ts = ev->ts;
+    t->has_ts = 1;
     return 1;
 }
 

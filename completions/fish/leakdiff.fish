@@ -5,7 +5,7 @@ complete -c leakdiff -n '__fish_seen_subcommand_from record' -l frames -x -d 're
 complete -c leakdiff -n '__fish_seen_subcommand_from record' -l interval -x -d 'a snapshot (@ record) every DUR, e.g. 500ms'
 complete -c leakdiff -n '__fish_seen_subcommand_from record' -l signal -x -d 'a snapshot when the program receives SIG (USR1, USR2, a number, or none)'
 complete -c leakdiff -n '__fish_seen_subcommand_from record' -l follow-fork -d 'record forked children too, each into its own trace memkit-heap.PID.zst'
-complete -c leakdiff -n '__fish_seen_subcommand_from record' -l addresses -d 'write each block\'s address (by default blocks are numbered: a trace a third the size)'
+complete -c leakdiff -n '__fish_seen_subcommand_from record' -l addresses -d 'write each block\'s address (by default blocks are numbered: a trace a fifth the size)'
 complete -c leakdiff -n '__fish_seen_subcommand_from record' -l preload -r -F -d 'the preload library (default: found next to leakdiff)'
 complete -c leakdiff -n '__fish_seen_subcommand_from record' -s o -l output -r -F -d 'write to FILE (atomically: a temporary file renamed at the end)'
 complete -c leakdiff -n '__fish_seen_subcommand_from record' -s q -l quiet -d 'no progress and no warnings'
