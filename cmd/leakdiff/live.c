@@ -131,7 +131,9 @@ int ld_live_has(const ld_live *l, uint64_t addr)
 
 void ld_live_prefetch(const ld_live *l, uint64_t addr)
 {
-    __builtin_prefetch(&l->keys[home(addr, l->cap)], 1);
+    size_t i = home(addr, l->cap);
+    __builtin_prefetch(&l->keys[i], 1);
+    __builtin_prefetch(&l->vals[i], 1);
 }
 
 int ld_live_next(const ld_live *l, size_t *it, uint64_t *addr, uint64_t *size, uint32_t *site)
