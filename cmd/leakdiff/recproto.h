@@ -189,6 +189,10 @@ static inline unsigned char *mkr_put(unsigned char *o, uint64_t v)
 /* A varint from [*p, end): 0 if it runs past end or over 10 bytes. */
 static inline int mkr_get(const unsigned char **p, const unsigned char *end, uint64_t *v)
 {
+    if (__builtin_expect(*p < end && **p < 0x80, 1)) {   /* most fields: one byte */
+        *v = *(*p)++;
+        return 1;
+    }
     uint64_t x = 0;
     for (unsigned s = 0; *p < end && s < 70; s += 7) {
         unsigned char c = *(*p)++;
