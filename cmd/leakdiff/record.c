@@ -1062,7 +1062,7 @@ static void forward(int sig)
  * is closed by every process holding it). */
 static int pump(int rfd, pid_t child)
 {
-    static char buf[1 << 16];
+    static _Alignas(8) char buf[1 << 16];   /* chunks are multiples of 8: all aligned */
     size_t have = 0;
     int status = 0, done = 0;
     int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
@@ -1103,7 +1103,7 @@ static int pump(int rfd, pid_t child)
         size_t off = 0;
         while (have - off >= sizeof(mkr_chunk)) {
             const mkr_chunk *h = (const mkr_chunk *)(buf + off);
-            if (h->len < sizeof *h || h->len > MKR_CHUNK)
+            if (h->len < sizeof *h || h->len > MKR_CHUNK || h->len % 8)
                 mk_die("garbled data from the preload library (chunk of %u bytes)", h->len);
             if (have - off < h->len)
                 break;

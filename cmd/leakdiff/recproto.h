@@ -100,7 +100,8 @@ enum { MKR_CHUNK = 4096, MKR_MAX_FRAMES = 64 };
 #define MKR_IDLE_NS 20000000ull                   /* 20 ms */
 
 typedef struct {
-    uint32_t len;       /* bytes of the chunk, header included, <= MKR_CHUNK */
+    uint32_t len;       /* bytes of the chunk, header included, <= MKR_CHUNK, a multiple of 8
+                           (zero bytes pad the end) */
     uint32_t pid;       /* the process that wrote it */
 } mkr_chunk;
 

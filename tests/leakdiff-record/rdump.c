@@ -533,7 +533,7 @@ int main(int argc, char **argv)
         size_t off = 0;
         while (have - off >= sizeof(mkr_chunk)) {
             const mkr_chunk *h = (const mkr_chunk *)(buf + off);
-            if (h->len < sizeof *h || h->len > MKR_CHUNK) {
+            if (h->len < sizeof *h || h->len > MKR_CHUNK || h->len % 8) {
                 fprintf(stderr, "rec-dump: bad chunk length %u\n", h->len);
                 return 125;
             }

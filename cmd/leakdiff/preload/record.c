@@ -420,6 +420,11 @@ static void asym_init(void)
  * is gone) ends recording for this process. */
 static void out_chunk(unsigned char *buf, uint32_t len)
 {
+    /* whole multiples of 8, so the reader's chunks and full records stay
+     * aligned however packed records fill them (MKR_CHUNK is one too) */
+    uint32_t pad = (8u - len % 8u) % 8u;
+    memset(buf + len, 0, pad);
+    len += pad;
     mkr_chunk *h = (mkr_chunk *)buf;
     h->len = len;
     h->pid = (uint32_t)g_pid;
