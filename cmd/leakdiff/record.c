@@ -204,6 +204,9 @@ typedef struct {
     uint64_t bytes_out, events;
     uint64_t ts;            /* the last time written (once has_ts): the next is "=" if the same */
     int has_ts;
+    uint64_t back;          /* the last ^N written, as back_txt (back_len bytes) */
+    unsigned back_len;
+    char back_txt[24];
     int failed;
 } zwriter;
 
@@ -557,7 +560,7 @@ static uint32_t site_of(proc *p, const uint64_t *frames, unsigned n)
 {
     /* Loops allocate from one stack over and over: the last one is kept
      * (and a stack of no frames always hits it). */
-    if (p->last_site != UINT32_MAX && n == p->last_n && !memcmp(frames, p->last_frames, 8u * n))
+    if (p->last_site != UINT32_MAX && n == p->last_n && (n == 0 || !memcmp(frames, p->last_frames, 8u * n)))
         return p->last_site;
     uint32_t id = site_lookup(p, frames, n);
     p->last_site = id;
@@ -643,12 +646,19 @@ static void line_end(proc *p, char *o)
 /* A block being freed or reallocated, as the trace names it: ^N when it
  * was live (made: what ld_live_del said), else its address, for the
  * analysis to report. */
-static char *put_freed(char *o, const proc *p, uint64_t addr, uint64_t made)
+static char *put_freed(char *o, proc *p, uint64_t addr, uint64_t made)
 {
     if (keep_addresses || !made)
         return put_hex(o, addr);
-    *o++ = '^';
-    return put_dec(o, (p->w->events + 1 - made) & LD_LIVE_MADE_MASK);
+    /* programs that free in a pattern repeat one distance: its digits are kept */
+    uint64_t n = (p->w->events + 1 - made) & LD_LIVE_MADE_MASK;
+    if (n != p->w->back || !p->w->back_len) {
+        p->w->back = n;
+        p->w->back_txt[0] = '^';
+        p->w->back_len = (unsigned)(put_dec(p->w->back_txt + 1, n) - p->w->back_txt);
+    }
+    memcpy(o, p->w->back_txt, sizeof p->w->back_txt);
+    return o + p->w->back_len;
 }
 
 static char *put_new(char *o, uint64_t addr, uint64_t size, uint32_t site)
