@@ -114,28 +114,28 @@
  * where a bare syscall costs 1.4 us and a 4 KiB pipe write 2-2.5 us. The
  * ring benchmark, tests/leakdiff-record/bench.c: 10 M events (5 M
  * malloc/free pairs), "deep" = through 3 noinline calls; CPU = user + sys,
- * the program's and the reader's (rec-dump -t), median of 5, on a machine
- * shared with other jobs (repeat runs vary by 10-15 ns/event):
+ * the program's and the reader's (rec-dump -t -n: the reader only reads the
+ * chunks), median of 5 (native: 0.11-0.12 s):
  *
  *   make build/test/rec-bench build/test/rec-dump all
  *   /usr/bin/time -f '%U %S' build/test/rec-bench [deep]
- *   MEMKIT_RECORD_FRAMES=0|8 build/test/rec-dump -t -n|-q -- build/test/rec-bench [deep]
+ *   MEMKIT_RECORD_FRAMES=0|8 build/test/rec-dump -t -n -- build/test/rec-bench [deep]
  *
- *   ns of CPU added per event      program   reader -n   reader -q
- *   ring, frames 0                   52-67        9-12       36-45
- *   ring, frames 8 (2 frames)        55-58          10          38
- *   deep, frames 0                   52-55           9          36
- *   deep, frames 8 (5 frames)        68-69          12          40
- *   (native: 0.12-0.15 s for 10 M events; -n only reads the chunks, -q also
- *   orders the records and keeps the live set in a hash map)
+ *   ns of CPU added per event      program   reader    bytes/event
+ *   ring, frames 0                      20        2            7.3
+ *   ring, frames 8 (2 frames)           25        3
+ *   deep, frames 0                      21        2
+ *   deep, frames 8 (5 frames)           28        3
  *
- * So the preload adds 50-70 ns an event, half of it the write(2) of a
- * chunk, which holds 85 records of 48 bytes (46 with 5 frames); the other half is mostly the
- * sequence counter's fetch_add and the buffer exchange, ~10 ns together
- * (replacing the exchange by a plain store changed nothing measurable: the
- * stall moves to the fetch_add). CLOCK_MONOTONIC instead of the coarse
- * clock would add ~23 ns. The flusher makes the program multi-threaded in
- * glibc's eyes (malloc takes its arena locks): 0-3 ns an event, noise here.
+ * Packed records (recproto.h) made that 20 ns from 52-67: a 4 KiB chunk
+ * holds ~550 events instead of 85 fixed 48-byte records, so the write(2)
+ * that was half the cost is now 4 ns an event. What is left is spread
+ * thin: the sequence counter's fetch_add drains the store buffer (a plain
+ * increment instead saved 1 ns), the buffer lock (asymmetric, below: 1.5
+ * ns saved against an exchange), the coarse clock (3 ns; CLOCK_MONOTONIC
+ * would add ~23 ns), the varints, the calls. The flusher makes the program
+ * multi-threaded in glibc's eyes (malloc takes its arena locks): 0-3 ns an
+ * event, noise here.
  *
  * Frames: frame pointers against libunwind 1.6.2's unw_backtrace, deep
  * ring, frames 8, user CPU of the program, best of 5: frames 0 0.41 s,
