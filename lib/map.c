@@ -197,11 +197,6 @@ int mk_map_del(mk_map *m, const void *key, size_t klen)
     return 1;
 }
 
-size_t mk_map_len(const mk_map *m)
-{
-    return m->len;
-}
-
 size_t mk_map_bytes(const mk_map *m)
 {
     return m->cap * sizeof *m->slots + mk_arena_reserved(&m->keys);
@@ -349,11 +344,6 @@ int mk_imap_del(mk_imap *m, uint64_t key)
     backshift(m->slots, sizeof *m->slots, mask, i);
     m->len--;
     return 1;
-}
-
-size_t mk_imap_len(const mk_imap *m)
-{
-    return m->len;
 }
 
 size_t mk_imap_bytes(const mk_imap *m)

@@ -76,7 +76,7 @@ uint64_t *mk_map_get(const mk_map *m, const void *key, size_t klen);   /* NULL i
 /* Finds or inserts key; *inserted (if non-NULL) = 1 when it was new. */
 uint64_t *mk_map_put(mk_map *m, const void *key, size_t klen, int *inserted);
 int mk_map_del(mk_map *m, const void *key, size_t klen);   /* 1 = removed, 0 = absent */
-size_t mk_map_len(const mk_map *m);
+static inline size_t mk_map_len(const mk_map *m) { return m->len; }
 size_t mk_map_bytes(const mk_map *m);   /* heap bytes held: slots + key arena */
 
 /* Next entry at or after *it; returns 0 at the end. Out parameters may be NULL.
@@ -96,7 +96,7 @@ void mk_imap_clear(mk_imap *m);
 uint64_t *mk_imap_get(const mk_imap *m, uint64_t key);
 uint64_t *mk_imap_put(mk_imap *m, uint64_t key, int *inserted);
 int mk_imap_del(mk_imap *m, uint64_t key);
-size_t mk_imap_len(const mk_imap *m);
+static inline size_t mk_imap_len(const mk_imap *m) { return m->len; }
 size_t mk_imap_bytes(const mk_imap *m);
 int mk_imap_next(const mk_imap *m, size_t *it, uint64_t *key, uint64_t **val);
 
