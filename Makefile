@@ -85,6 +85,12 @@ $(B)/%.o: %.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# Hot loops that gain from -O3 (measured with tests/bench/ab-compare:
+# leakdiff record's reader, 0.78 -> 0.74 CPU-s on the ring benchmark). The
+# sanitizer build passes HOT_OPT= and keeps its own flags.
+HOT_OPT ?= -O3
+$(B)/cmd/leakdiff/record.o $(B)/cmd/leakdiff/live.o: EXTRA_CFLAGS += $(HOT_OPT)
+
 $(B)/libmemkit.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
@@ -136,8 +142,8 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 # The unit tests of the thread-safe modules also run under ThreadSanitizer.
 TSAN_UNITS := test_bus test_pool
 check: all tests fuzz-bins check-deps
-	@$(MAKE) --no-print-directory B=$(B)/asan CFLAGS='$(SAN_FLAGS)' EXTRA_LDFLAGS='-fsanitize=address,undefined' all tests
-	@$(MAKE) --no-print-directory B=$(B)/tsan CFLAGS='-O1 -g -fsanitize=thread' EXTRA_LDFLAGS='-fsanitize=thread' \
+	@$(MAKE) --no-print-directory B=$(B)/asan CFLAGS='$(SAN_FLAGS)' HOT_OPT= EXTRA_LDFLAGS='-fsanitize=address,undefined' all tests
+	@$(MAKE) --no-print-directory B=$(B)/tsan CFLAGS='-O1 -g -fsanitize=thread' HOT_OPT= EXTRA_LDFLAGS='-fsanitize=thread' \
 	    $(TSAN_UNITS:%=$(B)/tsan/test/%)
 	@TSAN_DIR=$(B)/tsan FUZZ_DIR=$(B)/fuzz FUZZ_SMOKE=$(FUZZ_SMOKE) bash tests/run.sh $(B) $(B)/asan
 
