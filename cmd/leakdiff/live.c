@@ -26,15 +26,11 @@ void ld_live_free(ld_live *l)
     memset(l, 0, sizeof *l);
 }
 
-static inline size_t home(uint64_t addr, size_t cap)
-{
-    return (size_t)((addr * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (cap - 1);
-}
 
 /* The slot holding addr, or the empty slot that ends its probe. */
 static inline size_t find(const ld_live *l, uint64_t addr)
 {
-    size_t m = l->cap - 1, i = home(addr, l->cap);
+    size_t m = l->cap - 1, i = ld_live_home(addr, l->cap);
     while (l->keys[i] != addr && l->keys[i])
         i = (i + 1) & m;
     return i;
@@ -98,7 +94,7 @@ static void close_hole(ld_live *l, size_t i)
 {
     size_t m = l->cap - 1;
     for (size_t j = (i + 1) & m; l->keys[j]; j = (j + 1) & m) {
-        size_t h = home(l->keys[j], l->cap);
+        size_t h = ld_live_home(l->keys[j], l->cap);
         if (i <= j ? (i < h && h <= j) : (i < h || h <= j))
             continue;
         l->keys[i] = l->keys[j];
@@ -127,13 +123,6 @@ uint64_t ld_live_del(ld_live *l, uint64_t addr)
 int ld_live_has(const ld_live *l, uint64_t addr)
 {
     return addr && l->keys[find(l, addr)] != 0;
-}
-
-void ld_live_prefetch(const ld_live *l, uint64_t addr)
-{
-    size_t i = home(addr, l->cap);
-    __builtin_prefetch(&l->keys[i], 1);
-    __builtin_prefetch(&l->vals[i], 1);
 }
 
 int ld_live_next(const ld_live *l, size_t *it, uint64_t *addr, uint64_t *size, uint32_t *site)

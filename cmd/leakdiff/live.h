@@ -53,8 +53,19 @@ int ld_live_add(ld_live *l, uint64_t addr, uint64_t size, uint32_t site, uint64_
  * low 40 bits (bit 40 set, so never 0), or 0 if none lived there. */
 uint64_t ld_live_del(ld_live *l, uint64_t addr);
 int ld_live_has(const ld_live *l, uint64_t addr);
+/* The slot where addr's probe starts. */
+static inline size_t ld_live_home(uint64_t addr, size_t cap)
+{
+    return (size_t)((addr * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (cap - 1);
+}
+
 /* Start loading addr's slot: the caller adds or deletes it a little later. */
-void ld_live_prefetch(const ld_live *l, uint64_t addr);
+static inline void ld_live_prefetch(const ld_live *l, uint64_t addr)
+{
+    size_t i = ld_live_home(addr, l->cap);
+    __builtin_prefetch(&l->keys[i], 1);
+    __builtin_prefetch(&l->vals[i], 1);
+}
 
 /* Blocks live now, in table order: *it starts at 0; 0 at the end. */
 int ld_live_next(const ld_live *l, size_t *it, uint64_t *addr, uint64_t *size, uint32_t *site);
