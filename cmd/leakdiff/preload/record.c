@@ -286,7 +286,8 @@ struct tstate {
     int guard;                          /* inside this library: record nothing */
     uint32_t len;                       /* bytes used in buf, header included */
     uint32_t tid;
-    uint64_t first_ts;                  /* ts of the oldest unflushed record */
+    _Atomic uint64_t first_ts;          /* ts of the oldest unflushed record, UINT64_MAX for
+                                           none: the flusher reads it unlocked, as a hint */
     mkr_delta delta;                    /* the packed records' previous fields in buf */
     uintptr_t lo, hi;                   /* stack bounds for the frame walk */
     struct tstate *next, *prev;         /* registry, under g_reg */
@@ -453,6 +454,7 @@ static void tb_flush(struct tstate *t)
         out_chunk(t->buf, t->len);
     t->len = HDR;
     memset(&t->delta, 0, sizeof t->delta);
+    atomic_store_explicit(&t->first_ts, UINT64_MAX, RELAXED);
 }
 
 /* Room for a full record of need bytes at an offset that is a multiple of
@@ -544,6 +546,7 @@ static void thread_register(struct tstate *t)
 {
     t->tid = gettid_();
     t->len = HDR;
+    atomic_store_explicit(&t->first_ts, UINT64_MAX, RELAXED);
     if (t->hi) {
         /* known already (a followed fork child's thread) */
     } else if ((pid_t)t->tid == g_pid) {
@@ -783,7 +786,7 @@ static void ev_put(struct tstate *t, int kind, uint64_t a, uint64_t b, uint64_t 
         tb_flush(t);
     uint64_t seq = atomic_fetch_add_explicit(&g_seq, 1, RELAXED) + 1, ts = now_ns() - g_t0;
     if (t->len == HDR)
-        t->first_ts = ts;
+        atomic_store_explicit(&t->first_ts, ts, RELAXED);
     unsigned char *end = mkr_pack(t->buf + t->len, &t->delta, kind, seq, ts, a, b, c, fr, nf);
     t->len = (uint32_t)(end - t->buf);
     own_unlock(t);
@@ -919,9 +922,14 @@ static void *flusher_main(void *arg)
         }
         reg_lock();
         for (struct tstate *o = g_threads; o; o = o->next) {
-            if (!other_trylock(o))
+            /* A busy thread fills and writes its buffer long before it is
+             * idle: leave it alone (taking its lock costs a membarrier and
+             * makes it wait). */
+            uint64_t first = atomic_load_explicit(&o->first_ts, RELAXED);
+            if (first == UINT64_MAX || now - g_t0 - first < MKR_IDLE_NS || !other_trylock(o))
                 continue;
-            if (o->len > HDR && now - g_t0 - o->first_ts >= MKR_IDLE_NS)
+            first = atomic_load_explicit(&o->first_ts, RELAXED);
+            if (o->len > HDR && first != UINT64_MAX && now - g_t0 - first >= MKR_IDLE_NS)
                 tb_flush(o);
             other_unlock(o);
         }
