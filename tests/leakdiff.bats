@@ -395,6 +395,19 @@ compact() {
 }
 
 @test "compact form: TS '=' repeats the time before, SIZE may be 0x hex; both paths agree" {
+    # SITE left out: an unknown site, "?" (both paths)
+    printf '+ 1 . 0x10\n+ 2 0x40 8 a.c:1\n~ 3 ^2 . 0x20\n' > u.heap
+    sed -E 's/^([-+~]) /\1\t/' u.heap > u-slow.heap
+    for f in u.heap u-slow.heap; do
+        run leakdiff top -f tsv "$f"
+        assert_success
+        assert_line --index 1 --regexp $'^\\?\t32\t1\t'
+        assert_line --index 2 --regexp $'^a.c:1\t8\t1\t'
+    done
+    printf '~ 1 10 20\n' > u2
+    run leakdiff summary u2
+    assert_failure 2
+    assert_output "leakdiff: u2:1: expected '~ TS OLD NEW SIZE [SITE]'"
     # the last "=" follows a marker: it is the marker's time, 9
     printf '+ 5 . 0x10 a\n+ = . 32 a\n@ 9 mark\n- = ^1\n+ = . 0X40 a\n' > c.heap
     sed -E 's/^([-+~]) /\1\t/' c.heap > c-slow.heap
@@ -478,7 +491,7 @@ compact() {
     printf '+ 1 0x10\n' > bad5
     run leakdiff bad5
     assert_failure 2
-    assert_output "leakdiff: bad5:1: expected '+ TS ADDR SIZE SITE [t=TYPE]'"
+    assert_output "leakdiff: bad5:1: expected '+ TS ADDR SIZE [SITE [t=TYPE]]'"
     printf '+ 1 0x10 64 a.c:1 junk\n' > bad6
     run leakdiff bad6
     assert_failure 2

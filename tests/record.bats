@@ -42,6 +42,12 @@ empty_so() { printf '' | cc -shared -fPIC -o empty.so -x c -; }
     run leakdiff summary -f json b.zst
     assert_output --partial '"allocs":100000,"frees":100000,'
     assert_output --partial '"live_bytes":0,"live_blocks":0,"peak_bytes":399444,'
+    # without frames the site is unknown, and left out
+    run leakdiff record -q --frames 0 -o z.zst -- rec-bench 100000
+    run bash -c "zstd -dc z.zst | grep -c '^+ = \. 0x[0-9a-f]*$'"
+    [ "$output" -gt 90000 ]
+    run leakdiff top -f tsv z.zst
+    assert_line --index 1 --regexp $'^\\?\t0\t0\t399444\t'
     for r in "summary -f json" "top -f tsv" "leaks -f tsv" "timeline -f tsv"; do
         run bash -c "leakdiff $r a.zst > a.out; leakdiff $r n.zst > n.out; diff a.out n.out"
         assert_success

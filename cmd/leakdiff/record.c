@@ -457,6 +457,7 @@ typedef struct {
     ld_live live;
     mk_intern sites, types;
     mk_map site_ids;        /* frames (raw) -> site id + 1 */
+    uint32_t unknown_site;  /* the site "?" (UINT32_MAX: not seen yet), never written */
     uint32_t last_site;     /* site_of's last answer (UINT32_MAX: none yet), for: */
     unsigned last_n;
     uint64_t last_frames[MKR_MAX_FRAMES];
@@ -496,6 +497,7 @@ static proc *proc_new(pid_t pid, int fd, const char *name)
     mk_vec_init(&p->held, sizeof(mk_vec));
     ld_live_init(&p->live);
     p->last_site = UINT32_MAX;
+    p->unknown_site = UINT32_MAX;
     p->w = mk_xmalloc(sizeof *p->w);
     p->name = mk_xstrdup(name);
     zw_open(p->w, fd, p->name);
@@ -555,6 +557,16 @@ static char *put_hex(char *o, uint64_t v)
 
 static uint32_t site_lookup(proc *p, const uint64_t *frames, unsigned n);
 
+/* A new site: an s record, except for "?" (no frames), which the
+ * allocations leave out instead (memkit-formats(5)). */
+static void define_site(proc *p, uint32_t id, const char *name, size_t n)
+{
+    if (n == 1 && name[0] == '?')
+        p->unknown_site = id;
+    else
+        emit(p, "s %u %.*s\n", id, (int)n, name);
+}
+
 /* The site id of a stack, defining it (s record) the first time. */
 static uint32_t site_of(proc *p, const uint64_t *frames, unsigned n)
 {
@@ -594,7 +606,7 @@ static uint32_t site_lookup(proc *p, const uint64_t *frames, unsigned n)
     uint32_t id = mk_intern_id(&p->sites, mk_vec_data(&tok), mk_vec_len(&tok));
     *mk_map_get(&p->site_ids, frames, n * 8u) = (uint64_t)id + 1;
     if (id >= known)
-        emit(p, "s %u %.*s\n", id, (int)mk_vec_len(&tok), (const char *)mk_vec_data(&tok));
+        define_site(p, id, mk_vec_data(&tok), mk_vec_len(&tok));
     mk_vec_free(&tok);
     return id;
 }
@@ -605,7 +617,7 @@ static uint32_t site_named(proc *p, const char *name, size_t n)
     size_t known = mk_intern_count(&p->sites);
     uint32_t id = mk_intern_id(&p->sites, name, n);
     if (id >= known)
-        emit(p, "s %u %.*s\n", id, (int)n, name);
+        define_site(p, id, name, n);
     return id;
 }
 
@@ -661,7 +673,7 @@ static char *put_freed(char *o, proc *p, uint64_t addr, uint64_t made)
     return o + p->w->back_len;
 }
 
-static char *put_new(char *o, uint64_t addr, uint64_t size, uint32_t site)
+static char *put_new(char *o, const proc *p, uint64_t addr, uint64_t size, uint32_t site)
 {
     if (keep_addresses)
         o = put_hex(o, addr);
@@ -671,6 +683,8 @@ static char *put_new(char *o, uint64_t addr, uint64_t size, uint32_t site)
     *o++ = '0';
     *o++ = 'x';
     o = put_hex(o, size);
+    if (site == p->unknown_site)
+        return o;
     *o++ = ' ';
     *o++ = '$';
     return put_dec(o, site);
@@ -705,7 +719,7 @@ static int ev_alloc(proc *p, uint64_t ts, uint64_t addr, uint64_t size, uint32_t
         ld_live_add(&p->live, addr, size, site, p->w->events + 1);
     }
     char *o = line_start(p, '+', ts);
-    line_end(p, put_new(o, addr, size, site));
+    line_end(p, put_new(o, p, addr, size, site));
     return 1;
 }
 
@@ -718,7 +732,7 @@ static void ev_realloc(proc *p, uint64_t ts, uint64_t old, uint64_t addr, uint64
     char *o = line_start(p, '~', ts);
     o = put_freed(o, p, old, made);
     *o++ = ' ';
-    line_end(p, put_new(o, addr, size, site));
+    line_end(p, put_new(o, p, addr, size, site));
 }
 
 /* realloc is recorded after it returns, so another thread may be handed

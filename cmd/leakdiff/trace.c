@@ -21,6 +21,7 @@ struct ld_trace {
     int lenient;
     uint64_t skipped, line;
     uint64_t events;           /* + - ~ records so far: the E of LD_UNNAMED | E */
+    uint32_t unknown;          /* the site "?" + 1, once looked up */
     uint64_t last_ts;          /* what a TS of "=" stands for, once has_ts */
     int has_ts;
     /* "s ID SITE": numeric ids index an array, others go through a map */
@@ -234,6 +235,25 @@ static int site_field(ld_trace *t, const mk_field *f, uint32_t *site)
     return bad(t, "site %s is not defined (define it first with 's ID SITE')", shown(f, b));
 }
 
+/* The site "?" (a call site nobody knows), looked up once. */
+static uint32_t unknown_site(ld_trace *t)
+{
+    if (!t->unknown)
+        t->unknown = site_named(t, "?", 1) + 1;
+    return t->unknown - 1;
+}
+
+/* SITE at field i, which the records that allocate may leave out (when no
+ * optional field follows): then it is unknown. */
+static int site_or_unknown(ld_trace *t, const mk_field *f, size_t nf, size_t i, uint32_t *site)
+{
+    if (nf == i) {
+        *site = unknown_site(t);
+        return 1;
+    }
+    return site_field(t, &f[i], site);
+}
+
 static int define_site(ld_trace *t, const mk_field *id, const mk_field *name)
 {
     uint32_t s = site_named(t, name->ptr, name->len);
@@ -369,10 +389,10 @@ static int memkit_record(ld_trace *t, const mk_field *f, size_t nf, const char *
         return bad(t, "unknown record type '%s' (expected + - ~ @ s)", shown(&f[0], b));
     switch (f[0].ptr[0]) {
     case '+':
-        if ((r = want_fields(t, nf, 5, "+ TS ADDR SIZE SITE [t=TYPE]")) <= 0 ||
+        if ((r = want_fields(t, nf, 4, "+ TS ADDR SIZE [SITE [t=TYPE]]")) <= 0 ||
             (r = ts_field(t, &f[1], &ev->ts)) <= 0 || (r = block(t, &f[2], "ADDR", 1, 0, &ev->addr)) <= 0 ||
-            (r = size_field(t, &f[3], &ev->size)) <= 0 || (r = site_field(t, &f[4], &ev->site)) <= 0 ||
-            (r = options(t, f + 5, nf - 5, ev)) <= 0)
+            (r = size_field(t, &f[3], &ev->size)) <= 0 || (r = site_or_unknown(t, f, nf, 4, &ev->site)) <= 0 ||
+            (nf > 5 && (r = options(t, f + 5, nf - 5, ev)) <= 0))
             return r;
         ev->kind = LD_ALLOC;
         break;
@@ -389,10 +409,11 @@ static int memkit_record(ld_trace *t, const mk_field *f, size_t nf, const char *
         ev->kind = LD_FREE;
         break;
     case '~':
-        if ((r = want_fields(t, nf, 6, "~ TS OLD NEW SIZE SITE")) <= 0 ||
+        if ((r = want_fields(t, nf, 5, "~ TS OLD NEW SIZE [SITE]")) <= 0 ||
             (r = ts_field(t, &f[1], &ev->ts)) <= 0 || (r = block(t, &f[2], "OLD", 0, 1, &ev->old)) <= 0 ||
             (r = block(t, &f[3], "NEW", 1, 0, &ev->addr)) <= 0 || (r = size_field(t, &f[4], &ev->size)) <= 0 ||
-            (r = site_field(t, &f[5], &ev->site)) <= 0 || (r = options(t, f + 6, nf - 6, ev)) <= 0)
+            (r = site_or_unknown(t, f, nf, 5, &ev->site)) <= 0 ||
+            (nf > 6 && (r = options(t, f + 6, nf - 6, ev)) <= 0))
             return r;
         ev->kind = LD_REALLOC;
         break;
@@ -599,8 +620,12 @@ static int fast_memkit(ld_trace *t, const char *p, size_t len, ld_event *ev)
     } else if (!fast_hex(&p, end, &ev->addr) || (ev->addr & LD_UNNAMED)) {
         return 0;
     }
-    if (p == end || !(++p, fast_size(&p, end, &ev->size)) || p == end)
+    if (p == end || !(++p, fast_size(&p, end, &ev->size)))
         return 0;
+    if (p == end) {
+        ev->site = unknown_site(t);
+        goto alloc;
+    }
     p++;
     const char *site = p;
     while (p < end && *p != ' ' && *p != '\t')
@@ -619,6 +644,7 @@ static int fast_memkit(ld_trace *t, const char *p, size_t len, ld_event *ev)
     } else {
         ev->site = site_named(t, site, (size_t)(end - site));
     }
+alloc:
     ev->kind = LD_ALLOC;
     ev->has_ts = 1;
     t->events++;
