@@ -155,20 +155,28 @@ static inline uint32_t mkr_rec_size(const mkr_rec *r)
 }
 
 /* Packed records (version 2): the heap events of a thread's buffer, MKR_ALLOC,
- * MKR_FREE and MKR_REALLOC, take 8-12 bytes instead of 48, so a 4 KiB chunk
- * holds ~400 of them and the program makes a fifth of the write(2) calls
- * (each costs 2 us here). A packed record is its kind | MKR_PACKED, then
- * LEB128 varints, each a difference from the same field of the previous
- * packed record of the chunk (0 before the first), zigzag-coded where it can
- * be negative:
- *   seq (plain difference), ts (zigzag), a (zigzag);
+ * MKR_FREE and MKR_REALLOC, take 4-8 bytes instead of 48, so a 4 KiB chunk
+ * holds ~800 of them and the program makes a tenth of the write(2) calls
+ * (each costs 2 us here), and both sides copy a sixth of the bytes. A
+ * packed record is one byte, MKR_PACKED | flags | kind, then LEB128 varints,
+ * each a difference from the same field of the previous packed record of
+ * the chunk (0 before the first), zigzag-coded where it can be negative:
+ *   seq (plain difference) unless MKR_P_NEXT says it is 1;
+ *   ts (zigzag) unless MKR_P_SAME_TS says it is 0; a (zigzag);
  *   MKR_ALLOC: b; MKR_REALLOC: b, c - a (zigzag);
- *   MKR_ALLOC and MKR_REALLOC: nframes (one byte), then the frames, the
- *   first as a difference from the previous record's first frame, the
- *   others from the frame before them (zigzag).
+ *   MKR_ALLOC and MKR_REALLOC with MKR_P_FRAMES: nframes (one byte, 1..64),
+ *   then the frames, the first as a difference from the previous record's
+ *   first frame, the others from the frame before them (zigzag).
  * They carry no tid (a chunk of packed records is one thread's) and need no
  * alignment; a full record after them is padded to 8. */
-enum { MKR_PACKED = 0x80, MKR_PACKED_MAX = 1 + 4 * 10 + 1 + 10 * MKR_MAX_FRAMES };
+enum {
+    MKR_PACKED = 0x80,
+    MKR_P_FRAMES = 0x40,       /* frames follow */
+    MKR_P_NEXT = 0x20,         /* seq is the previous one + 1 */
+    MKR_P_SAME_TS = 0x10,      /* ts is the previous one's */
+    MKR_P_KIND = 0x0f,
+    MKR_PACKED_MAX = 1 + 4 * 10 + 1 + 10 * MKR_MAX_FRAMES,
+};
 
 typedef struct {
     uint64_t seq, ts, a, f0;
@@ -210,9 +218,17 @@ static inline int mkr_get(const unsigned char **p, const unsigned char *end, uin
 static inline unsigned char *mkr_pack(unsigned char *o, mkr_delta *d, int kind, uint64_t seq, uint64_t ts,
                                       uint64_t a, uint64_t b, uint64_t c, const uint64_t *fr, int nf)
 {
-    *o++ = (unsigned char)(kind | MKR_PACKED);
-    o = mkr_put(o, seq - d->seq);
-    o = mkr_put(o, mkr_zig((int64_t)(ts - d->ts)));
+    unsigned char *head = o++;
+    int flags = MKR_PACKED | kind | (nf ? MKR_P_FRAMES : 0);
+    if (seq - d->seq == 1)
+        flags |= MKR_P_NEXT;
+    else
+        o = mkr_put(o, seq - d->seq);
+    if (ts == d->ts)
+        flags |= MKR_P_SAME_TS;
+    else
+        o = mkr_put(o, mkr_zig((int64_t)(ts - d->ts)));
+    *head = (unsigned char)flags;
     o = mkr_put(o, mkr_zig((int64_t)(a - d->a)));
     d->seq = seq;
     d->ts = ts;
@@ -222,14 +238,15 @@ static inline unsigned char *mkr_pack(unsigned char *o, mkr_delta *d, int kind, 
     o = mkr_put(o, b);
     if (kind == MKR_REALLOC)
         o = mkr_put(o, mkr_zig((int64_t)(c - a)));
+    if (!nf)
+        return o;
     *o++ = (unsigned char)nf;
     uint64_t prev = d->f0;
     for (int i = 0; i < nf; i++) {
         o = mkr_put(o, mkr_zig((int64_t)(fr[i] - prev)));
         prev = fr[i];
     }
-    if (nf)
-        d->f0 = fr[0];
+    d->f0 = fr[0];
     return o;
 }
 
@@ -241,19 +258,25 @@ static inline int mkr_unpack(const unsigned char **p, const unsigned char *end, 
     uint64_t v;
     if (*p >= end)
         return 0;
-    int kind = *(*p)++ & ~MKR_PACKED;
-    if (kind != MKR_ALLOC && kind != MKR_FREE && kind != MKR_REALLOC)
+    int flags = *(*p)++, kind = flags & MKR_P_KIND;
+    if (!(flags & MKR_PACKED) || (kind != MKR_ALLOC && kind != MKR_FREE && kind != MKR_REALLOC) ||
+        (kind == MKR_FREE && (flags & MKR_P_FRAMES)))
         return 0;
     r->kind = (uint8_t)kind;
     r->nframes = 0;
     r->aux = 0;
     r->tid = 0;
-    if (!mkr_get(p, end, &v))
+    if (flags & MKR_P_NEXT)
+        d->seq++;
+    else if (mkr_get(p, end, &v))
+        d->seq += v;
+    else
         return 0;
-    d->seq += v;
-    if (!mkr_get(p, end, &v))
-        return 0;
-    d->ts += (uint64_t)mkr_unzig(v);
+    if (!(flags & MKR_P_SAME_TS)) {
+        if (!mkr_get(p, end, &v))
+            return 0;
+        d->ts += (uint64_t)mkr_unzig(v);
+    }
     if (!mkr_get(p, end, &v))
         return 0;
     d->a += (uint64_t)mkr_unzig(v);
@@ -270,7 +293,9 @@ static inline int mkr_unpack(const unsigned char **p, const unsigned char *end, 
             return 0;
         r->c = r->a + (uint64_t)mkr_unzig(v);
     }
-    if (*p >= end || **p > MKR_MAX_FRAMES)
+    if (!(flags & MKR_P_FRAMES))
+        return 1;
+    if (*p >= end || **p == 0 || **p > MKR_MAX_FRAMES)
         return 0;
     r->nframes = *(*p)++;
     uint64_t prev = d->f0;
@@ -280,8 +305,7 @@ static inline int mkr_unpack(const unsigned char **p, const unsigned char *end, 
         prev += (uint64_t)mkr_unzig(v);
         frames[i] = prev;
     }
-    if (r->nframes)
-        d->f0 = frames[0];
+    d->f0 = frames[0];
     return 1;
 }
 

@@ -31,7 +31,7 @@ static void test_round_trip(void)
         r->kind = (uint8_t)kinds[rnd() % 3];
         seq += rnd() % 3 ? 1 : any();
         r->seq = seq;
-        r->ts = any();
+        r->ts = i && rnd() % 3 ? want[i - 1].ts : any();   /* the same time, mostly */
         r->a = any();
         r->b = r->kind == MKR_FREE ? 0 : any();
         r->c = r->kind == MKR_REALLOC ? any() : 0;
@@ -71,7 +71,8 @@ static void test_small_and_refused(void)
     /* the common case: the next number, the same time, a nearby address, a small size */
     mkr_delta w = { 41, 7000, 0x55e718893000, 0 };
     unsigned char *e = mkr_pack(buf, &w, MKR_ALLOC, 42, 7000, 0x55e7188932a0, 142, 0, NULL, 0);
-    CHECK_INT(e - buf, 1 + 1 + 1 + 2 + 2 + 1);
+    CHECK_INT(e - buf, 1 + 2 + 2);   /* flags say seq + 1 and the same time; no frames */
+    CHECK_INT(buf[0], MKR_PACKED | MKR_P_NEXT | MKR_P_SAME_TS | MKR_ALLOC);
     /* cut anywhere: refused */
     mkr_delta w2 = { 0, 0, 0, 0 };
     e = mkr_pack(buf, &w2, MKR_REALLOC, 9, 1, 0x1000, 300, 0x2000, (const uint64_t[]){ 0x401000, 0x400f00 }, 2);
@@ -92,9 +93,15 @@ static void test_small_and_refused(void)
     unsigned char k[] = { MKR_SNAPSHOT | MKR_PACKED, 1, 0, 0 };
     p = k;
     CHECK(!mkr_unpack(&p, k + sizeof k, &d, &r, fr));
-    unsigned char f[] = { MKR_ALLOC | MKR_PACKED, 1, 0, 0, 8, MKR_MAX_FRAMES + 1 };
+    unsigned char f[] = { MKR_ALLOC | MKR_PACKED | MKR_P_FRAMES, 1, 0, 0, 8, MKR_MAX_FRAMES + 1 };
     p = f;
     CHECK(!mkr_unpack(&p, f + sizeof f, &d, &r, fr));
+    f[5] = 0;   /* the flag says frames follow: at least one */
+    p = f;
+    CHECK(!mkr_unpack(&p, f + sizeof f, &d, &r, fr));
+    unsigned char g[] = { MKR_FREE | MKR_PACKED | MKR_P_FRAMES, 1, 0, 0 };   /* a free has no frames */
+    p = g;
+    CHECK(!mkr_unpack(&p, g + sizeof g, &d, &r, fr));
     /* a varint of more than 10 bytes */
     unsigned char v[16] = { MKR_FREE | MKR_PACKED };
     for (int i = 1; i < 16; i++)
