@@ -54,11 +54,18 @@ static void grow(ld_live *l)
     free(vals);
 }
 
-static ld_live_site *site_at(ld_live *l, uint32_t site)
+static ld_live_site *site_grow(ld_live *l, uint32_t site)
 {
     while (mk_vec_len(&l->sites) <= site)
         memset(mk_vec_push(&l->sites), 0, sizeof(ld_live_site));
     return mk_vec_get(&l->sites, site);
+}
+
+static inline ld_live_site *site_at(ld_live *l, uint32_t site)
+{
+    if (__builtin_expect(site < mk_vec_len(&l->sites), 1))
+        return (ld_live_site *)mk_vec_data(&l->sites) + site;
+    return site_grow(l, site);
 }
 
 int ld_live_add(ld_live *l, uint64_t addr, uint64_t size, uint32_t site, uint64_t made)

@@ -544,15 +544,10 @@ static char *put_dec(char *o, uint64_t v)
 
 static char *put_hex(char *o, uint64_t v)
 {
-    char t[16];
-    int n = 0;
-    do {
-        t[n++] = "0123456789abcdef"[v & 15];
-        v >>= 4;
-    } while (v);
-    while (n)
-        *o++ = t[--n];
-    return o;
+    int n = v ? (64 - __builtin_clzll(v) + 3) / 4 : 1;   /* digits, written from the last */
+    for (int i = n - 1; i >= 0; i--, v >>= 4)
+        o[i] = "0123456789abcdef"[v & 15];
+    return o + n;
 }
 
 static uint32_t site_lookup(proc *p, const uint64_t *frames, unsigned n);
