@@ -327,7 +327,7 @@ EOF
     assert_output "$want"
 }
 
-@test "compressed input: one parsing thread fewer than the cores by default, -j as given" {
+@test "compressed input and pipes: one parsing thread fewer than the cores by default, -j as given" {
     small_csv
     zstd -q -c s.csv > s.csv.zst
     n=$(nproc)
@@ -339,6 +339,13 @@ EOF
     assert_line "chunkproc: stats: threads: 3 parsing, 1 decompressing"
     run chunkproc --stats -g g -a count s.csv
     assert_line "chunkproc: stats: threads: $n parsing"
+    # a pipe is fed by a process that works too (zstd -dc, say): as for .zst
+    run bash -c "cat s.csv | chunkproc --stats -g g -a count"
+    assert_line "chunkproc: stats: threads: $want parsing"
+    run bash -c "chunkproc --stats -g g -a count < s.csv"
+    assert_line "chunkproc: stats: threads: $n parsing"
+    run bash -c "cat s.csv | chunkproc --stats -j 2 -g g -a count"
+    assert_line "chunkproc: stats: threads: 2 parsing"
 }
 
 @test "decimal forms: signs, short and long numbers sum exactly; malformed ones are errors" {
