@@ -4,52 +4,101 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 enum { SITE_SHIFT = 40, MIN_CAP = 1024 };
 #define MADE_MASK LD_LIVE_MADE_MASK
 #define MAX_SITE ((UINT32_C(1) << (64 - SITE_SHIFT)) - 1)
 
+static void alloc_slots(ld_live *l, size_t cap)
+{
+    l->cap = cap;
+    l->ctrl = mk_xmalloc(cap);
+    memset(l->ctrl, LD_LIVE_EMPTY, cap);
+    l->keys = mk_xmalloc(cap * sizeof *l->keys);
+    l->vals = mk_xmalloc(cap * sizeof *l->vals);
+    l->used = l->gone = 0;
+}
+
 void ld_live_init(ld_live *l)
 {
     memset(l, 0, sizeof *l);
-    l->cap = MIN_CAP;
-    l->keys = mk_xcalloc(l->cap, sizeof *l->keys);
-    l->vals = mk_xcalloc(l->cap, sizeof *l->vals);
+    alloc_slots(l, MIN_CAP);
     mk_vec_init(&l->sites, sizeof(ld_live_site));
 }
 
 void ld_live_free(ld_live *l)
 {
+    free(l->ctrl);
     free(l->keys);
     free(l->vals);
     mk_vec_free(&l->sites);
     memset(l, 0, sizeof *l);
 }
 
-
-/* The slot holding addr, or the empty slot that ends its probe. */
-static inline size_t find(const ld_live *l, uint64_t addr)
+static inline uint8_t tag_of(uint64_t h)
 {
-    size_t m = l->cap - 1, i = ld_live_home(addr, l->cap);
-    while (l->keys[i] != addr && l->keys[i])
-        i = (i + 1) & m;
-    return i;
+    return (uint8_t)(h >> 57);   /* 7 bits: never EMPTY or GONE */
 }
 
-static void grow(ld_live *l)
+/* Bit i set where group slot i's control byte is c. */
+static inline unsigned match(const uint8_t *g, uint8_t c)
 {
+#ifdef __SSE2__
+    __m128i v = _mm_loadu_si128((const __m128i *)g);
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)c)));
+#else
+    unsigned m = 0;
+    for (unsigned i = 0; i < LD_LIVE_GROUP; i++)
+        m |= (unsigned)(g[i] == c) << i;
+    return m;
+#endif
+}
+
+/* The slot holding addr, or SIZE_MAX. */
+static inline size_t find(const ld_live *l, uint64_t addr, uint64_t h)
+{
+    uint8_t t = tag_of(h);
+    for (size_t g = ld_live_home(h, l->cap);; g = (g + LD_LIVE_GROUP) & (l->cap - 1)) {
+        for (unsigned m = match(l->ctrl + g, t); m; m &= m - 1) {
+            size_t i = g + (size_t)__builtin_ctz(m);
+            if (l->keys[i] == addr)
+                return i;
+        }
+        if (match(l->ctrl + g, LD_LIVE_EMPTY))
+            return SIZE_MAX;
+    }
+}
+
+/* A free slot (empty or gone) on h's probe; the table has one. */
+static inline size_t free_slot(const ld_live *l, uint64_t h)
+{
+    for (size_t g = ld_live_home(h, l->cap);; g = (g + LD_LIVE_GROUP) & (l->cap - 1)) {
+        unsigned m = match(l->ctrl + g, LD_LIVE_EMPTY) | match(l->ctrl + g, LD_LIVE_GONE);
+        if (m)
+            return g + (size_t)__builtin_ctz(m);
+    }
+}
+
+static void rehash(ld_live *l, size_t cap)
+{
+    uint8_t *ctrl = l->ctrl;
     uint64_t *keys = l->keys;
     ld_live_val *vals = l->vals;
-    size_t n = l->cap;
-    l->cap *= 2;
-    l->keys = mk_xcalloc(l->cap, sizeof *l->keys);
-    l->vals = mk_xcalloc(l->cap, sizeof *l->vals);
+    size_t n = l->cap, used = l->used;
+    alloc_slots(l, cap);
     for (size_t i = 0; i < n; i++)
-        if (keys[i]) {
-            size_t j = find(l, keys[i]);
+        if (!(ctrl[i] & 0x80)) {
+            uint64_t h = ld_live_hash(keys[i]);
+            size_t j = free_slot(l, h);
+            l->ctrl[j] = tag_of(h);
             l->keys[j] = keys[i];
             l->vals[j] = vals[i];
         }
+    l->used = used;
+    free(ctrl);
     free(keys);
     free(vals);
 }
@@ -74,13 +123,16 @@ int ld_live_add(ld_live *l, uint64_t addr, uint64_t size, uint32_t site, uint64_
         mk_die("more than %u distinct call sites: not supported", (unsigned)MAX_SITE);
     if (!addr)
         return 1;               /* never an event: nothing lives at 0 */
-    size_t i = find(l, addr);
-    if (l->keys[i])
+    uint64_t h = ld_live_hash(addr);
+    if (find(l, addr, h) != SIZE_MAX)
         return 0;
-    if (8 * (l->used + 1) > 3 * l->cap) {
-        grow(l);
-        i = find(l, addr);
-    }
+    /* at most half the slots live, and tombstones swept once they are many */
+    if (2 * (l->used + l->gone + 1) > l->cap)
+        rehash(l, 4 * (l->used + 1) > l->cap ? 2 * l->cap : l->cap);
+    size_t i = free_slot(l, h);
+    if (l->ctrl[i] == LD_LIVE_GONE)
+        l->gone--;
+    l->ctrl[i] = tag_of(h);
     l->keys[i] = addr;
     l->vals[i].size = size;
     l->vals[i].made_site = (made & MADE_MASK) | (uint64_t)site << SITE_SHIFT;
@@ -95,26 +147,10 @@ int ld_live_add(ld_live *l, uint64_t addr, uint64_t size, uint32_t site, uint64_
     return 1;
 }
 
-/* Close the hole at slot i: later slots of the run whose home does not lie
- * cyclically in (i, j] move back into it (Knuth's algorithm R). */
-static void close_hole(ld_live *l, size_t i)
-{
-    size_t m = l->cap - 1;
-    for (size_t j = (i + 1) & m; l->keys[j]; j = (j + 1) & m) {
-        size_t h = ld_live_home(l->keys[j], l->cap);
-        if (i <= j ? (i < h && h <= j) : (i < h || h <= j))
-            continue;
-        l->keys[i] = l->keys[j];
-        l->vals[i] = l->vals[j];
-        i = j;
-    }
-    l->keys[i] = 0;
-}
-
 uint64_t ld_live_del(ld_live *l, uint64_t addr)
 {
-    size_t i = find(l, addr);
-    if (!addr || !l->keys[i])
+    size_t i = addr ? find(l, addr, ld_live_hash(addr)) : SIZE_MAX;
+    if (i == SIZE_MAX)
         return 0;
     ld_live_val v = l->vals[i];
     ld_live_site *st = site_at(l, (uint32_t)(v.made_site >> SITE_SHIFT));
@@ -123,19 +159,28 @@ uint64_t ld_live_del(ld_live *l, uint64_t addr)
     l->bytes -= v.size;
     l->blocks--;
     l->used--;
-    close_hole(l, i);
+    /* A group with an empty slot ends every probe that reaches it, so no
+     * block lies beyond it for its sake: the slot can be empty again.
+     * Otherwise it must stay a tombstone. */
+    size_t g = i & ~(size_t)(LD_LIVE_GROUP - 1);
+    if (match(l->ctrl + g, LD_LIVE_EMPTY)) {
+        l->ctrl[i] = LD_LIVE_EMPTY;
+    } else {
+        l->ctrl[i] = LD_LIVE_GONE;
+        l->gone++;
+    }
     return (v.made_site & MADE_MASK) | (UINT64_C(1) << SITE_SHIFT);   /* never 0, whatever the event number */
 }
 
 int ld_live_has(const ld_live *l, uint64_t addr)
 {
-    return addr && l->keys[find(l, addr)] != 0;
+    return addr && find(l, addr, ld_live_hash(addr)) != SIZE_MAX;
 }
 
 int ld_live_next(const ld_live *l, size_t *it, uint64_t *addr, uint64_t *size, uint32_t *site)
 {
     for (; *it < l->cap; ++*it) {
-        if (l->keys[*it]) {
+        if (!(l->ctrl[*it] & 0x80)) {
             *addr = l->keys[*it];
             *size = l->vals[*it].size;
             *site = (uint32_t)(l->vals[*it].made_site >> SITE_SHIFT);

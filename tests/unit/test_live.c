@@ -1,7 +1,8 @@
 /* Unit tests for leakdiff's live-block table (cmd/leakdiff/live): add,
  * delete with the event that made a block, sizes by site, peak, iteration,
- * growth, and 2e5 random operations against a plain array, on addresses
- * dense enough that probe runs wrap around the table's end. */
+ * growth, 2e5 random operations against a plain array on addresses dense
+ * enough that probes wrap around the table's end, and one group overfull
+ * (tombstones and sweeps). */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -99,9 +100,55 @@ static void test_random(void)
     ld_live_free(&l);
 }
 
+/* 48 addresses of one home group fill it and the next two: frees in a full
+ * group leave tombstones, probes must pass them, and sweeps (rehashing in
+ * place) must keep every live block. */
+static void test_one_group(void)
+{
+    ld_live l;
+    ld_live_init(&l);
+    size_t cap = l.cap;
+    uint64_t a[48];
+    size_t n = 0, want = ld_live_home(ld_live_hash(16), cap);
+    for (uint64_t k = 1; n < 48; k++)
+        if (ld_live_home(ld_live_hash(16 * k), cap) == want)
+            a[n++] = 16 * k;
+    int bad = 0;
+    uint64_t made = 0;
+    unsigned char live[48] = { 0 };
+    uint64_t madeof[48];
+    for (int round = 0; round < 300 && !bad; round++) {
+        for (int j = 0; j < 48; j++)
+            if (!live[j]) {
+                if (!ld_live_add(&l, a[j], 1, 0, ++made))
+                    bad = 1;
+                live[j] = 1, madeof[j] = made;
+            }
+        for (int k = 0; k < 30; k++) {
+            int j = (int)(rnd() % 48);
+            uint64_t r = ld_live_del(&l, a[j]);
+            if (live[j] ? (r & LD_LIVE_MADE_MASK) != madeof[j] : r != 0)
+                bad = 1;
+            live[j] = 0;
+            for (int i = 0; i < 48; i++)
+                if (ld_live_has(&l, a[i]) != live[i])
+                    bad = 1;
+        }
+    }
+    CHECK(!bad);
+    CHECK_U64(l.cap, cap);      /* never more than 48 live: no growth, only sweeps */
+    uint64_t nlive = 0;
+    for (int j = 0; j < 48; j++)
+        nlive += live[j];
+    CHECK_U64(l.blocks, nlive);
+    CHECK_U64(l.bytes, nlive);
+    ld_live_free(&l);
+}
+
 int main(void)
 {
     RUN(test_basics);
     RUN(test_random);
+    RUN(test_one_group);
     return DONE();
 }
