@@ -428,6 +428,11 @@ compact() {
 }
 
 @test "compact form: bad back-references and reserved addresses are errors with lines" {
+    # --lenient: a bad record still takes its number, so later ^N stay right
+    printf '+ 1 . 10 a\n+ 2 . zz a\n+ 3 . 30 a\n- 4 ^3\n' > l1
+    run --separate-stderr leakdiff summary --lenient -f json l1
+    assert_success
+    assert_output --partial '"live_bytes":30,"live_blocks":1,'
     printf '+ 1 . 10 a\n- 2 ^0\n' > b1
     run leakdiff summary b1
     assert_failure 2

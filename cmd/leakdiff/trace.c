@@ -393,18 +393,18 @@ static int memkit_record(ld_trace *t, const mk_field *f, size_t nf, const char *
             (r = ts_field(t, &f[1], &ev->ts)) <= 0 || (r = block(t, &f[2], "ADDR", 1, 0, &ev->addr)) <= 0 ||
             (r = size_field(t, &f[3], &ev->size)) <= 0 || (r = site_or_unknown(t, f, nf, 4, &ev->site)) <= 0 ||
             (nf > 5 && (r = options(t, f + 5, nf - 5, ev)) <= 0))
-            return r;
+            goto skipped;
         ev->kind = LD_ALLOC;
         break;
     case '-':
         if ((r = want_fields(t, nf, 3, "- TS ADDR")) <= 0 || (r = ts_field(t, &f[1], &ev->ts)) <= 0 ||
             (r = block(t, &f[2], "ADDR", 0, 1, &ev->addr)) <= 0)
-            return r;
+            goto skipped;
         if (nf > 3 && memchr(f[3].ptr, '=', f[3].len) == NULL) {
             if ((r = site_field(t, &f[3], &ev->site)) <= 0 || (r = options(t, f + 4, nf - 4, ev)) <= 0)
-                return r;
+                goto skipped;
         } else if ((r = options(t, f + 3, nf - 3, ev)) <= 0) {
-            return r;
+            goto skipped;
         }
         ev->kind = LD_FREE;
         break;
@@ -414,7 +414,7 @@ static int memkit_record(ld_trace *t, const mk_field *f, size_t nf, const char *
             (r = block(t, &f[3], "NEW", 1, 0, &ev->addr)) <= 0 || (r = size_field(t, &f[4], &ev->size)) <= 0 ||
             (r = site_or_unknown(t, f, nf, 5, &ev->site)) <= 0 ||
             (nf > 6 && (r = options(t, f + 6, nf - 6, ev)) <= 0))
-            return r;
+            goto skipped;
         ev->kind = LD_REALLOC;
         break;
     case '@': {
@@ -442,6 +442,11 @@ static int memkit_record(ld_trace *t, const mk_field *f, size_t nf, const char *
         t->events++;
     ev->has_ts = 1;
     return 1;
+skipped:
+    /* A bad + - ~ record (skipped with --lenient) still takes its number,
+     * so the ^N after it keep naming the blocks their writer meant. */
+    t->events++;
+    return r;
 }
 
 /* ---- mtrace records ------------------------------------------------------------- */
