@@ -341,7 +341,7 @@ struct cp_groups {
     uint64_t *cgen;
     number *cval;
     int ncols;
-};
+} __attribute__((aligned(64)));   /* one per worker thread, written on every row: no line shared */
 
 typedef struct {
     const char *p;
@@ -364,7 +364,12 @@ static void init_state(cp_groups *g)
 
 cp_groups *cp_groups_new(const cp_plan *p)
 {
-    cp_groups *g = mk_xcalloc(1, sizeof *g);
+    /* Worker tables are made one after another by one thread: unaligned,
+     * one's last line could be another's first, and both threads would
+     * write it on every row (false sharing: task A took 1.3 s instead of
+     * 0.8 whenever the file name was 24 bytes or longer, which moved the
+     * heap by one allocation). */
+    cp_groups *g = mk_xcalloc_aligned(64, 1, sizeof *g);
     g->p = p;
     init_state(g);
     return g;
@@ -660,8 +665,8 @@ int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char
         for (size_t i = 0; i < p->naggs; i++)
             if (p->aggs[i].col + 1 > g->ncols)
                 g->ncols = p->aggs[i].col + 1;
-        g->cgen = mk_xcalloc((size_t)g->ncols + 1, sizeof *g->cgen);
-        g->cval = mk_xcalloc((size_t)g->ncols + 1, sizeof *g->cval);
+        g->cgen = mk_xcalloc_aligned(64, (size_t)g->ncols + 1, sizeof *g->cgen);
+        g->cval = mk_xcalloc_aligned(64, (size_t)g->ncols + 1, sizeof *g->cval);
     }
     /* Numbers first: a row with a bad number changes nothing (--lenient
      * skips it whole, count included). */

@@ -773,7 +773,8 @@ int main(int argc, char **argv)
             pthread_cond_init(&j.cv, NULL);
             for (unsigned i = 0; i < nw; i++) {
                 if (!ws[i].f) {
-                    ws[i].f = mk_xmalloc(MAX_FIELDS * sizeof *ws[i].f);
+                    /* written on every row: lines of their own (see cp_groups_new) */
+                    ws[i].f = mk_xcalloc_aligned(64, MAX_FIELDS, sizeof *ws[i].f);
                     ws[i].tmp = mk_xmalloc(2 * (size_t)max_line + 2);
                     ws[i].buf = mk_out_open_mem();
                     if (aggregate)
