@@ -64,9 +64,12 @@ static void resize(rw_reflists *r, uint32_t *blk, uint32_t n, uint32_t n2)
         return;
     uint32_t b2 = n2 ? block_alloc(r, c2) : 0;
     if (n && n2) {
+        /* a few entries, mostly: a loop, not a call to memcpy */
         uint32_t keep = n < n2 ? n : n2;
-        memcpy(r->cls[c2].data + ((size_t)(b2 - 1) << c2), r->cls[c].data + ((size_t)(BLOCK(*blk) - 1) << c),
-               keep * sizeof(rw_ref));
+        rw_ref *to = r->cls[c2].data + ((size_t)(b2 - 1) << c2);
+        const rw_ref *from = r->cls[c].data + ((size_t)(BLOCK(*blk) - 1) << c);
+        for (uint32_t i = 0; i < keep; i++)
+            to[i] = from[i];
     }
     if (n)
         block_free(r, c, BLOCK(*blk));
