@@ -408,7 +408,7 @@ static dead *find_dead(rw_model *m, const rw_event *e)
     return i == UINT32_MAX ? NULL : &m->ring[i];
 }
 
-void rw_model_prefetch_hashed(rw_model *m, rw_op op, uint64_t hash)
+static void prefetch_hashed(rw_model *m, rw_op op, uint64_t hash)
 {
     rw_tab_prefetch(op == RW_DEREF ? &m->wtab : &m->tab, hash);
 }
@@ -475,7 +475,7 @@ void rw_model_prefetch(rw_model *m, rw_event *e)
     if (!e->pre)
         e->hash = rw_hash(e->obj.p, e->obj.n);
     e->guess = UINT32_MAX;
-    rw_model_prefetch_hashed(m, e->op, e->hash);
+    prefetch_hashed(m, e->op, e->hash);
 }
 
 /* ---- findings ------------------------------------------------------------------------------ */

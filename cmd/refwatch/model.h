@@ -161,7 +161,6 @@ typedef struct {
 } rw_ahead;
 void rw_model_ahead_start(rw_model *m, void *events, size_t stride, size_t n);
 void rw_model_ahead(rw_model *m, void *events, size_t stride, size_t j, size_t n);
-void rw_model_prefetch_hashed(rw_model *m, rw_op op, uint64_t hash);
 void rw_model_prefetch(rw_model *m, rw_event *e);
 /* Apply one event; returns the number of findings it made (0 or 1). */
 int rw_model_apply(rw_model *m, rw_event *e);
