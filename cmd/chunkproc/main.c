@@ -22,7 +22,6 @@
 #include "map.h"
 #include "work.h"
 
-#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -666,14 +665,6 @@ static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *h
 
 int main(int argc, char **argv)
 {
-    /* The distinct set's tables grow by a new table and a free of the old:
-     * from mmap, every free went back to the kernel (TLB shootdowns on the
-     * other workers) and every new table was faulted in and zeroed again.
-     * Kept in the heap they are reused: task B on the 1.2 GB benchmark,
-     * -j 2, 1.03-1.09 -> 0.97-0.99 s (sys 0.46 -> 0.25 s), peak RSS 62 ->
-     * 70 MiB. */
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     int first = mk_cli_parse(&cli, &spec, argc, argv);
     int nfiles;
     char **files = mk_cli_files(argc, argv, first, &nfiles);
