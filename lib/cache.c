@@ -1367,7 +1367,9 @@ static int walk_queue(const mk_cache *c, const queue *q, void (*fn)(void *, cons
     int n = 0;
     for (uint32_t i = q->tail; i != NONE; i = c->e[i].prev, n++) {
         const entry *e = &c->e[i];
-        mk_cache_entry x = { e->key, get_expire(c, i), e->size, e->freq, e->q, e->flags };
+        /* a ghost keeps no expiry (a restored one gets none) */
+        int ghost = (c->ghost_mask >> e->q) & 1;
+        mk_cache_entry x = { e->key, ghost ? MK_CACHE_NEVER : get_expire(c, i), e->size, e->freq, e->q, e->flags };
         if (c->o.policy == MK_CACHE_LFU)
             x.freq = freq > UINT32_MAX ? UINT32_MAX : (uint32_t)freq;
         if (c->o.policy == MK_CACHE_BELADY)
