@@ -442,8 +442,20 @@ __attribute__((always_inline)) static inline void stage_refs(rw_model *m, const 
         return;
     }
     const obj *o = &m->objs[g];
-    if ((op == RW_REF || op == RW_UNREF) && o->nrefs)
+    if (op == RW_REF && o->nrefs)
         __builtin_prefetch(rw_refs_at(&m->refs, o->rblk, o->nrefs) + o->nrefs - 1);
+    if (op == RW_UNREF && o->nrefs) {
+        /* pop_ref reads back from the newest entry through up to
+         * SITE_WINDOW: fetch every line of them, newest first. Fetching
+         * only the newest left pop_ref stalled on the rest, 6-11 % of the
+         * whole run (the benchmark's unrefs mostly match no site, so they
+         * read the whole window); at most 4 lines gained less. */
+        uint32_t n = o->nrefs, k = n < SITE_WINDOW ? n : SITE_WINDOW;
+        const rw_ref *v = rw_refs_at(&m->refs, o->rblk, n);
+        uintptr_t top = (uintptr_t)(v + n - 1) & ~(uintptr_t)63, end = (uintptr_t)(v + n - k) & ~(uintptr_t)63;
+        for (; top >= end; top -= 64)
+            __builtin_prefetch((const void *)top);
+    }
     if ((op == RW_FREE || (op == RW_UNREF && o->count == 1)) && m->dtab.len)
         rw_tab_prefetch(&m->dtab, a->hash);
 }
