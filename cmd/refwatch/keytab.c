@@ -205,12 +205,13 @@ void rw_tab_init(rw_tab *t, void *const *base, size_t stride)
     t->base = base;
     t->stride = stride;
     t->cap = 1024;
-    t->slots = mk_xcalloc(t->cap, sizeof *t->slots);
+    t->slots = mk_xgrow(NULL, 0, t->cap * sizeof *t->slots);
+    memset(t->slots, 0, t->cap * sizeof *t->slots);
 }
 
 void rw_tab_free(rw_tab *t)
 {
-    free(t->slots);
+    mk_xgrow_free(t->slots, t->cap * sizeof *t->slots);
     t->slots = NULL;
     t->cap = t->len = 0;
 }
@@ -260,23 +261,52 @@ static size_t home(const rw_tab *t, uint64_t s)
     return (size_t)(s >> 32) & (t->cap - 1);
 }
 
+/* Doubling in place, so the peak is the new table, not the old one beside
+ * it (calloc and copy had the old 8 MiB beside the new 16 at a million
+ * names: 9 bytes more per live object at the peak). The upper half starts
+ * empty; from the first empty slot on, every name of the lower half is
+ * taken out and put back, in slot order. A name's new home is its old one
+ * or that plus the old capacity, so, put back, it lands at or before the
+ * slot it left (which the probe finds free) or in the upper half. A probe
+ * that wraps past the new end may land on a later slot of the lower half;
+ * the scan moves that name again when it gets there, after every hole it
+ * left in the name's probe path. The names before the first empty slot
+ * (the cluster that wraps past the old end) are set aside first and put
+ * back last, into a table that is whole again. */
 static void grow(rw_tab *t)
 {
     if (t->cap >= (size_t)1 << 32)
         mk_die("more than 2^31 names at once");
-    size_t ncap = t->cap * 2, mask = ncap - 1;
-    uint64_t *ns = mk_xcalloc(ncap, sizeof *ns);
-    for (size_t j = 0; j < t->cap; j++) {
-        uint64_t s = t->slots[j];
+    size_t cap = t->cap, ncap = cap * 2, mask = ncap - 1;
+    t->slots = mk_xgrow(t->slots, cap * sizeof *t->slots, ncap * sizeof *t->slots);
+    uint64_t *v = t->slots;
+    memset(v + cap, 0, cap * sizeof *v);
+    size_t start = 0;
+    while (start < cap && v[start])
+        start++;
+    uint64_t *wrap = NULL;
+    if (start) {
+        wrap = mk_xmalloc(start * sizeof *wrap);
+        memcpy(wrap, v, start * sizeof *v);
+        memset(v, 0, start * sizeof *v);
+    }
+    for (size_t j = start; j < cap; j++) {
+        uint64_t s = v[j];
         if (!s)
             continue;
+        v[j] = 0;
         size_t i = (size_t)(s >> 32) & mask;
-        while (ns[i])
+        while (v[i])
             i = (i + 1) & mask;
-        ns[i] = s;
+        v[i] = s;
     }
-    free(t->slots);
-    t->slots = ns;
+    for (size_t j = 0; j < start; j++) {
+        size_t i = (size_t)(wrap[j] >> 32) & mask;
+        while (v[i])
+            i = (i + 1) & mask;
+        v[i] = wrap[j];
+    }
+    free(wrap);
     t->cap = ncap;
 }
 

@@ -442,9 +442,10 @@ __attribute__((always_inline)) static inline void stage_refs(rw_model *m, const 
         return;
     }
     const obj *o = &m->objs[g];
-    if (op == RW_REF && o->nrefs)
+    int in_block = o->nrefs && !rw_refs_inline(o->rblk);   /* else in the record */
+    if (op == RW_REF && in_block)
         __builtin_prefetch(rw_refs_at(&m->refs, o->rblk, o->nrefs) + o->nrefs - 1);
-    if (op == RW_UNREF && o->nrefs) {
+    if (op == RW_UNREF && in_block) {
         /* pop_ref reads back from the newest entry through up to
          * SITE_WINDOW: fetch every line of them, newest first. Fetching
          * only the newest left pop_ref stalled on the rest, 6-11 % of the
@@ -734,7 +735,8 @@ static void die(rw_model *m, uint32_t i, uint64_t h, uint32_t file, uint64_t lin
     }
     side_set(m, i, s);
     o = &m->objs[i];
-    const rw_ref *r = rw_refs_at(&m->refs, o->rblk, o->nrefs);
+    rw_ref one;
+    const rw_ref *r = rw_refs_get(&m->refs, o->rblk, o->nrefs, &one);
     if (!(tf_flags(o->tf) & F_IMPLICIT) && (o->count != 0 || (tf_flags(o->tf) & F_NEG))) {
         record_unbalanced(m, &o->key, o->count, o->tf, r, o->nrefs, file, line);
         set_flag(&o->tf, F_UNBAL);
@@ -826,7 +828,8 @@ static void pop_ref(rw_model *m, uint32_t i, const rw_event *e)
     uint64_t hold = e->from.p ? holder_encode(m, e->from.p, e->from.n, 0) : 0;
     uint32_t site = event_site(m, e, 0);
     int stack = e->stack;
-    const rw_ref *r = rw_refs_at(&m->refs, o->rblk, n);
+    rw_ref one;
+    const rw_ref *r = rw_refs_get(&m->refs, o->rblk, n, &one);
     uint32_t by_holder = n, by_site = n, by_stack = n, anon = n;
     size_t stack_best = 0;
     for (uint32_t j = n; j-- > 0;) {
@@ -1164,7 +1167,8 @@ void rw_model_unbalanced_each(rw_model *m, rw_unbalanced_fn fn, void *ctx)
                 cap = o->nrefs;
                 v = mk_xrealloc(v, cap * sizeof *v);
             }
-            x.nsites = sites_of(rw_refs_at(&m->refs, o->rblk, o->nrefs), o->nrefs, v);
+            rw_ref one;
+            x.nsites = sites_of(rw_refs_get(&m->refs, o->rblk, o->nrefs, &one), o->nrefs, v);
             x.sites = v;
         }
         if (fn(ctx, &x))
@@ -1203,7 +1207,8 @@ void rw_model_edges(rw_model *m, rw_edge_fn fn, void *ctx)
         char db[40];
         size_t dn;
         const char *d = rw_key_str(&o->key, db, &dn);
-        const rw_ref *r = rw_refs_at(&m->refs, o->rblk, o->nrefs);
+        rw_ref one;
+        const rw_ref *r = rw_refs_get(&m->refs, o->rblk, o->nrefs, &one);
         for (uint32_t j = 0; j < o->nrefs; j++) {
             uint64_t h = ref_holder(&r[j]);
             if (!h)

@@ -76,10 +76,32 @@ static void resize(rw_reflists *r, uint32_t *blk, uint32_t n, uint32_t n2)
     *blk = n2 ? b2 | (uint32_t)c2 << 27 : 0;
 }
 
+/* Site ids that fit beside the inline class: all but the last 2^27 - 1. */
+static int fits_inline(rw_ref x)
+{
+    return !x.holder_lo && !x.holder_hi && (x.site == UINT32_MAX || x.site < (1u << 27) - 2);
+}
+
 void rw_refs_push_move(rw_reflists *r, uint32_t *blk, uint32_t *n, rw_ref x)
 {
-    if (*n == UINT32_MAX)
-        mk_die("more than 2^32 references to one object");
+    if (*n >= 1u << 30)
+        mk_die("more than 2^30 references to one object");
+    if (!*n && fits_inline(x)) {
+        *blk = RW_REFS_INLINE << 27 | (x.site == UINT32_MAX ? 0 : x.site + 1);
+        *n = 1;
+        return;
+    }
+    if (*n == 1 && rw_refs_inline(*blk)) {
+        rw_ref one;
+        rw_refs_get(r, *blk, 1, &one);
+        *blk = *n = 0;
+        resize(r, blk, 0, 2);
+        rw_ref *v = rw_refs_at(r, *blk, 2);
+        v[0] = one;
+        v[1] = x;
+        *n = 2;
+        return;
+    }
     resize(r, blk, *n, *n + 1);
     (*n)++;
     rw_refs_at(r, *blk, *n)[*n - 1] = x;
@@ -87,6 +109,10 @@ void rw_refs_push_move(rw_reflists *r, uint32_t *blk, uint32_t *n, rw_ref x)
 
 void rw_refs_remove_move(rw_reflists *r, uint32_t *blk, uint32_t *n, uint32_t k)
 {
+    if (*n == 1 && rw_refs_inline(*blk)) {
+        *blk = *n = 0;
+        return;
+    }
     rw_ref *v = rw_refs_at(r, *blk, *n);
     memmove(v + k, v + k + 1, (*n - k - 1) * sizeof *v);
     resize(r, blk, *n, *n - 1);
@@ -95,7 +121,7 @@ void rw_refs_remove_move(rw_reflists *r, uint32_t *blk, uint32_t *n, uint32_t k)
 
 void rw_refs_clear(rw_reflists *r, uint32_t *blk, uint32_t *n)
 {
-    if (*n)
+    if (*n && !rw_refs_inline(*blk))
         block_free(r, CLASS(*blk), BLOCK(*blk));
     *blk = 0;
     *n = 0;

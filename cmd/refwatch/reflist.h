@@ -8,8 +8,11 @@
  * two cache lines instead of chasing a linked list.
  *
  * A list is (blk, n) in the caller's record: blk = block index + 1 in the
- * class of n (0 when n = 0). Pointers from rw_refs_at() are valid until the
- * next push or remove on any list. Single-threaded. */
+ * class of n (0 when n = 0). Most objects are held once, by their creator
+ * and without a holder: such a lone anonymous reference lives in blk itself
+ * (class RW_REFS_INLINE, its site + 1 below), so an object at count 1 costs
+ * no block. Pointers from rw_refs_get() are valid until the next push or
+ * remove on any list. Single-threaded. */
 #ifndef RW_REFLIST_H
 #define RW_REFLIST_H
 
@@ -37,12 +40,31 @@ void rw_refs_free(rw_reflists *r);
 #define RW_REFS_CLASS(b) ((unsigned)((b) >> 27))
 #define RW_REFS_BLOCK(b) ((b) & ((1u << 27) - 1))
 
+#define RW_REFS_INLINE 31u
+static inline int rw_refs_inline(uint32_t blk)
+{
+    return RW_REFS_CLASS(blk) == RW_REFS_INLINE;
+}
+
+/* A list's block (not for an inline reference). */
 static inline rw_ref *rw_refs_at(const rw_reflists *r, uint32_t blk, uint32_t n)
 {
     if (!n)
         return NULL;
     unsigned c = RW_REFS_CLASS(blk);
     return r->cls[c].data + ((size_t)(RW_REFS_BLOCK(blk) - 1) << c);
+}
+
+/* A list's entries, oldest first: its block, or *one holding the inline
+ * reference. */
+static inline const rw_ref *rw_refs_get(const rw_reflists *r, uint32_t blk, uint32_t n, rw_ref *one)
+{
+    if (n == 1 && rw_refs_inline(blk)) {
+        uint32_t s = RW_REFS_BLOCK(blk);
+        *one = (rw_ref){ s ? s - 1 : UINT32_MAX, 0, 0 };
+        return one;
+    }
+    return rw_refs_at(r, blk, n);
 }
 
 /* The list moves to another block (the slow paths, out of line). */
@@ -53,7 +75,7 @@ void rw_refs_remove_move(rw_reflists *r, uint32_t *blk, uint32_t *n, uint32_t k)
  * shift, inline. */
 static inline void rw_refs_push(rw_reflists *r, uint32_t *blk, uint32_t *n, rw_ref x)
 {
-    if (*n && *n < (1u << RW_REFS_CLASS(*blk))) {
+    if (*n && !rw_refs_inline(*blk) && *n < (1u << RW_REFS_CLASS(*blk))) {
         rw_refs_at(r, *blk, *n)[*n] = x;
         (*n)++;
         return;
