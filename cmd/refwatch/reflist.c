@@ -76,7 +76,8 @@ static void resize(rw_reflists *r, uint32_t *blk, uint32_t n, uint32_t n2)
     *blk = n2 ? b2 | (uint32_t)c2 << 27 : 0;
 }
 
-/* Site ids that fit beside the inline class: all but the last 2^27 - 1. */
+/* An anonymous reference whose site + 1 fits the 27 bits beside the
+ * inline class (sites below 2^27 - 2, or none). */
 static int fits_inline(rw_ref x)
 {
     return !x.holder_lo && !x.holder_hi && (x.site == UINT32_MAX || x.site < (1u << 27) - 2);
