@@ -102,17 +102,11 @@ $(B)/bin/%: $$(addprefix $(B)/,$$(subst .c,.o,$$(wildcard cmd/$$*/*.c))) $(B)/li
 
 $(B)/test/test_%: $(B)/tests/unit/test_%.o $(B)/libmemkit.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libmemkit.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(B)/libmemkit.a $(LIBS)
 # Tool modules with unit tests of their own are linked in.
-$(B)/test/test_live: $(B)/tests/unit/test_live.o $(B)/cmd/leakdiff/live.o $(B)/libmemkit.a
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(B)/libmemkit.a $(LIBS)
-$(B)/test/test_keytab: $(B)/tests/unit/test_keytab.o $(B)/cmd/refwatch/keytab.o $(B)/libmemkit.a
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(B)/libmemkit.a $(LIBS)
-$(B)/test/test_reflist: $(B)/tests/unit/test_reflist.o $(B)/cmd/refwatch/reflist.o $(B)/libmemkit.a
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(B)/libmemkit.a $(LIBS)
+$(B)/test/test_live: $(B)/cmd/leakdiff/live.o
+$(B)/test/test_keytab: $(B)/cmd/refwatch/keytab.o
+$(B)/test/test_reflist: $(B)/cmd/refwatch/reflist.o
 
 $(DRIVER): $(patsubst %.c,$(B)/%.o,$(wildcard tests/driver/*.c)) $(B)/libmemkit.a
 	@mkdir -p $(@D)
