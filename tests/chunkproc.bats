@@ -165,6 +165,14 @@ EOF
     assert_output "$(printf 'sum_v,max_v\n27670116110564327423,18446744073709551615')"
 }
 
+@test "a sum past 128 bits goes on in floating point from the true sum, not a wrapped one" {
+    # 400 × (10^36 - 1) = 3.999...e38 > 2^127: the exact sum overflows.
+    { echo v; yes 999999999999999999999999999999999999 | head -n 400; } > big.csv
+    run chunkproc -f csv -a sum:v,mean:v big.csv
+    assert_success
+    assert_output "$(printf 'sum_v,mean_v\n4e+38,1e+36')"
+}
+
 @test "decimal sums are compensated: ten thousand 0.1 make 1000, 0.1+0.2+0.3 make 0.6" {
     { echo v; yes 0.1 | head -n 10000; } > t.csv
     run chunkproc -f csv -a sum:v,mean:v,var:v t.csv

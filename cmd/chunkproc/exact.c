@@ -129,8 +129,15 @@ static void to_inexact(cp_xsum *s)
 /* a += b (both scaled by 10^scale) with a common scale; 0 on overflow. */
 static int add_scaled(__int128 *a, int *as, __int128 b, int bs)
 {
-    if (*as == bs)              /* the common case: one scale throughout */
-        return !__builtin_add_overflow(*a, b, a);
+    __int128 r;
+    if (*as == bs) {            /* the common case: one scale throughout */
+        /* Not straight into *a: on overflow the caller turns the sum so
+         * far into a double, so it must not be the wrapped one. */
+        if (__builtin_add_overflow(*a, b, &r))
+            return 0;
+        *a = r;
+        return 1;
+    }
     __int128 x = *a, y = b;
     int sc = *as > bs ? *as : bs;
     if (sc > *as && __builtin_mul_overflow(x, p10(sc - *as), &x))
