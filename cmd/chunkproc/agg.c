@@ -231,10 +231,14 @@ typedef struct topent {
     uint32_t len;
 } topent;
 
+/* A field's number. Its double is made only when something needs it
+ * (num_d): sums, means, variances and min/max of plain decimals work on
+ * the exact form, and the division that makes the double cost a fifth of
+ * task A. */
 typedef struct {
-    double d;
+    double d;                  /* when have_d */
     cp_dec dec;                /* the exact form, when dec_ok */
-    int dec_ok;
+    int dec_ok, have_d;
 } number;
 
 /* Values of one column in one group, for quantiles: kept exactly up to
@@ -505,12 +509,11 @@ static int parse_number(const mk_field *f, char *tmp, number *out)
     /* One pass for plain decimals: the exact form, and the double from it
      * (exact operands, one rounding) when the digits allow. */
     out->dec_ok = cp_dec_parse(p, n, &out->dec);
-    static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-                                  1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
     if (out->dec_ok && out->dec.m < ((__int128)1 << 53) && out->dec.m > -((__int128)1 << 53)) {
-        out->d = (double)out->dec.m / p10[out->dec.scale];
+        out->have_d = 0;        /* num_d makes it from dec */
         return 0;
     }
+    out->have_d = 1;
     int64_t i;
     if (mk_parse_num(p, n, &i, &out->d))
         return 0;
@@ -519,6 +522,18 @@ static int parse_number(const mk_field *f, char *tmp, number *out)
     memcpy(shown, p, sn);
     shown[sn] = 0;
     return mk_err_set("expected a number, found '%s%s'", shown, n > 40 ? "..." : "");
+}
+
+/* The double of a number: exact operands (m < 2^53, 10^scale), one rounding. */
+static inline double num_d(number *v)
+{
+    static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                  1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
+    if (!v->have_d) {
+        v->d = (double)v->dec.m / p10[v->dec.scale];
+        v->have_d = 1;
+    }
+    return v->d;
 }
 
 /* Compare exact decimals; 2 when they cannot be brought to one scale. */
@@ -562,6 +577,23 @@ static void minmax(slot *s, int lt, double d, const cp_dec *dec, int first)
         else
             s->u.m.exact = 0;
     }
+}
+
+/* minmax for a row's value: exact values that compare exactly need the
+ * double only when they win. */
+static void minmax_num(slot *s, int lt, number *v, int first)
+{
+    if (v->dec_ok && !first && s->u.m.exact) {
+        int c = dec_cmp(&v->dec, &s->u.m.dec);
+        if (c != 2) {
+            if (lt ? c < 0 : c > 0) {
+                s->u.m.dec = v->dec;
+                s->u.m.d = num_d(v);
+            }
+            return;
+        }
+    }
+    minmax(s, lt, num_d(v), v->dec_ok ? &v->dec : NULL, first);
 }
 
 static void set_str(cp_groups *g, slot *s, const char *p, size_t n, cp_pos pos)
@@ -729,17 +761,19 @@ int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char
         default:
             break;
         }
-        const number *v = &g->cval[a->col];
+        number *v = &g->cval[a->col];
         s->n++;
         switch (a->kind) {
         case A_SUM: case A_MEAN:
-            cp_xsum_add(&s->u.s, v->dec_ok ? &v->dec : NULL, v->d);
+            if (!v->dec_ok || !cp_xsum_add_exact(&s->u.s, &v->dec))
+                cp_xsum_add(&s->u.s, NULL, num_d(v));
             break;
         case A_MIN: case A_MAX:
-            minmax(s, a->kind == A_MIN, v->d, v->dec_ok ? &v->dec : NULL, s->n == 1);
+            minmax_num(s, a->kind == A_MIN, v, s->n == 1);
             break;
         case A_VAR: case A_STDDEV:
-            cp_xvar_add(&s->u.v, v->dec_ok ? &v->dec : NULL, v->d);
+            if (!v->dec_ok || !cp_xvar_add_exact(&s->u.v, &v->dec))
+                cp_xvar_add(&s->u.v, NULL, num_d(v));
             break;
         case A_QUANTILE:
             if (!a->qowner)
@@ -747,7 +781,7 @@ int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char
             {
                 qstore *st = mk_vec_get(&g->qs, s->u.q.idx);
                 size_t before = q_bytes(st);
-                q_add(st, v->d, p->exact);
+                q_add(st, num_d(v), p->exact);
                 g->qh_bytes += q_bytes(st) - before;
             }
             break;

@@ -18,6 +18,65 @@ static __int128 p10(int k)
     return r;
 }
 
+/* ---- parsing ----------------------------------------------------------------- */
+
+typedef uint64_t __attribute__((may_alias, aligned(1))) u64_unaligned;
+
+/* Bytes 0..k-1 of a word (k in 1..8). */
+static inline uint64_t low_bytes(size_t k)
+{
+    return ~0ull >> (64 - 8 * k);
+}
+
+/* p[0..k) (k in 1..8) in the low bytes of a word, the rest zero, from one
+ * unaligned load. The load covers bytes past p[k-1] (or, near the end of a
+ * page, before p) that may lie outside the caller's buffer, but never leaves
+ * the page that holds p[0..k), so it cannot fault; those bytes are masked
+ * off. Hence no ASan here (valgrind may still name such a read). */
+__attribute__((no_sanitize_address)) static inline uint64_t load_short(const char *p, size_t k)
+{
+    uint64_t w;
+    if (((uintptr_t)p & 4095) <= 4096 - 8)
+        w = *(const u64_unaligned *)p;
+    else
+        w = *(const u64_unaligned *)(p + k - 8) >> (8 * (8 - k));
+    return w & low_bytes(k);
+}
+
+/* DIGITS[.DIGITS] in 1..8 bytes, without a loop over the digits: a loop's
+ * exit mispredicts whenever the length changes from one row to the next,
+ * which in a column of numbers is most rows. The word's bytes are in memory
+ * order, so byte 0 is the most significant digit. */
+static int dec_swar(const char *p, size_t k, uint64_t *m, int *scale)
+{
+    uint64_t x = load_short(p, k);
+    uint64_t t = x ^ 0x2E2E2E2E2E2E2E2Eull;                     /* '.' → 0 */
+    uint64_t dots = (t - 0x0101010101010101ull) & ~t & 0x8080808080808080ull & low_bytes(k);
+    size_t len = k;
+    *scale = 0;
+    if (dots) {
+        size_t dp = (size_t)__builtin_ctzll(dots) >> 3;         /* the first: exact */
+        if (dp == 0 || dp + 1 >= k)
+            return 0;                                           /* ".5", "5." */
+        x = (x & low_bytes(dp)) | ((x >> 8) & ~low_bytes(dp));  /* the point out */
+        len = k - 1;
+        *scale = (int)(len - dp);
+    }
+    /* Pad with '0' to 8 digits, then all must be digits (a second point too
+     * fails here): high nibble 3, and adding 6 must not carry into it. */
+    uint64_t z = x | (0x3030303030303030ull & ~low_bytes(len));
+    if (((z & 0xF0F0F0F0F0F0F0F0ull) | (((z + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) !=
+        0x3333333333333333ull)
+        return 0;
+    /* Right-align (leading zeros in the low bytes), then pairs, quads, all 8. */
+    uint64_t v = (z - 0x3030303030303030ull) << (8 * (8 - len));
+    v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFull;
+    v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFull;
+    v = (v * 10000 + (v >> 32)) & 0xFFFFFFFFull;
+    *m = v;
+    return 1;
+}
+
 /* Up to 18 characters hold at most 18 digits, which fit in 64 bits: one
  * tight loop, no overflow checks. The common case of every CSV number. */
 static int dec_short(const char *p, size_t n, cp_dec *out)
@@ -27,6 +86,14 @@ static int dec_short(const char *p, size_t n, cp_dec *out)
     if (p[0] == '-' || p[0] == '+') {
         neg = p[0] == '-';
         i = 1;
+    }
+    if (n - i >= 1 && n - i <= 8) {
+        uint64_t m;
+        if (!dec_swar(p + i, n - i, &m, &scale))
+            return 0;
+        out->m = neg ? -(__int128)m : (__int128)m;
+        out->scale = scale;
+        return 1;
     }
     size_t start = i;
     uint64_t w = 0;
@@ -149,6 +216,11 @@ static int add_scaled(__int128 *a, int *as, __int128 b, int bs)
     *a = x;
     *as = sc;
     return 1;
+}
+
+int cp_xsum_add_exact(cp_xsum *s, const cp_dec *dv)
+{
+    return !s->inexact && add_scaled(&s->sum, &s->scale, dv->m, dv->scale);
 }
 
 void cp_xsum_add(cp_xsum *s, const cp_dec *dv, double d)
@@ -353,14 +425,17 @@ static int var_add_exact(cp_xvar *v, int scale, __int128 s1b, __int128 s2b, uint
     return 1;
 }
 
+int cp_xvar_add_exact(cp_xvar *v, const cp_dec *dv)
+{
+    __int128 sq;
+    return !v->inexact && 2 * dv->scale <= 38 && !__builtin_mul_overflow(dv->m, dv->m, &sq) &&
+           var_add_exact(v, dv->scale, dv->m, sq, 1);
+}
+
 void cp_xvar_add(cp_xvar *v, const cp_dec *dv, double d)
 {
-    if (!v->inexact && dv && 2 * dv->scale <= 38) {
-        __int128 sq;
-        if (!__builtin_mul_overflow(dv->m, dv->m, &sq) &&
-            var_add_exact(v, dv->scale, dv->m, sq, 1))
-            return;
-    }
+    if (dv && cp_xvar_add_exact(v, dv))
+        return;
     var_to_inexact(v);
     mk_moments_add(&v->mo, d);
     v->n++;

@@ -40,6 +40,10 @@ typedef struct {
 
 /* dv: the exact form of d, or NULL when d has none. */
 void cp_xsum_add(cp_xsum *s, const cp_dec *dv, double d);
+/* Adds dv exactly and returns 1; or returns 0 and changes nothing when the
+ * sum is inexact or would overflow (then cp_xsum_add(s, NULL, d) goes on).
+ * Lets the hot path skip making the double of every value. */
+int cp_xsum_add_exact(cp_xsum *s, const cp_dec *dv);
 void cp_xsum_merge(cp_xsum *dst, const cp_xsum *src);
 double cp_xsum_value(const cp_xsum *s);
 /* The exact decimal when exact (trailing zeros dropped), else the shortest
@@ -56,6 +60,8 @@ typedef struct {
 } cp_xvar;
 
 void cp_xvar_add(cp_xvar *v, const cp_dec *dv, double d);
+/* As cp_xsum_add_exact: 1 when added exactly, else 0 and nothing changed. */
+int cp_xvar_add_exact(cp_xvar *v, const cp_dec *dv);
 void cp_xvar_merge(cp_xvar *dst, const cp_xvar *src);
 double cp_xvar_variance(const cp_xvar *v);   /* sample (n-1); NaN when n < 2 */
 void cp_xvar_save(const cp_xvar *v, mk_out *o);
