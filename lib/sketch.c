@@ -599,7 +599,10 @@ static inline void store_add(mk_qstore *st, int64_t key, uint64_t n, uint32_t ma
 
 static inline int64_t qs_key(const mk_qsketch *s, double ax)   /* ax > 0 */
 {
-    return (int64_t)ceil(log(ax) * s->inv_ln_gamma);
+    /* ceil without the libm call; |t| < 40000 for any finite ax. */
+    double t = log(ax) * s->inv_ln_gamma;
+    int64_t k = (int64_t)t;
+    return k + ((double)k < t);
 }
 
 /* The value bucket key k (of |x|) reports: 2 gamma^k / (1 + gamma). */
@@ -738,11 +741,6 @@ int mk_qsketch_merge(mk_qsketch *dst, const mk_qsketch *src)
             dst->max = src->max;
     }
     return 0;
-}
-
-size_t mk_qsketch_bytes(const mk_qsketch *s)
-{
-    return ((size_t)s->pos.cap + s->neg.cap) * sizeof(uint64_t);
 }
 
 static void store_write(wbuf *w, const mk_qstore *st)

@@ -179,7 +179,11 @@ double mk_qsketch_quantile(const mk_qsketch *s, double q);
  * it equals one sketch over both inputs exactly when both have the same
  * max_buckets (or neither collapsed). */
 int mk_qsketch_merge(mk_qsketch *dst, const mk_qsketch *src);
-size_t mk_qsketch_bytes(const mk_qsketch *s);   /* heap bytes held */
+/* Heap bytes held. Inline: group tables ask on every row. */
+static inline size_t mk_qsketch_bytes(const mk_qsketch *s)
+{
+    return ((size_t)s->pos.cap + s->neg.cap) * sizeof(uint64_t);
+}
 
 /* Like mk_hll_serialize(). Layout: "DDS1", f64 alpha, u32 max_buckets,
  * u64 zero count, f64 min, f64 max, then the negative and the positive

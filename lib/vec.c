@@ -101,7 +101,3 @@ void mk_vec_truncate(mk_vec *v, size_t n)
     v->len = n;
 }
 
-size_t mk_vec_bytes(const mk_vec *v)
-{
-    return v->cap * v->elem;
-}

@@ -91,9 +91,10 @@ static void grow(stripe *st, int counted)
     }
     free(st->slots);
     free(st->counts);
-    st->slots = ns;
+    /* Atomic: add_batch reads both without this stripe's lock, to prefetch. */
+    __atomic_store_n(&st->slots, ns, __ATOMIC_RELAXED);
     st->counts = nc;
-    st->cap = ncap;
+    __atomic_store_n(&st->cap, ncap, __ATOMIC_RELAXED);
 }
 
 int cp_dset_add(cp_dset *d, const void *p, size_t n)
@@ -188,12 +189,16 @@ int cp_dset_add_count(cp_dset *d, const void *p, size_t n, uint64_t c)
     return r;
 }
 
-enum { PREFETCH = 8 };
+enum { PREFETCH = 16 };
 
-static inline void prefetch_home(const stripe *st, uint64_t h)
+/* Without the stripe's lock: a stripe that grows meanwhile only makes this
+ * a useless prefetch (the pair read may even mix old and new). */
+static inline void prefetch_home(stripe *st, uint64_t h)
 {
-    if (st->cap)
-        __builtin_prefetch(&st->slots[home((uint32_t)h, st->cap)]);
+    slot *sl = __atomic_load_n(&st->slots, __ATOMIC_RELAXED);
+    size_t cap = __atomic_load_n(&st->cap, __ATOMIC_RELAXED);
+    if (sl && cap)
+        __builtin_prefetch(&sl[home((uint32_t)h, cap)]);
 }
 
 void cp_dset_add_batch(cp_dset *d, cp_dset_batch *b)
@@ -209,18 +214,23 @@ void cp_dset_add_batch(cp_dset *d, cp_dset_batch *b)
     memcpy(at, start, sizeof at);
     for (size_t i = 0; i < b->n; i++)
         b->order[at[b->items[i].h >> 58]++] = (uint32_t)i;
+    for (size_t k = 0; k < PREFETCH && k < b->n; k++) {
+        uint64_t h = b->items[b->order[k]].h;
+        prefetch_home(&d->s[h >> 58], h);
+    }
     for (int s = 0; s < STRIPES; s++) {
         if (start[s] == start[s + 1])
             continue;
         stripe *st = &d->s[s];
         pthread_mutex_lock(&st->mu);
         /* A big set is far out of cache: ask for each entry's slot a few
-         * entries ahead so the misses overlap instead of queueing. */
-        for (uint32_t k = start[s]; k < start[s + 1] && k < start[s] + PREFETCH; k++)
-            prefetch_home(st, b->items[b->order[k]].h);
+         * entries ahead so the misses overlap instead of queueing; across
+         * stripes, as a stripe's run is short (16 of a full batch). */
         for (uint32_t k = start[s]; k < start[s + 1]; k++) {
-            if (k + PREFETCH < start[s + 1])
-                prefetch_home(st, b->items[b->order[k + PREFETCH]].h);
+            if (k + PREFETCH < b->n) {
+                uint64_t h = b->items[b->order[k + PREFETCH]].h;
+                prefetch_home(&d->s[h >> 58], h);
+            }
             const cp_dset_item *it = &b->items[b->order[k]];
             insert(d, st, it->h, b->buf + it->off, it->len, 1);
         }
@@ -318,10 +328,11 @@ void cp_dset_drain(cp_dset *d, cp_count_fn fn, void *ctx)
         for (size_t k = 0; k < st->nchunks; k++)
             free(st->chunks[k]);
         free(st->chunks);
-        st->slots = NULL;
+        __atomic_store_n(&st->slots, NULL, __ATOMIC_RELAXED);   /* see prefetch_home */
+        __atomic_store_n(&st->cap, 0, __ATOMIC_RELAXED);
         st->counts = NULL;
         st->chunks = NULL;
-        st->cap = st->len = st->nchunks = st->used = st->bytes = 0;
+        st->len = st->nchunks = st->used = st->bytes = 0;
     }
     for (int i = STRIPES - 1; i >= 0; i--)
         pthread_mutex_unlock(&d->s[i].mu);
