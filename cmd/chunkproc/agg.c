@@ -676,20 +676,16 @@ static void add_distinct(cp_groups *g, size_t ai, const char *key, size_t klen, 
 
 /* The hot path's distinct values go through a batch: one lock per stripe
  * per 1024 values instead of one per value. */
-static void batch_distinct(cp_groups *g, size_t ai, const char *v, size_t vn)
+static void batch_distinct(cp_groups *g, size_t ai, const mk_field *fld)
 {
-    size_t need = 2 + g->klen + vn;
-    if (need > g->dcap) {
-        g->dcap = need * 2;
-        g->dbuf = mk_xrealloc(g->dbuf, g->dcap);
-    }
-    uint16_t a16 = (uint16_t)ai;
-    memcpy(g->dbuf, &a16, 2);
-    memcpy(g->dbuf + 2, g->kptr, g->klen);
-    memcpy(g->dbuf + 2 + g->klen, v, vn);
     if (!g->batch)
         g->batch = mk_xcalloc(1, sizeof *g->batch);
-    cp_dset_batch_put(g->p->dset, g->batch, g->dbuf, need);
+    /* Built in the batch itself: the field unquoted straight into it. */
+    char *e = cp_dset_batch_room(g->p->dset, g->batch, 2 + g->klen + fld->len);
+    uint16_t a16 = (uint16_t)ai;
+    memcpy(e, &a16, 2);
+    memcpy(e + 2, g->kptr, g->klen);
+    cp_dset_batch_commit(g->batch, 2 + g->klen + mk_field_unquote(fld, e + 2 + g->klen));
 }
 
 void cp_groups_flush(cp_groups *g)
@@ -831,8 +827,7 @@ static void add_text(cp_groups *g, const rowop *o, slot *s, const mk_field *fld,
         }
         return;
     case A_DISTINCT:
-        n = mk_field_unquote(fld, tmp);
-        batch_distinct(g, o->ai, tmp, n);
+        batch_distinct(g, o->ai, fld);
         s->n = 1;
         return;
     case A_TOP:

@@ -240,7 +240,7 @@ void cp_dset_add_batch(cp_dset *d, cp_dset_batch *b)
     b->used = 0;
 }
 
-void cp_dset_batch_put(cp_dset *d, cp_dset_batch *b, const void *p, size_t n)
+char *cp_dset_batch_room(cp_dset *d, cp_dset_batch *b, size_t n)
 {
     if (b->n == CP_DSET_BATCH || b->used + n > b->cap) {
         if (b->n)
@@ -250,9 +250,19 @@ void cp_dset_batch_put(cp_dset *d, cp_dset_batch *b, const void *p, size_t n)
             b->buf = mk_xrealloc(b->buf, b->cap);
         }
     }
-    memcpy(b->buf + b->used, p, n);
-    b->items[b->n++] = (cp_dset_item){ mk_map_hash(p, n), (uint32_t)b->used, (uint32_t)n };
+    return b->buf + b->used;
+}
+
+void cp_dset_batch_commit(cp_dset_batch *b, size_t n)
+{
+    b->items[b->n++] = (cp_dset_item){ mk_map_hash(b->buf + b->used, n), (uint32_t)b->used, (uint32_t)n };
     b->used += n;
+}
+
+void cp_dset_batch_put(cp_dset *d, cp_dset_batch *b, const void *p, size_t n)
+{
+    memcpy(cp_dset_batch_room(d, b, n), p, n);
+    cp_dset_batch_commit(b, n);
 }
 
 void cp_dset_batch_free(cp_dset_batch *b)
