@@ -233,8 +233,7 @@ typedef struct topent {
 
 /* A field's number. Its double is made only when something needs it
  * (num_d): sums, means, variances and min/max of plain decimals work on
- * the exact form, and the division that makes the double cost a fifth of
- * task A. */
+ * the exact form, so most rows need no division. */
 typedef struct {
     double d;                  /* when have_d */
     cp_dec dec;                /* the exact form, when dec_ok */
@@ -737,8 +736,8 @@ static int is_numeric(cp_agg_kind k)
 /* The plan for rows, made on the first row (columns are bound after the
  * header): the numeric columns, each parsed once however many aggregates
  * use it, and an op per aggregate but count (which only the group's row
- * count answers). Deciding all this once instead of per row and aggregate
- * made task A 30 % faster. */
+ * count answers). Deciding all this once instead of per row and
+ * aggregate took task A at -j 1 from 1.22 to 1.03 s. */
 static void compile(cp_groups *g)
 {
     const cp_plan *p = g->p;
