@@ -106,7 +106,7 @@ int cp_dset_add(cp_dset *d, const void *p, size_t n)
 static int insert(cp_dset *d, stripe *st, uint64_t h, const void *p, size_t n, uint64_t c)
 {
     uint32_t h32 = (uint32_t)h;
-    if (st->len + 1 > st->cap / 8 * 7)   /* 7/8 full at most: probes stay short */
+    if (st->len + 1 > st->cap / 4 * 3)   /* 3/4 full at most: probes stay short */
         grow(st, d->counted);
     /* A short entry is compared as the whole 16-byte slot it would have
      * (unused bytes are zero: slots come zeroed and are never reused). */

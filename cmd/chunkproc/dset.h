@@ -8,7 +8,8 @@
  * memory of high-cardinality columns by the thread count. 64 stripes, each
  * with its own mutex, keep contention low. A slot is 16 bytes and holds
  * entries up to 11 bytes itself (one cache miss per lookup); longer entries
- * live in 256 KiB chunks. Tables fill to 7/8 and then grow by half.
+ * live in 256 KiB chunks. Tables fill to 3/4 and then grow by half (7/8
+ * cost 3-5 % more CPU on the benchmark's 2 M distinct values).
  *
  * Thread-safe: cp_dset_add and cp_dset_drain from any thread; iterate with
  * cp_dset_each only when no thread adds. */
