@@ -433,29 +433,6 @@ static inline uint64_t load8(const char *p, size_t n)
     return w;
 }
 
-/* a[0..n) == b[0..n) without a call for short keys (group keys mostly are):
- * two overlapping loads from each end. */
-static inline int bytes_eq(const char *a, const char *b, size_t n)
-{
-    uint64_t x, y, u, v;
-    if (n >= 8 && n <= 16) {
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        memcpy(&u, a + n - 8, 8);
-        memcpy(&v, b + n - 8, 8);
-        return ((x ^ y) | (u ^ v)) == 0;
-    }
-    if (n >= 4 && n < 8) {
-        uint32_t x4, y4, u4, v4;
-        memcpy(&x4, a, 4);
-        memcpy(&y4, b, 4);
-        memcpy(&u4, a + n - 4, 4);
-        memcpy(&v4, b + n - 4, 4);
-        return ((x4 ^ y4) | (u4 ^ v4)) == 0;
-    }
-    return memcmp(a, b, n) == 0;
-}
-
 /* Whether the length-prefixed key k equals the row's key fields. */
 static int key_eq(const cp_plan *p, const char *k, size_t kl, const mk_field *f, size_t nf)
 {
@@ -467,7 +444,7 @@ static int key_eq(const cp_plan *p, const char *k, size_t kl, const mk_field *f,
         memcpy(&len, k + off, 4);
         const mk_field *fld = (size_t)p->keys[i] < nf ? &f[p->keys[i]] : NULL;
         uint32_t fl = fld ? fld->len : 0;
-        if (len != fl || off + 4 + len > kl || !bytes_eq(k + off + 4, fld->ptr, fl))
+        if (len != fl || off + 4 + len > kl || (fl && memcmp(k + off + 4, fld->ptr, fl) != 0))
             return 0;
         off += 4 + len;
     }
@@ -768,25 +745,10 @@ static void add_number(cp_groups *g, const rowop *o, slot *s, number *v)
     s->n++;
     switch (o->kind) {
     case A_SUM: case A_MEAN:
-        if (v->dec_ok && !s->u.s.inexact && s->u.s.scale == v->dec.scale) {
-            __int128 r;     /* the common case, inline: one scale, no overflow */
-            if (!__builtin_add_overflow(s->u.s.sum, v->dec.m, &r)) {
-                s->u.s.sum = r;
-                return;
-            }
-        }
         if (!v->dec_ok || !cp_xsum_add_exact(&s->u.s, &v->dec))
             cp_xsum_add(&s->u.s, NULL, num_d(v));
         return;
     case A_MIN: case A_MAX:
-        if (v->dec_ok && s->n > 1 && s->u.m.exact && s->u.m.dec.scale == v->dec.scale) {
-            int better = o->kind == A_MIN ? v->dec.m < s->u.m.dec.m : v->dec.m > s->u.m.dec.m;
-            if (better) {
-                s->u.m.dec = v->dec;
-                s->u.m.d = num_d(v);
-            }
-            return;
-        }
         minmax_num(s, o->kind == A_MIN, v, s->n == 1);
         return;
     case A_VAR: case A_STDDEV:

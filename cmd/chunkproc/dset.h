@@ -41,10 +41,9 @@ typedef struct {
     cp_dset_item items[CP_DSET_BATCH];
     uint32_t order[CP_DSET_BATCH];
 } cp_dset_batch;
-void cp_dset_batch_put(cp_dset *d, cp_dset_batch *b, const void *p, size_t n);
-/* The same without a copy: room for up to n bytes at the batch's end (it is
- * added to the set first when full), where the caller builds the entry and
- * then commits its actual length (at most n). */
+/* Room for up to n bytes at the batch's end (the batch is added to the set
+ * first when full), where the caller builds an entry in place and then
+ * commits its actual length (at most n). */
 char *cp_dset_batch_room(cp_dset *d, cp_dset_batch *b, size_t n);
 void cp_dset_batch_commit(cp_dset_batch *b, size_t n);
 void cp_dset_add_batch(cp_dset *d, cp_dset_batch *b);

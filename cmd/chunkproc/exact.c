@@ -218,7 +218,7 @@ static int add_scaled(__int128 *a, int *as, __int128 b, int bs)
     return 1;
 }
 
-int cp_xsum_add_exact(cp_xsum *s, const cp_dec *dv)
+int cp_xsum_add_rescaled(cp_xsum *s, const cp_dec *dv)
 {
     return !s->inexact && add_scaled(&s->sum, &s->scale, dv->m, dv->scale);
 }

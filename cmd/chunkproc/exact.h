@@ -42,8 +42,19 @@ typedef struct {
 void cp_xsum_add(cp_xsum *s, const cp_dec *dv, double d);
 /* Adds dv exactly and returns 1; or returns 0 and changes nothing when the
  * sum is inexact or would overflow (then cp_xsum_add(s, NULL, d) goes on).
- * Lets the hot path skip making the double of every value. */
-int cp_xsum_add_exact(cp_xsum *s, const cp_dec *dv);
+ * Lets the hot path skip making the double of every value. Inline for the
+ * common case, one scale throughout: it runs for every value summed. */
+int cp_xsum_add_rescaled(cp_xsum *s, const cp_dec *dv);
+static inline int cp_xsum_add_exact(cp_xsum *s, const cp_dec *dv)
+{
+    __int128 r;
+    if (s->inexact || s->scale != dv->scale)
+        return cp_xsum_add_rescaled(s, dv);
+    if (__builtin_add_overflow(s->sum, dv->m, &r))
+        return 0;
+    s->sum = r;
+    return 1;
+}
 void cp_xsum_merge(cp_xsum *dst, const cp_xsum *src);
 double cp_xsum_value(const cp_xsum *s);
 /* The exact decimal when exact (trailing zeros dropped), else the shortest
