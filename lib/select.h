@@ -30,6 +30,12 @@ typedef struct mk_select mk_select;
 
 /* ranks[i] < n; hold >= 1. */
 mk_select *mk_select_new(uint64_t n, const uint64_t *ranks, size_t nranks, size_t hold);
+/* Every value lies in [lo, hi] (lo <= hi): the first pass then buckets that
+ * range instead of every double (the top bits of a double are its sign and
+ * exponent, so the full range splits data like latencies only by binade),
+ * which usually saves a pass. Call before the first add; values outside
+ * the bound make end_pass fail. */
+void mk_select_bound(mk_select *s, double lo, double hi);
 int mk_select_done(const mk_select *s);
 void mk_select_add(mk_select *s, double v);
 /* -1 with mk_err when the pass saw other counts than n (the data changed). */

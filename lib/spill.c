@@ -173,6 +173,29 @@ int mk_spill_line(mk_spill *s, char **line, size_t *len)
     }
 }
 
+int mk_spill_read(mk_spill *s, void *buf, size_t n)
+{
+    if (!s->buf)
+        return mk_err_set("internal error: spill read before rewind");
+    char *to = buf;
+    size_t got = 0;
+    while (got < n) {
+        if (s->pos == s->len) {
+            if (s->eof)
+                return got ? mk_err_set("%s: truncated record", s->name) : 0;
+            s->pos = s->len = 0;
+            if (fill(s) < 0)
+                return -1;
+            continue;
+        }
+        size_t k = s->len - s->pos < n - got ? s->len - s->pos : n - got;
+        memcpy(to + got, s->buf + s->pos, k);
+        s->pos += k;
+        got += k;
+    }
+    return 1;
+}
+
 void mk_spill_free(mk_spill *s)
 {
     if (!s)

@@ -968,13 +968,13 @@ ids() {
     assert_output 8
 }
 
-@test "--exact quantiles of one group bigger than --memory are found by passes over the spill" {
+@test "--exact quantiles of one group bigger than --memory are found by passes over the log" {
     awk -f "$CP/skewed.awk" > sk.csv
     a=p50:v,p90:v,p99:v,quantile:v:0.25,quantile:v:0.999,quantile:v:0.001
     chunkproc -j 2 --exact --memory 64K --stats -f tsv -g g -a "$a" sk.csv > exact.tsv 2> err
     run tsv_close "$CP/skewed-exact.tsv" exact.tsv
     assert_success
-    grep -q ' [1-9][0-9]* big groups' err
+    grep -Eq 'exact quantiles: [1-9][0-9]* values of 1 stores logged .* passes over them: [1-9]' err
     chunkproc -j 2 --exact --memory 64K --quantile-method nearest -f tsv -g g -a "$a" sk.csv > nearest.tsv
     run diff "$CP/skewed-nearest.tsv" nearest.tsv
     assert_success
@@ -983,6 +983,51 @@ ids() {
     chunkproc --exact --memory 64K -a count,p50:v,quantile:v:0.999 sk.csv > spill.out
     run cmp mem.out spill.out
     assert_success
+}
+
+@test "--exact: big groups' values go to the log, across threads and spilled tables" {
+    # a: 0..99999 and b: 0..12499.75 in steps of 0.25, both shuffled by a
+    # multiplier prime to their size; 3000 small groups around them.
+    awk 'BEGIN { print "g,v"
+                 for (i = 0; i < 100000; i++) print "a," (i * 7919) % 100000
+                 for (i = 0; i < 50000; i++) print "b," (i * 7919) % 50000 / 4
+                 for (i = 0; i < 30000; i++) print "k" i % 3000 "," i }' > d.csv
+    want='g,count,p50_v,p90_v,p99_v,quantile_v_0
+a,100000,49999.5,89999.1,98999.01,0
+b,50000,6249.875,11249.82,12374.802,0
+k0,10,13500,24300,26730,0'
+    for opts in "-j 1" "-j 2" "-j 2 --memory 256K"; do
+        chunkproc --exact $opts --stats -f csv -g g -a count,p50:v,p90:v,p99:v,quantile:v:0 d.csv > got.csv 2> err
+        run head -4 got.csv
+        assert_output "$want"
+        run wc -l < got.csv
+        assert_output 3003
+        grep -Eq 'exact quantiles: [0-9]+ values of 2 stores logged' err
+    done
+    grep -q 'table spills' err          # the last run spilled its tables too
+    # nearest rank (x at ceil(q n)): 50000th of 0..99999
+    run chunkproc --exact --quantile-method nearest -f csv --where 'g = "a"' -a p50:v,p99:v d.csv
+    assert_output "$(printf 'p50_v,p99_v\n49999,98999')"
+    # the same answers from partials merged (the merge logs them again)
+    head -90001 d.csv > 1.csv
+    { head -1 d.csv; tail -n +90002 d.csv; } > 2.csv
+    chunkproc --exact --partial -g g -a count,p50:v,p90:v,p99:v,quantile:v:0 1.csv > 1.part
+    chunkproc --exact --partial -g g -a count,p50:v,p90:v,p99:v,quantile:v:0 2.csv > 2.part
+    chunkproc --merge --stats -f csv 1.part 2.part > merged.csv 2> err
+    run head -4 merged.csv
+    assert_output "$want"
+    grep -q 'exact quantiles: .* of 2 stores logged' err
+}
+
+@test "--exact: a log that cannot be written is an error" {
+    awk 'BEGIN { print "v"; for (i = 0; i < 10000; i++) print i }' > d.csv
+    run chunkproc --exact --tmpdir "$BATS_TEST_TMPDIR/missing" -a p50:v d.csv
+    assert_failure 2
+    assert_output "chunkproc: $BATS_TEST_TMPDIR/missing: cannot create a temporary file: No such file or directory"
+    # small groups need no log: no error
+    run chunkproc --exact --tmpdir "$BATS_TEST_TMPDIR/missing" -f csv -a p50:v <(head -100 d.csv)
+    assert_success
+    assert_output "$(printf 'p50_v\n49')"
 }
 
 @test "--partial and --merge spill too, and still give the single-run answer" {

@@ -4,6 +4,7 @@
 #include "dset.h"
 #include "select.h"
 #include "exact.h"
+#include "qlog.h"
 #include "err.h"
 #include "map.h"
 #include "parse.h"
@@ -200,6 +201,7 @@ void cp_plan_free(cp_plan *p)
     free(p->key_names);
     cp_dset_free(p->dset);
     cp_dset_free(p->tset);
+    cp_qlog_free(p->qlog);
 }
 
 size_t cp_plan_bytes(const cp_plan *p)
@@ -246,13 +248,17 @@ typedef struct {
  * small groups get exact answers and big ones bounded memory. */
 enum { QEXACT = 4096 };
 
-/* A group too big for memory (the exact quantiles of a huge group, see
- * cp_groups_select) keeps no values: it counts them, and later gets just the
- * order statistics its quantiles need. */
+/* With --exact and a log, a store's values go to disk a chunk at a time
+ * (q_log); cp_groups_resolve later gives it just the order statistics its
+ * quantiles need. A --partial's group too big for memory counts its values
+ * instead of keeping them (count_only). */
 typedef struct {
     mk_vec vals;               /* doubles while exact */
     mk_qsketch sk;
     int sketched, sorted;
+    uint32_t ref;              /* --exact: values in the log under this ref (qlog.h), 0: none */
+    uint64_t logged;           /* how many */
+    double lo, hi;             /* their range */
     uint64_t counted;          /* values counted, not kept */
     uint64_t *pick_rank;       /* the order statistics found for them */
     double *pick_val;
@@ -287,9 +293,21 @@ static void q_add(qstore *q, double x, int exact)
         q_fold(q);
 }
 
+/* n values logged under ref, from lo to hi. One ref per (store, key), so a
+ * store that has one already has this one. */
+static void q_add_logged(qstore *d, uint32_t ref, uint64_t n, double lo, double hi)
+{
+    d->lo = !d->ref || lo < d->lo ? lo : d->lo;
+    d->hi = !d->ref || hi > d->hi ? hi : d->hi;
+    d->ref = ref;
+    d->logged += n;
+}
+
 static void q_merge(qstore *d, qstore *s, int exact)
 {
     d->counted += s->counted;
+    if (s->ref)
+        q_add_logged(d, s->ref, s->logged, s->lo, s->hi);
     if (!d->sketched && !s->sketched &&
         (exact || mk_vec_len(&d->vals) + mk_vec_len(&s->vals) <= QEXACT)) {
         mk_vec_append(&d->vals, mk_vec_data(&s->vals), mk_vec_len(&s->vals));
@@ -338,6 +356,7 @@ struct cp_groups {
      * the hash map saves the full hash and probe on most rows. */
     struct { uint64_t h; const char *key; size_t len; uint64_t id; } cache[64];
     int count_only;            /* exact values loaded are counted, not kept */
+    int trust_refs;            /* Q "l" records allowed (cp_groups_trust_refs) */
     size_t qh_bytes;           /* bytes of all value stores and HLLs, kept up to date
                                 * so cp_groups_bytes is O(1) and can run every few rows */
     /* The plan compiled for rows (see compile): each numeric column once,
@@ -390,6 +409,32 @@ cp_groups *cp_groups_new(const cp_plan *p)
     g->p = p;
     init_state(g);
     return g;
+}
+
+/* --exact with a log: a store's values go to disk once it holds a chunk of
+ * them, so a table keeps at most about a chunk per store (see qlog.h). */
+static void q_log(cp_groups *g, size_t qi)
+{
+    qstore *st = mk_vec_get(&g->qs, qi);
+    size_t n = mk_vec_len(&st->vals);
+    if (!g->p->qlog || n < CP_QLOG_CHUNK)
+        return;
+    const double *v = mk_vec_data(&st->vals);
+    if (!st->ref) {
+        const keyref *k = mk_vec_get(&g->keys, qi / (size_t)g->p->nq);
+        st->ref = cp_qlog_ref(g->p->qlog, (unsigned)(qi % (size_t)g->p->nq), k->p, k->len);
+        st->lo = st->hi = v[0];
+    }
+    double lo = st->lo, hi = st->hi;
+    for (size_t i = 0; i < n; i++) {
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+    }
+    st->lo = lo;
+    st->hi = hi;
+    cp_qlog_write(g->p->qlog, st->ref, v, n);
+    st->logged += n;
+    mk_vec_clear(&st->vals);
 }
 
 static uint64_t new_group(cp_groups *g, const char *kp, size_t kl)
@@ -762,6 +807,8 @@ static void add_number(cp_groups *g, const rowop *o, slot *s, number *v)
         size_t before = q_bytes(st);
         q_add(st, num_d(v), g->p->exact);
         g->qh_bytes += q_bytes(st) - before;
+        if (mk_vec_len(&st->vals) >= CP_QLOG_CHUNK)
+            q_log(g, s->u.q.idx);
         return;
     }
     default:
@@ -890,9 +937,11 @@ static void merge_slot(cp_groups *dst, const cp_agg *a, slot *d, slot *s, cp_gro
             set_str(dst, d, s->u.str.p, s->u.str.len, s->u.str.pos);
         break;
     case A_QUANTILE:
-        if (a->qowner)
+        if (a->qowner) {
             q_merge(mk_vec_get(&dst->qs, d->u.q.idx), mk_vec_get(&src->qs, s->u.q.idx),
                     dst->p->exact);
+            q_log(dst, d->u.q.idx);
+        }
         d->n += s->n;
         break;
     case A_DISTINCT:
@@ -1499,6 +1548,9 @@ static void save_group(cp_groups *g, size_t gi, uint64_t local, mk_out *o)
                 free(b);
                 continue;
             }
+            if (st->ref)       /* a spilled segment: the log outlives it */
+                mk_out_printf(o, "Q\t%llu\t%d\tl\t%u\t%llu\t%a\t%a\n", (unsigned long long)local,
+                              q, st->ref, (unsigned long long)st->logged, st->lo, st->hi);
             const double *v = mk_vec_data(&st->vals);
             for (size_t i = 0; i < mk_vec_len(&st->vals); i += 256) {
                 mk_out_printf(o, "Q\t%llu\t%d\tv", (unsigned long long)local, q);
@@ -1931,6 +1983,19 @@ static int load_line(cp_groups *g, char *line, size_t len, uint64_t run)
             st->sketched = 1;
             return 0;
         }
+        if (f[3].len == 1 && f[3].ptr[0] == 'l' && nf == 8 && g->trust_refs && p->qlog &&
+            !g->count_only) {
+            uint64_t ref, n;
+            parts c = { f[6].ptr, f[6].ptr + f[6].len }, d = { f[7].ptr, f[7].ptr + f[7].len };
+            double lo, hi;
+            if (mk_parse_u64(f[4].ptr, f[4].len, &ref) < 0 || ref == 0 ||
+                ref >= cp_qlog_nrefs(p->qlog) || (st->ref && st->ref != ref) ||
+                mk_parse_u64(f[5].ptr, f[5].len, &n) < 0 || part_dbl(&c, &lo) < 0 ||
+                part_dbl(&d, &hi) < 0)
+                return bad("quantile log reference");
+            q_add_logged(st, (uint32_t)ref, n, lo, hi);
+            return 0;
+        }
         if (f[3].len != 1 || f[3].ptr[0] != 'v')
             return bad("quantile values");
         if (g->count_only) {
@@ -1944,6 +2009,7 @@ static int load_line(cp_groups *g, char *line, size_t len, uint64_t run)
                 return bad("quantile value");
             q_add(st, d, 1);
         }
+        q_log(g, gi * (size_t)p->nq + x);
         return 0;
     }
     return bad("record type");
@@ -1951,77 +2017,157 @@ static int load_line(cp_groups *g, char *line, size_t len, uint64_t run)
 
 /* ---- a group bigger than memory ------------------------------------------------- */
 
-void cp_groups_count_only(cp_groups *g) { g->count_only = 1; }
+/* The ranks every quantile of store q needs among n values (two each, for
+ * interpolation), in a malloc'd array. */
+static size_t store_ranks(const cp_plan *p, int q, uint64_t n, uint64_t **out)
+{
+    uint64_t *ranks = mk_xmalloc((2 * p->naggs + 1) * sizeof *ranks);
+    size_t nr = 0;
+    for (size_t i = 0; i < p->naggs; i++) {
+        const cp_agg *a = &p->aggs[i];
+        if (a->kind != A_QUANTILE || a->qstore != q)
+            continue;
+        uint64_t lo, hi;
+        double h;
+        ranks_of(n, a->q, p->nearest, &lo, &hi, &h);
+        ranks[nr++] = lo;
+        ranks[nr++] = hi;
+    }
+    *out = ranks;
+    return nr;
+}
 
-int cp_groups_select(cp_groups *g, cp_rewind_fn rewind, cp_line_fn next, void *ctx, size_t hold)
+/* The store now answers from the order statistics selected for its n
+ * values (see quantile); it takes ranks and keeps no values. */
+static void keep_picks(qstore *st, uint64_t n, const mk_select *sel, uint64_t *ranks, size_t nr)
+{
+    st->counted = n;
+    st->pick_rank = ranks;
+    st->pick_val = mk_xmalloc((nr ? nr : 1) * sizeof *st->pick_val);
+    for (size_t i = 0; i < nr; i++)
+        st->pick_val[i] = mk_select_value(sel, i);
+    st->npick = nr;
+    mk_vec_free(&st->vals);
+}
+
+void cp_groups_count_only(cp_groups *g) { g->count_only = 1; }
+void cp_groups_trust_refs(cp_groups *g) { g->trust_refs = 1; }
+
+/* ---- exact quantiles from the log ------------------------------------------------ */
+
+/* Stores are resolved in batches of at most this many ranks: each holds
+ * 32 KiB of counts while counting, so a batch needs at most 8 MiB. */
+enum { RESOLVE_RANKS = 256 };
+
+typedef struct {
+    qstore *st;
+    int q;
+    mk_select *sel;
+    uint64_t *ranks;
+    size_t nr;
+} pending;
+
+typedef struct {
+    int32_t *at;               /* ref → index in the batch, -1: not in it */
+    pending *b;
+} resolve_ctx;
+
+static void feed_chunk(void *ctx, uint32_t ref, const double *v, size_t n)
+{
+    resolve_ctx *c = ctx;
+    int32_t k = c->at[ref];
+    if (k < 0 || mk_select_done(c->b[k].sel))
+        return;
+    mk_select *sel = c->b[k].sel;
+    for (size_t i = 0; i < n; i++)
+        mk_select_add(sel, v[i]);
+}
+
+/* Passes over the in-memory values and the log until every store of the
+ * batch has its order statistics. */
+static int resolve_batch(cp_qlog *log, pending *b, size_t nb, int32_t *at)
+{
+    resolve_ctx c = { at, b };
+    for (;;) {
+        int open = 0;
+        for (size_t i = 0; i < nb; i++) {
+            if (mk_select_done(b[i].sel))
+                continue;
+            open = 1;
+            const double *v = mk_vec_data(&b[i].st->vals);
+            for (size_t k = 0; k < mk_vec_len(&b[i].st->vals); k++)
+                mk_select_add(b[i].sel, v[k]);
+        }
+        if (!open)
+            return 0;
+        if (cp_qlog_scan(log, feed_chunk, &c) < 0)
+            return -1;
+        for (size_t i = 0; i < nb; i++)
+            if (!mk_select_done(b[i].sel) && mk_select_end_pass(b[i].sel) < 0)
+                return mk_err_set("exact quantiles: %s", mk_err_msg());
+    }
+}
+
+int cp_groups_resolve(cp_groups *g)
 {
     const cp_plan *p = g->p;
-    if (mk_vec_len(&g->rows) != 1)
-        return mk_err_set("internal error: selection needs exactly one group");
+    if (!p->qlog)
+        return 0;
+    size_t nst = mk_vec_len(&g->qs);
+    uint32_t nrefs = cp_qlog_nrefs(p->qlog);
+    int32_t *at = NULL;
+    pending *b = NULL;
+    size_t nb = 0, ranks = 0, logged = 0;
     int rc = 0;
-    for (int q = 0; q < p->nq && rc == 0; q++) {
-        qstore *st = mk_vec_get(&g->qs, (size_t)q);
-        if (!st->counted)
+    /* Values held at the last pass: at most 2 Mi in all (16 MiB), so few
+     * stores get big holds and need two passes, many get smaller ones. */
+    for (size_t qi = 0; qi < nst; qi++)
+        logged += ((qstore *)mk_vec_get(&g->qs, qi))->ref != 0;
+    size_t per = logged * 2 * (size_t)p->naggs;
+    per = per > RESOLVE_RANKS ? RESOLVE_RANKS : per ? per : 1;
+    size_t hold = ((size_t)1 << 21) / per;
+    for (size_t qi = 0; qi <= nst && rc == 0; qi++) {
+        qstore *st = qi < nst ? mk_vec_get(&g->qs, qi) : NULL;
+        if (st && !st->ref)
             continue;
-        /* The ranks every quantile of this store needs. */
-        uint64_t *ranks = mk_xmalloc((2 * p->naggs + 1) * sizeof *ranks);
-        size_t nr = 0;
-        for (size_t i = 0; i < p->naggs; i++) {
-            const cp_agg *a = &p->aggs[i];
-            if (a->kind != A_QUANTILE || a->qstore != q)
-                continue;
-            uint64_t lo, hi;
-            double h;
-            ranks_of(st->counted, a->q, p->nearest, &lo, &hi, &h);
-            ranks[nr++] = lo;
-            ranks[nr++] = hi;
+        if (st && !at) {
+            at = mk_xmalloc(nrefs * sizeof *at);
+            memset(at, 0xff, nrefs * sizeof *at);
+            b = mk_xmalloc(RESOLVE_RANKS * sizeof *b);
         }
-        mk_select *sel = mk_select_new(st->counted, ranks, nr, hold);
-        while (rc == 0 && !mk_select_done(sel)) {
-            if (rewind(ctx) < 0) {
-                rc = -1;
-                break;
+        /* A full batch, or the last one: resolve it. */
+        if (nb && (!st || ranks + 2 * p->naggs > RESOLVE_RANKS)) {
+            rc = resolve_batch(p->qlog, b, nb, at);
+            for (size_t i = 0; i < nb; i++) {
+                at[b[i].st->ref] = -1;
+                if (rc == 0)
+                    keep_picks(b[i].st, b[i].st->logged + mk_vec_len(&b[i].st->vals), b[i].sel,
+                               b[i].ranks, b[i].nr);
+                else
+                    free(b[i].ranks);
+                mk_select_free(b[i].sel);
             }
-            char *line;
-            size_t len;
-            int r;
-            while ((r = next(ctx, &line, &len)) == 1) {
-                if (len < 2 || line[0] != 'Q' || line[1] != '\t')
-                    continue;
-                mk_field f[512];
-                size_t nf = mk_split_tsv(line, len, f, 512);
-                uint64_t x;
-                if (nf < 4 || nf > 512 || mk_parse_u64(f[2].ptr, f[2].len, &x) < 0) {
-                    r = bad("quantile values");
-                    break;
-                }
-                if (x != (uint64_t)q)
-                    continue;
-                for (size_t i = 4; i < nf; i++) {
-                    parts c = { f[i].ptr, f[i].ptr + f[i].len };
-                    double d;
-                    if (part_dbl(&c, &d) < 0) {
-                        r = bad("quantile value");
-                        break;
-                    }
-                    mk_select_add(sel, d);
-                }
-                if (r < 0)
-                    break;
-            }
-            if (r < 0 || mk_select_end_pass(sel) < 0)
-                rc = -1;
+            nb = ranks = 0;
         }
-        if (rc == 0) {
-            st->pick_rank = ranks;
-            st->pick_val = mk_xmalloc((nr ? nr : 1) * sizeof *st->pick_val);
-            for (size_t i = 0; i < nr; i++)
-                st->pick_val[i] = mk_select_value(sel, i);
-            st->npick = nr;
-        } else {
-            free(ranks);
+        if (!st || rc < 0)
+            continue;
+        pending *e = &b[nb];
+        e->st = st;
+        e->q = (int)(qi % (size_t)p->nq);
+        uint64_t n = st->logged + mk_vec_len(&st->vals);
+        e->nr = store_ranks(p, e->q, n, &e->ranks);
+        e->sel = mk_select_new(n, e->ranks, e->nr, hold);
+        double lo = st->lo, hi = st->hi;
+        const double *v = mk_vec_data(&st->vals);
+        for (size_t k = 0; k < mk_vec_len(&st->vals); k++) {
+            lo = v[k] < lo ? v[k] : lo;
+            hi = v[k] > hi ? v[k] : hi;
         }
-        mk_select_free(sel);
+        mk_select_bound(e->sel, lo, hi);
+        at[st->ref] = (int32_t)nb++;
+        ranks += e->nr;
     }
+    free(at);
+    free(b);
     return rc;
 }

@@ -13,7 +13,8 @@
  * exact and order-independent (see exact.h). A group whose values are all missing
  * gets an empty cell. Quantiles are exact (values kept) up to 4096 values
  * per group and column, then come from a DDSketch (1 % relative error);
- * `exact` keeps every value. The quantiles of one column share one store. approx-distinct is a HyperLogLog (p=14,
+ * `exact` keeps every value: in the table up to 4096 a store, beyond that
+ * in the plan's quantile log on disk (qlog.h, see cp_groups_resolve). The quantiles of one column share one store. approx-distinct is a HyperLogLog (p=14,
  * 0.81 % standard error); distinct is exact. */
 #ifndef CP_AGG_H
 #define CP_AGG_H
@@ -62,6 +63,7 @@ typedef struct {
     int distinct_counted;      /* distinct counts are in the slots (spilled runs) */
     struct cp_dset *tset;      /* top:C:K: every (aggregate, group, value) with its count */
     int top_counted;           /* top lists are in the slots (spilled runs) */
+    struct cp_qlog *qlog;      /* --exact: big stores' values on disk (qlog.h); owned */
 } cp_plan;
 
 /* Parse -a and -g lists into a plan (columns unbound); -1 with mk_err. */
@@ -95,6 +97,13 @@ void cp_plan_columns(const cp_plan *p, const mk_header *h, mk_table *t, mk_colty
  * With sortvals, no row is made for an empty ungrouped table and *sortvals
  * gets a malloc'd array of each row's --sort value (NaN when by key). */
 void cp_groups_table(cp_groups *g, const mk_header *h, mk_table *t, double **sortvals);
+/* --exact with a log (plan->qlog): find the order statistics of the stores
+ * whose values went to the log, by passes over it. Before cp_groups_table,
+ * once the table holds everything it will; -1 with mk_err. */
+int cp_groups_resolve(cp_groups *g);
+/* Q records naming log refs ("l") are accepted only by tables that trust
+ * their input: spilled segments of this run, not --merge files. */
+void cp_groups_trust_refs(cp_groups *g);
 /* Distinct values added by cp_groups_add wait in a per-table batch; this
  * puts them into the shared set (merging, saving and tables do it). */
 void cp_groups_flush(cp_groups *g);
@@ -116,16 +125,10 @@ void cp_groups_save(cp_groups *g, mk_out *o);
 int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t run);
 void cp_groups_free(cp_groups *g);
 
-/* A group bigger than memory: only the exact quantiles of a huge group can
- * be. Tables marked count_only count the exact values they load instead of
- * keeping them; cp_groups_select then re-reads the same records (Q lines,
- * any segment) through rewind/next, as often as needed, and finds the order
- * statistics the quantiles need (lib/select, at most `hold` values held).
- * The table must hold exactly one group. -1 with mk_err. */
-typedef int (*cp_rewind_fn)(void *ctx);
-typedef int (*cp_line_fn)(void *ctx, char **line, size_t *len);
+/* A group bigger than memory (only a --partial with the exact quantiles of
+ * a huge group has one): tables marked count_only count the exact values
+ * they load instead of keeping them. */
 void cp_groups_count_only(cp_groups *g);
-int cp_groups_select(cp_groups *g, cp_rewind_fn rewind, cp_line_fn next, void *ctx, size_t hold);
 
 /* Distinct entries outside a table, for spilling. An entry is [agg u16]
  * [length-prefixed key][value] (what the shared set holds). */

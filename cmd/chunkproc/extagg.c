@@ -435,6 +435,7 @@ static int load_groups(cp_ext *x, mk_spill *f, int count_only, int limit, cp_gro
     if (mk_spill_rewind(f) < 0)
         return -1;
     cp_groups *total = cp_groups_new(p), *seg = cp_groups_new(p);
+    cp_groups_trust_refs(seg);         /* our own segments: log refs are ours */
     if (count_only) {
         cp_groups_count_only(total);
         cp_groups_count_only(seg);
@@ -453,10 +454,11 @@ static int load_groups(cp_ext *x, mk_spill *f, int count_only, int limit, cp_gro
             break;
         }
         /* Over half the budget, and worth splitting: more than one group,
-         * or one holding exact values (which selection can leave on disk). */
+         * or one holding exact values (which selection can leave on disk;
+         * with the log, a group holds at most a chunk of them in memory). */
         if (limit && (boundary || ++n % CHECK_EVERY == 0) &&
             cp_groups_bytes(total) + cp_groups_bytes(seg) > part_budget(x) &&
-            (p->exact || cp_groups_count(total) + cp_groups_count(seg) > 1)) {
+            ((p->exact && !p->qlog) || cp_groups_count(total) + cp_groups_count(seg) > 1)) {
             big = 1;
             break;
         }
@@ -483,6 +485,8 @@ static int emit(cp_ext *x, cp_groups *total)
         cp_groups_save(total, x->out);
         return 0;
     }
+    if (cp_groups_resolve(total) < 0)
+        return -1;
     mk_table *t = mk_table_new();
     double *sv;
     cp_groups_table(total, x->h, t, &sv);
@@ -510,12 +514,10 @@ static int emit(cp_ext *x, cp_groups *total)
     return mk_vec_len(&x->runs) >= 4 * FANIN ? cascade(x) : 0;
 }
 
-static int rewind_spill(void *ctx) { return mk_spill_rewind(ctx); }
-static int next_line(void *ctx, char **line, size_t *len) { return mk_spill_line(ctx, line, len); }
-
-/* One group whose state is over the budget: its exact quantile values stay
- * on disk, counted, and the ranks the quantiles need are selected by passes
- * over the file. A --partial keeps the values: they are copied through. */
+/* One group whose state is over the budget. Only a --partial gets here
+ * (elsewhere --exact values go to the log, so a group stays small): its
+ * exact values are counted, not loaded, and copied through from the
+ * partition file. */
 static int combine_big(cp_ext *x, mk_spill *f)
 {
     cp_groups *total;
@@ -523,14 +525,6 @@ static int combine_big(cp_ext *x, mk_spill *f)
     if (rc < 0)
         return -1;
     x->st.big_groups++;
-    if (!x->head) {
-        rc = cp_groups_select(total, rewind_spill, next_line, f,
-                              (size_t)(x->memory / 4 / sizeof(double)));
-        if (rc == 0)
-            rc = emit(x, total);
-        cp_groups_free(total);
-        return rc;
-    }
     rc = emit(x, total);
     cp_groups_free(total);
     if (rc < 0 || mk_spill_rewind(f) < 0)
@@ -559,7 +553,8 @@ static int combine_groups(cp_ext *x, mk_spill *f, unsigned level, int single)
     /* Past MAX_LEVEL splits (a budget below the fixed cost of a table) a
      * partition is combined whole, over budget; one group is over it only
      * for its exact values, which selection leaves on disk. */
-    int rc = load_groups(x, f, 0, level < MAX_LEVEL || (single && x->p->exact), &total);
+    int rc = load_groups(x, f, 0, level < MAX_LEVEL || (single && x->p->exact && !x->p->qlog),
+                         &total);
     if (rc < 0)
         return -1;
     if (rc > 0)

@@ -16,12 +16,13 @@
  * and --merge use) into one table, whose rows go, in result order, to a run
  * file; the runs are merged into the output, written in pieces so the
  * result never has to fit in memory either. A partition over half the
- * budget is split 16 ways by a fresh hash, up to 5 times. A single group
- * whose own state is over the budget (only the exact quantiles of a huge
- * group can be) keeps its values on disk: they are counted, and the order
- * statistics its quantiles need are found by passes over the file
- * (lib/select). With --partial, each partition becomes one segment of the
- * output instead.
+ * budget is split 16 ways by a fresh hash, up to 5 times. The --exact
+ * values of big groups are not in the tables but in the quantile log
+ * (qlog.h), which segments name by ref ("l" Q records); each finished
+ * partition resolves its groups' quantiles from it. With --partial, which
+ * has no log, each partition becomes one segment of the output instead, and
+ * a single group over the budget (the exact quantiles of a huge group) has
+ * its values counted and copied through, never held.
  *
  * Spill files are unlinked temporaries (lib/spill) in --tmpdir, gone when
  * the process ends. Thread-safe: the spill calls take one lock; finishing

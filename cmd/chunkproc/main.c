@@ -11,6 +11,7 @@
 #include "err.h"
 #include "expr.h"
 #include "extagg.h"
+#include "qlog.h"
 #include "fields.h"
 #include "out.h"
 #include "parse.h"
@@ -49,7 +50,7 @@ static const mk_opt opts[] = {
     { "select", 0, MK_ARG_LIST, &select_cols, "COLS", "write these columns of the kept rows, in this order" },
     { "input-format", 'i', MK_ARG_CHOICE, &input_format, "FORMAT", "input format", "auto|csv|tsv", "auto" },
     { "no-header", 0, MK_ARG_FLAG, &no_header, NULL, "the first row is data; columns are named 1..N" },
-    { "exact", 0, MK_ARG_FLAG, &exact, NULL, "exact quantiles (values kept, spilled beyond --memory)" },
+    { "exact", 0, MK_ARG_FLAG, &exact, NULL, "exact quantiles (values beyond 4096 a group go to --tmpdir)" },
     { "quantile-method", 0, MK_ARG_CHOICE, &quantile_method, "METHOD",
       "exact quantile definition", "type7|nearest", "type7" },
     { "sort", 0, MK_ARG_STR, &sort_by, "COLUMN",
@@ -91,6 +92,7 @@ typedef struct {
     int aggregate;
     cp_plan *plan;
     cp_ext *ext;               /* where state beyond --memory goes */
+    struct cp_qlog *qlog;      /* the plan's, for its errors */
     cp_expr *expr;
     int *sel;                  /* selected column indexes */
     size_t nsel;
@@ -281,6 +283,8 @@ static int bad_record(worker *w, uint64_t line, const char *why)
  * hold megabytes of new groups. */
 static int keep_budget(worker *w)
 {
+    if (w->j->qlog && cp_qlog_check(w->j->qlog) < 0)
+        return -1;     /* the log cannot be written: stop now, not at the end */
     return cp_ext_fit(w->j->ext, w->groups, cp_groups_bytes(w->groups) * (size_t)cli.threads);
 }
 
@@ -386,9 +390,28 @@ static void apply_order(cp_plan *p)
     p->top = top;
 }
 
-/* --stats: what went to disk, when anything did. */
-static void print_spill_stats(const cp_ext *ext)
+/* --exact: big stores' values go to a log on disk (qlog.h), except in a
+ * --partial, which must carry every value itself. */
+static void use_log(cp_plan *p)
 {
+    for (size_t i = 0; i < p->naggs && p->exact && !partial && !p->qlog; i++)
+        if (p->aggs[i].kind == A_QUANTILE)
+            p->qlog = cp_qlog_new(tmpdir);
+}
+
+/* --stats: what went to disk, when anything did. */
+static void print_spill_stats(const cp_ext *ext, const cp_plan *p)
+{
+    if (p && p->qlog) {
+        cp_qlog_stats q;
+        cp_qlog_stats_get(p->qlog, &q);
+        char b[32];
+        mk_fmt_bytes(b, sizeof b, q.bytes);
+        if (q.refs)
+            fprintf(stderr, "chunkproc: stats: exact quantiles: %llu values of %u stores logged "
+                    "to %s (%s), passes over them: %llu\n", (unsigned long long)q.values, q.refs,
+                    mk_spill_dir(tmpdir), b, (unsigned long long)q.scans);
+    }
     if (!ext || !cp_ext_active(ext))
         return;
     cp_ext_stats es;
@@ -518,6 +541,7 @@ static void activate(segment *sg, const char *name, int *have_plan, partial_head
         plan->exact = ph->exact;
         plan->nearest = strcmp(quantile_method, "nearest") == 0;
         apply_order(plan);
+        use_log(plan);
         int *cols = mk_xcalloc(plan->naggs + 1, sizeof *cols);
         const char *c = ph->cols ? ph->cols : "";
         for (size_t i = 0; i < plan->naggs; i++) {
@@ -696,6 +720,8 @@ int main(int argc, char **argv)
             if (cp_ext_finish(mext, &total, 1, &mh, cli.format, mo, NULL, NULL) < 0)
                 mk_die_err();
         } else {
+            if (cp_groups_resolve(total) < 0)
+                mk_die_err();
             mk_table *t = mk_table_new();
             cp_groups_table(total, &mh, t, NULL);
             mk_table_write(t, cli.format, mo);
@@ -706,7 +732,7 @@ int main(int argc, char **argv)
             mk_die_err();
         if (cli.stats) {
             mk_stats_print(&mst);
-            print_spill_stats(mext);
+            print_spill_stats(mext, total ? &plan : NULL);
         }
         cp_ext_free(mext);
         cp_groups_free(total);
@@ -720,6 +746,7 @@ int main(int argc, char **argv)
         plan.exact = exact;
         plan.nearest = strcmp(quantile_method, "nearest") == 0;
         apply_order(&plan);
+        use_log(&plan);
     }
     cp_expr *expr = NULL;
     if (where && !(expr = cp_expr_parse(where)))
@@ -760,7 +787,7 @@ int main(int argc, char **argv)
             mk_die_err();
         if (r > 0) {
             job j = { .name = mk_source_name(src), .first_file = fi == 0, .aggregate = aggregate,
-                      .plan = aggregate ? &plan : NULL, .ext = ext, .expr = expr, .header = &header,
+                      .plan = aggregate ? &plan : NULL, .ext = ext, .qlog = aggregate ? plan.qlog : NULL, .expr = expr, .header = &header,
                       .out = out, .any_row = &any_row, .pos_base = (uint64_t)fi << 48 };
             j.fmt = strcmp(input_format, "tsv") == 0 ? IN_TSV
                   : strcmp(input_format, "csv") == 0 ? IN_CSV : detect(b0->data, b0->data + b0->len);
@@ -852,6 +879,8 @@ int main(int argc, char **argv)
             write_head(&hc, out);
             cp_groups_save(ws[0].groups, out);
         } else {
+            if (cp_groups_resolve(ws[0].groups) < 0)
+                mk_die_err();
             mk_table *t = mk_table_new();
             cp_groups_table(ws[0].groups, header.names ? &header : NULL, t, NULL);
             mk_table_write(t, cli.format, out);
@@ -872,7 +901,7 @@ int main(int argc, char **argv)
                 (unsigned long long)pool.reused, (unsigned long long)pool.discarded,
                 (unsigned long long)pool.shrunk, (unsigned long long)pool.waits,
                 (unsigned long long)pool.peak_in_use);
-        print_spill_stats(ext);
+        print_spill_stats(ext, aggregate ? &plan : NULL);
     }
     /* Everything is freed, so leak checkers see real leaks only. */
     for (unsigned i = 0; i < nw; i++) {

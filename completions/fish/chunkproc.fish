@@ -6,7 +6,7 @@ complete -c chunkproc -l where -x -d 'keep rows where EXPR holds (see EXPRESSION
 complete -c chunkproc -l select -x -d 'write these columns of the kept rows, in this order'
 complete -c chunkproc -s i -l input-format -x -a 'auto csv tsv' -d 'input format'
 complete -c chunkproc -l no-header -d 'the first row is data; columns are named 1..N'
-complete -c chunkproc -l exact -d 'exact quantiles (values kept, spilled beyond --memory)'
+complete -c chunkproc -l exact -d 'exact quantiles (values beyond 4096 a group go to --tmpdir)'
 complete -c chunkproc -l quantile-method -x -a 'type7 nearest' -d 'exact quantile definition'
 complete -c chunkproc -l sort -x -d 'order groups by this aggregate column, largest first (default: by group key)'
 complete -c chunkproc -l top -x -d 'keep only the first N groups (after --sort)'

@@ -1,7 +1,7 @@
 /* Unit tests for lib/select: ranks found by repeated passes equal the
  * sorted array's, on uniform, heavily repeated, signed, tiny-range and
  * wide-range data, with a hold far smaller than the data; one pass when
- * everything fits; a stream that changes between passes is an error. */
+ * everything fits; a bound saves a pass; a stream that changes between passes is an error. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +76,70 @@ static void test_distributions(void)
     free(v);
 }
 
+/* Latency-like values (0 to 2000, three decimals): over all doubles the
+ * first pass splits them only by binade; bounded by their range, two passes
+ * do, with the same answers. A value outside the bound is an error. */
+static void test_bound(void)
+{
+    enum { N = 200000 };
+    double *v = malloc(N * sizeof *v);
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < N; i++) {
+        /* 0 among them: the range then spans every binade below 1 too */
+        v[i] = i == 7 ? 0 : (double)(rnd() % 2000000) / 1000;
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+    }
+    uint64_t ranks[] = { 0, N / 2, N / 2 + 1, N * 99 / 100, N - 1 };
+    size_t nr = sizeof ranks / sizeof *ranks;
+    unsigned passes;
+    CHECK(check(v, N, ranks, nr, 4096, &passes));
+    CHECK(passes >= 3);
+    double *sorted = malloc(N * sizeof *sorted);
+    memcpy(sorted, v, N * sizeof *v);
+    qsort(sorted, N, sizeof *sorted, cmp);
+    mk_select *s = mk_select_new(N, ranks, nr, 4096);
+    mk_select_bound(s, lo, hi);
+    while (!mk_select_done(s)) {
+        for (size_t i = 0; i < N; i++)
+            mk_select_add(s, v[i]);
+        CHECK_INT(mk_select_end_pass(s), 0);
+    }
+    CHECK_INT(mk_select_passes(s), 2);
+    for (size_t i = 0; i < nr; i++)
+        CHECK(mk_select_value(s, i) == sorted[ranks[i]]);
+    mk_select_free(s);
+
+    s = mk_select_new(N, ranks, nr, 4096);
+    mk_select_bound(s, lo, hi / 2);
+    for (size_t i = 0; i < N; i++)
+        mk_select_add(s, v[i]);
+    CHECK_INT(mk_select_end_pass(s), -1);
+    CHECK_CONTAINS(mk_err_msg(), "values outside the bound");
+    mk_select_free(s);
+    free(sorted);
+    free(v);
+}
+
+/* Half the values tiny (down to subnormals), half from 1 to 1000, ranks on
+ * both sides of the split the range gets: the low buckets and the high
+ * ones each find theirs. Ranks that share a range (neighbours) agree with
+ * the sort too. */
+static void test_split_range(void)
+{
+    enum { N = 100000 };
+    double *v = malloc(N * sizeof *v);
+    for (size_t i = 0; i < N; i++) {
+        double u = (double)(rnd() >> 11) / 9007199254740992.0;
+        v[i] = i % 2 ? ldexp(u + 0.5, -(int)(rnd() % 1070)) : 1 + u * 999;
+    }
+    uint64_t ranks[] = { 0, 10, 20000, 20001, N / 2 - 1, N / 2, 70000, 70001, N - 1 };
+    unsigned passes;
+    CHECK(check(v, N, ranks, sizeof ranks / sizeof *ranks, 64, &passes));
+    CHECK(passes <= 8);
+    free(v);
+}
+
 static void test_changed_stream(void)
 {
     uint64_t r = 5;
@@ -94,6 +158,8 @@ static void test_changed_stream(void)
 int main(void)
 {
     RUN(test_distributions);
+    RUN(test_bound);
+    RUN(test_split_range);
     RUN(test_changed_stream);
     return DONE();
 }

@@ -1,6 +1,6 @@
 /* Unit tests for lib/spill: lines written come back in order, including
  * long lines (past the read buffer), an empty line and a last line without
- * a newline; writing resumes at the end after reading; reset empties; the
+ * a newline; binary records come back whole; writing resumes at the end after reading; reset empties; the
  * file is never visible in its directory; a missing directory is an error
  * naming it. */
 #include <dirent.h>
@@ -81,6 +81,43 @@ static void test_roundtrip(void)
     mk_spill_free(s);
 }
 
+/* Binary records: sizes that straddle the read buffer, a clean end, and a
+ * file that ends inside a record. */
+static void test_binary(void)
+{
+    mk_spill *s = mk_spill_new(tmpdir);
+    CHECK(s != NULL);
+    enum { N = 3000 };
+    uint32_t want[N];
+    for (int i = 0; i < N; i++) {
+        want[i] = (uint32_t)rnd();
+        mk_out_write(mk_spill_out(s), &want[i], sizeof want[i]);
+    }
+    static double big[5000];
+    for (int i = 0; i < 5000; i++)
+        big[i] = i * 0.5;
+    mk_out_write(mk_spill_out(s), big, sizeof big);
+    CHECK_INT(mk_spill_rewind(s), 0);
+    int ok = 1;
+    for (int i = 0; i < N; i++) {
+        uint32_t x;
+        ok &= mk_spill_read(s, &x, sizeof x) == 1 && x == want[i];
+    }
+    CHECK(ok);
+    static double back[5000];
+    CHECK_INT(mk_spill_read(s, back, sizeof back), 1);
+    CHECK(memcmp(back, big, sizeof big) == 0);
+    uint32_t x;
+    CHECK_INT(mk_spill_read(s, &x, sizeof x), 0);
+
+    mk_out_write(mk_spill_out(s), "abc", 3);
+    CHECK_INT(mk_spill_rewind(s), 0);
+    CHECK_INT(mk_spill_read(s, back, sizeof big + (size_t)N * 4), 1);
+    CHECK_INT(mk_spill_read(s, &x, sizeof x), -1);
+    CHECK_CONTAINS(mk_err_msg(), "truncated record");
+    mk_spill_free(s);
+}
+
 static void test_errors(void)
 {
     char missing[512];
@@ -94,6 +131,7 @@ int main(void)
 {
     unit_make_tmpdir(tmpdir, sizeof tmpdir, "mk_test_spill");
     RUN(test_roundtrip);
+    RUN(test_binary);
     RUN(test_errors);
     rmdir(tmpdir);
     return DONE();

@@ -1,0 +1,141 @@
+/* qlog — the exact quantile values of big stores, on disk (see qlog.h). */
+#include "qlog.h"
+#include "err.h"
+#include "map.h"
+#include "out.h"
+#include "spill.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cp_qlog {
+    pthread_mutex_t mu;
+    char *tmpdir;
+    mk_spill *f;               /* made on the first write */
+    mk_map refs;               /* [store u32][key] → ref */
+    char *kbuf;
+    size_t kcap;
+    uint32_t nrefs;
+    int failed;                /* the first error is in err */
+    char err[256];
+    cp_qlog_stats st;
+};
+
+cp_qlog *cp_qlog_new(const char *tmpdir)
+{
+    cp_qlog *l = mk_xcalloc(1, sizeof *l);
+    pthread_mutex_init(&l->mu, NULL);
+    l->tmpdir = tmpdir ? mk_xstrdup(tmpdir) : NULL;
+    mk_map_init(&l->refs, 0);
+    l->nrefs = 1;
+    return l;
+}
+
+uint32_t cp_qlog_ref(cp_qlog *l, unsigned store, const char *key, size_t klen)
+{
+    pthread_mutex_lock(&l->mu);
+    if (l->kcap < klen + 4) {
+        l->kcap = 2 * (klen + 4);
+        l->kbuf = mk_xrealloc(l->kbuf, l->kcap);
+    }
+    uint32_t s = store;
+    memcpy(l->kbuf, &s, 4);
+    memcpy(l->kbuf + 4, key, klen);
+    int fresh;
+    uint64_t *v = mk_map_put(&l->refs, l->kbuf, klen + 4, &fresh);
+    if (fresh)
+        *v = l->nrefs++;
+    uint32_t ref = (uint32_t)*v;
+    pthread_mutex_unlock(&l->mu);
+    return ref;
+}
+
+uint32_t cp_qlog_nrefs(cp_qlog *l)
+{
+    pthread_mutex_lock(&l->mu);
+    uint32_t n = l->nrefs;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
+static void fail(cp_qlog *l)
+{
+    if (!l->failed)
+        snprintf(l->err, sizeof l->err, "%s", mk_err_msg());
+    l->failed = 1;
+}
+
+void cp_qlog_write(cp_qlog *l, uint32_t ref, const double *v, size_t n)
+{
+    pthread_mutex_lock(&l->mu);
+    if (!l->f && !l->failed && !(l->f = mk_spill_new(l->tmpdir)))
+        fail(l);
+    if (l->f) {
+        mk_out *o = mk_spill_out(l->f);
+        for (size_t at = 0; at < n; at += CP_QLOG_CHUNK) {
+            uint32_t h[2] = { ref, (uint32_t)(n - at < CP_QLOG_CHUNK ? n - at : CP_QLOG_CHUNK) };
+            mk_out_write(o, h, sizeof h);
+            mk_out_write(o, v + at, h[1] * sizeof *v);
+            l->st.bytes += sizeof h + h[1] * sizeof *v;
+        }
+        l->st.values += n;
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+int cp_qlog_check(cp_qlog *l)
+{
+    pthread_mutex_lock(&l->mu);
+    int failed = l->failed;
+    pthread_mutex_unlock(&l->mu);
+    return failed ? mk_err_set("%s", l->err) : 0;
+}
+
+int cp_qlog_scan(cp_qlog *l, cp_qlog_fn fn, void *ctx)
+{
+    if (cp_qlog_check(l) < 0)
+        return -1;
+    if (!l->f)
+        return 0;
+    l->st.scans++;
+    if (mk_spill_rewind(l->f) < 0) {
+        fail(l);
+        return -1;
+    }
+    double *v = mk_xmalloc(CP_QLOG_CHUNK * sizeof *v);
+    int rc;
+    uint32_t h[2];
+    while ((rc = mk_spill_read(l->f, h, sizeof h)) == 1) {
+        if (h[0] == 0 || h[0] >= l->nrefs || h[1] == 0 || h[1] > CP_QLOG_CHUNK) {
+            rc = mk_err_set("exact quantile values: temporary file corrupt");
+            break;
+        }
+        if ((rc = mk_spill_read(l->f, v, h[1] * sizeof *v)) != 1) {
+            rc = rc == 0 ? mk_err_set("exact quantile values: temporary file truncated") : -1;
+            break;
+        }
+        fn(ctx, h[0], v, h[1]);
+    }
+    free(v);
+    return rc;
+}
+
+void cp_qlog_stats_get(const cp_qlog *l, cp_qlog_stats *st)
+{
+    *st = l->st;
+    st->refs = l->nrefs - 1;
+}
+
+void cp_qlog_free(cp_qlog *l)
+{
+    if (!l)
+        return;
+    mk_spill_free(l->f);
+    mk_map_free(&l->refs);
+    pthread_mutex_destroy(&l->mu);
+    free(l->kbuf);
+    free(l->tmpdir);
+    free(l);
+}
