@@ -85,6 +85,15 @@ static unsigned bucket_of(const rank_state *r, uint64_t k)
                       : r->nlow + (unsigned)((k - r->cut) >> r->shift);
 }
 
+static void collect(rank_state *r, double v)
+{
+    if (r->nvals == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 1024;
+        r->vals = mk_xrealloc(r->vals, r->cap * sizeof *r->vals);
+    }
+    r->vals[r->nvals++] = v;
+}
+
 /* Ranks whose range and phase match an earlier one's share its work. */
 static void find_same(mk_select *s)
 {
@@ -158,15 +167,41 @@ void mk_select_add(mk_select *s, double v)
         rank_state *r = &s->r[i];
         if (r->done || r->same >= 0 || k < r->lo || k > r->hi)
             continue;
-        if (!r->collecting) {
+        if (r->collecting)
+            collect(r, v);
+        else
             r->count[bucket_of(r, k)]++;
+    }
+}
+
+void mk_select_add_n(mk_select *s, const double *v, size_t n)
+{
+    s->seen += n;
+    uint64_t blo = s->blo, bhi = s->bhi, out = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t key = key_of(v[k]);
+        out += key < blo || key > bhi;
+    }
+    s->outside += out;
+    for (size_t i = 0; i < s->nr; i++) {
+        rank_state *r = &s->r[i];
+        if (r->done || r->same >= 0)
+            continue;
+        uint64_t lo = r->lo, hi = r->hi;
+        if (r->collecting) {
+            for (size_t k = 0; k < n; k++) {
+                uint64_t key = key_of(v[k]);
+                if (key >= lo && key <= hi)
+                    collect(r, v[k]);
+            }
             continue;
         }
-        if (r->nvals == r->cap) {
-            r->cap = r->cap ? 2 * r->cap : 1024;
-            r->vals = mk_xrealloc(r->vals, r->cap * sizeof *r->vals);
+        uint64_t *count = r->count;
+        for (size_t k = 0; k < n; k++) {
+            uint64_t key = key_of(v[k]);
+            if (key >= lo && key <= hi)
+                count[bucket_of(r, key)]++;
         }
-        r->vals[r->nvals++] = v;
     }
 }
 

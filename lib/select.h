@@ -38,6 +38,8 @@ mk_select *mk_select_new(uint64_t n, const uint64_t *ranks, size_t nranks, size_
 void mk_select_bound(mk_select *s, double lo, double hi);
 int mk_select_done(const mk_select *s);
 void mk_select_add(mk_select *s, double v);
+/* The same for n values at once: a loop per rank, not per value. */
+void mk_select_add_n(mk_select *s, const double *v, size_t n);
 /* -1 with mk_err when the pass saw other counts than n (the data changed). */
 int mk_select_end_pass(mk_select *s);
 double mk_select_value(const mk_select *s, size_t i);

@@ -2078,9 +2078,7 @@ static void feed_chunk(void *ctx, uint32_t ref, const double *v, size_t n)
     int32_t k = c->at[ref];
     if (k < 0 || mk_select_done(c->b[k].sel))
         return;
-    mk_select *sel = c->b[k].sel;
-    for (size_t i = 0; i < n; i++)
-        mk_select_add(sel, v[i]);
+    mk_select_add_n(c->b[k].sel, v, n);
 }
 
 /* Passes over the in-memory values and the log until every store of the
@@ -2094,9 +2092,7 @@ static int resolve_batch(cp_qlog *log, pending *b, size_t nb, int32_t *at)
             if (mk_select_done(b[i].sel))
                 continue;
             open = 1;
-            const double *v = mk_vec_data(&b[i].st->vals);
-            for (size_t k = 0; k < mk_vec_len(&b[i].st->vals); k++)
-                mk_select_add(b[i].sel, v[k]);
+            mk_select_add_n(b[i].sel, mk_vec_data(&b[i].st->vals), mk_vec_len(&b[i].st->vals));
         }
         if (!open)
             return 0;

@@ -26,8 +26,16 @@ static int check(const double *v, size_t n, const uint64_t *ranks, size_t nr, si
     mk_select *s = mk_select_new(n, ranks, nr, hold);
     int guard = 0;
     while (!mk_select_done(s) && guard++ < 20) {
-        for (size_t i = 0; i < n; i++)
-            mk_select_add(s, v[i]);
+        /* one at a time, and in runs of every length (add_n) */
+        for (size_t i = 0; i < n;) {
+            size_t k = guard % 2 ? 1 : 1 + rnd() % 5000;
+            k = k < n - i ? k : n - i;
+            if (k == 1)
+                mk_select_add(s, v[i]);
+            else
+                mk_select_add_n(s, v + i, k);
+            i += k;
+        }
         if (mk_select_end_pass(s) < 0) {
             printf("# %s\n", mk_err_msg());
             mk_select_free(s);
