@@ -274,6 +274,48 @@ void mk_out_i64(mk_out *o, int64_t v)
     }
 }
 
+void mk_out_hex_double(mk_out *o, double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, 8);
+    unsigned e = (unsigned)(b >> 52 & 0x7ff);
+    uint64_t m = b & ((1ull << 52) - 1);
+    if (e == 0x7ff || (e == 0 && m)) {   /* inf, nan, subnormal: rare */
+        mk_out_printf(o, "%a", v);
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    char buf[32];
+    size_t n = 0;
+    if (b >> 63)
+        buf[n++] = '-';
+    buf[n++] = '0';
+    buf[n++] = 'x';
+    buf[n++] = e ? '1' : '0';
+    if (m) {
+        buf[n++] = '.';
+        int digits = 13;
+        while (!(m & 0xf)) {
+            m >>= 4;
+            digits--;
+        }
+        for (int i = digits - 1; i >= 0; i--)
+            buf[n++] = hex[m >> (4 * i) & 0xf];
+    }
+    int x = e ? (int)e - 1023 : 0;
+    buf[n++] = 'p';
+    buf[n++] = x < 0 ? '-' : '+';
+    unsigned ax = (unsigned)(x < 0 ? -x : x);
+    char d[8];
+    int k = 0;
+    do
+        d[k++] = (char)('0' + ax % 10);
+    while (ax /= 10);
+    while (k)
+        buf[n++] = d[--k];
+    mk_out_write(o, buf, n);
+}
+
 void mk_out_double(mk_out *o, double v)
 {
     char b[40];

@@ -47,6 +47,9 @@ void mk_out_printf(mk_out *o, const char *fmt, ...) __attribute__((format(printf
 void mk_out_u64(mk_out *o, uint64_t v);
 void mk_out_i64(mk_out *o, int64_t v);
 void mk_out_double(mk_out *o, double v);        /* shortest exact form */
+/* Exactly what printf's %a writes (glibc), without printf: state files and
+ * spills write millions of doubles that must read back bit for bit. */
+void mk_out_hex_double(mk_out *o, double v);
 void mk_out_csv_field(mk_out *o, const char *p, size_t n, char sep);  /* quoted if needed */
 void mk_out_json_str(mk_out *o, const char *p, size_t n);             /* with quotes */
 /* Whether s is a valid JSON number (RFC 8259 grammar). */

@@ -297,7 +297,14 @@ void cp_i128_out(mk_out *o, __int128 v)
 void cp_xsum_save(const cp_xsum *s, mk_out *o)
 {
     cp_i128_out(o, s->sum);
-    mk_out_printf(o, ":%d:%d:%a:%a", s->scale, s->inexact, s->dsum, s->dcomp);
+    mk_out_char(o, ':');
+    mk_out_i64(o, s->scale);
+    mk_out_char(o, ':');
+    mk_out_i64(o, s->inexact);
+    mk_out_char(o, ':');
+    mk_out_hex_double(o, s->dsum);
+    mk_out_char(o, ':');
+    mk_out_hex_double(o, s->dcomp);
 }
 
 /* Parts of a saved state, separated by ':'. */
@@ -473,12 +480,22 @@ double cp_xvar_variance(const cp_xvar *v)
 
 void cp_xvar_save(const cp_xvar *v, mk_out *o)
 {
-    mk_out_printf(o, "%llu:", (unsigned long long)v->n);
+    mk_out_u64(o, v->n);
+    mk_out_char(o, ':');
     cp_i128_out(o, v->s1);
     mk_out_char(o, ':');
     cp_i128_out(o, v->s2);
-    mk_out_printf(o, ":%d:%d:%llu:%a:%a:%a:%a", v->scale, v->inexact, (unsigned long long)v->mo.n,
-                  v->mo.mean, v->mo.m2, v->mo.sum, v->mo.sum_c);
+    mk_out_char(o, ':');
+    mk_out_i64(o, v->scale);
+    mk_out_char(o, ':');
+    mk_out_i64(o, v->inexact);
+    mk_out_char(o, ':');
+    mk_out_u64(o, v->mo.n);
+    const double d[] = { v->mo.mean, v->mo.m2, v->mo.sum, v->mo.sum_c };
+    for (int i = 0; i < 4; i++) {
+        mk_out_char(o, ':');
+        mk_out_hex_double(o, d[i]);
+    }
 }
 
 int cp_xvar_load(cp_xvar *v, const char *p, size_t n)

@@ -358,7 +358,8 @@ static int split_groups(cp_ext *x, mk_spill *f, unsigned level)
             }
             uint64_t w = *(uint64_t *)mk_vec_get(&where, gi);
             mk_out *o = seg_out(&sub[w >> 40], seg, NULL);
-            mk_out_printf(o, "Q\t%llu", (unsigned long long)(w & ((1ull << 40) - 1)));
+            mk_out_write(o, "Q\t", 2);
+            mk_out_u64(o, w & ((1ull << 40) - 1));
             mk_out_write(o, orig + 1 + 1 + fl[1].len, len - 2 - fl[1].len);
             mk_out_char(o, '\n');
             continue;
@@ -403,7 +404,7 @@ static void put_sortval(mk_out *o, double sv)
     if (isnan(sv))
         mk_out_str(o, "nan");
     else
-        mk_out_printf(o, "%a", sv);
+        mk_out_hex_double(o, sv);
 }
 
 /* One result row to a run: "SORTVALUE CELL..." where a cell is "-" when

@@ -7,6 +7,7 @@
  * integer boundaries, temporary files removed when the process is killed. */
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -781,6 +782,37 @@ static void test_numbers(void)
     free(s);
 }
 
+/* mk_out_hex_double writes what printf's %a does, for special values and
+ * random bit patterns of every kind (normal, subnormal, inf, nan). */
+static void test_hex_double(void)
+{
+    static const double fixed[] = { 0.0, -0.0, 1.0, -1.0, 0.5, 3.0, 0.1, 1e300, 1e-300,
+                                     DBL_MAX, DBL_MIN, 4.9406564584124654e-324, INFINITY,
+                                     -INFINITY, 356.763, 1980.3026499999999 };
+    char *s = NULL;
+    char want[64];
+    int bad = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed + 20000; i++) {
+        double v;
+        if (i < sizeof fixed / sizeof *fixed) {
+            v = fixed[i];
+        } else {
+            uint64_t b = rnd();
+            if (i % 4 == 0)
+                b &= ~(0x7ffull << 52);          /* subnormal or zero */
+            if (i % 7 == 0)
+                b &= ~((1ull << (rnd() % 52)) - 1);   /* trailing zero digits */
+            memcpy(&v, &b, 8);
+        }
+        CAPTURE(s, mk_out_hex_double(o, v));
+        snprintf(want, sizeof want, "%a", v);
+        if (strcmp(s, want) != 0 && bad++ < 5)
+            printf("# %s, want %s\n", s, want);
+    }
+    CHECK_INT(bad, 0);
+    free(s);
+}
+
 static void test_format_names(void)
 {
     static const char *const names[] = { "text", "tsv", "csv", "json", "ndjson" };
@@ -1058,6 +1090,7 @@ int main(void)
     RUN(test_json_str_fixed);
     RUN(test_json_str_random);
     RUN(test_numbers);
+    RUN(test_hex_double);
     RUN(test_format_names);
     RUN(test_atomic);
     RUN(test_open_errors);
