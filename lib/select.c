@@ -150,6 +150,42 @@ void mk_select_bound(mk_select *s, double lo, double hi)
     find_same(s);
 }
 
+mk_select *mk_select_clone(const mk_select *s)
+{
+    mk_select *c = mk_xmalloc(sizeof *c);
+    *c = *s;
+    c->seen = c->outside = 0;
+    c->r = mk_xmalloc((s->nr ? s->nr : 1) * sizeof *c->r);
+    for (size_t i = 0; i < s->nr; i++) {
+        rank_state *r = &c->r[i];
+        *r = s->r[i];
+        r->vals = NULL;
+        r->nvals = r->cap = 0;
+        if (r->count)
+            r->count = mk_xcalloc(BUCKETS, sizeof *r->count);
+    }
+    return c;
+}
+
+void mk_select_merge(mk_select *s, const mk_select *c)
+{
+    s->seen += c->seen;
+    s->outside += c->outside;
+    for (size_t i = 0; i < s->nr; i++) {
+        rank_state *r = &s->r[i];
+        const rank_state *o = &c->r[i];
+        if (r->done || r->same >= 0)
+            continue;
+        if (r->count) {
+            for (unsigned b = 0; b < BUCKETS; b++)
+                r->count[b] += o->count[b];
+            continue;
+        }
+        for (size_t k = 0; k < o->nvals; k++)
+            collect(r, o->vals[k]);
+    }
+}
+
 int mk_select_done(const mk_select *s)
 {
     for (size_t i = 0; i < s->nr; i++)

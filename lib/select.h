@@ -19,7 +19,8 @@
  *     x = mk_select_value(s, i);
  *
  * Memory: 32 KiB per rank plus at most `hold` doubles per rank. NaN is not
- * a value here (callers never have one). One thread. */
+ * a value here (callers never have one). One thread per mk_select; clones
+ * let several threads share a pass. */
 #ifndef MK_SELECT_H
 #define MK_SELECT_H
 
@@ -40,6 +41,11 @@ int mk_select_done(const mk_select *s);
 void mk_select_add(mk_select *s, double v);
 /* The same for n values at once: a loop per rank, not per value. */
 void mk_select_add_n(mk_select *s, const double *v, size_t n);
+/* Several threads in one pass: each feeds a clone of s (made at the start
+ * of the pass, before any add) with its share of the values, and the
+ * clones are merged back into s before mk_select_end_pass. */
+mk_select *mk_select_clone(const mk_select *s);
+void mk_select_merge(mk_select *s, const mk_select *clone);
 /* -1 with mk_err when the pass saw other counts than n (the data changed). */
 int mk_select_end_pass(mk_select *s);
 double mk_select_value(const mk_select *s, size_t i);

@@ -92,6 +92,24 @@ static int close_writer(mk_spill *s)
     return rc;
 }
 
+int mk_spill_flush(mk_spill *s) { return close_writer(s); }
+
+ssize_t mk_spill_pread(mk_spill *s, void *buf, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(s->fd, (char *)buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return mk_err_errno("%s: read", s->name);
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
 int mk_spill_rewind(mk_spill *s)
 {
     if (close_writer(s) < 0)
@@ -171,29 +189,6 @@ int mk_spill_line(mk_spill *s, char **line, size_t *len)
             return -1;
         scanned = s->pos + done;
     }
-}
-
-int mk_spill_read(mk_spill *s, void *buf, size_t n)
-{
-    if (!s->buf)
-        return mk_err_set("internal error: spill read before rewind");
-    char *to = buf;
-    size_t got = 0;
-    while (got < n) {
-        if (s->pos == s->len) {
-            if (s->eof)
-                return got ? mk_err_set("%s: truncated record", s->name) : 0;
-            s->pos = s->len = 0;
-            if (fill(s) < 0)
-                return -1;
-            continue;
-        }
-        size_t k = s->len - s->pos < n - got ? s->len - s->pos : n - got;
-        memcpy(to + got, s->buf + s->pos, k);
-        s->pos += k;
-        got += k;
-    }
-    return 1;
 }
 
 void mk_spill_free(mk_spill *s)

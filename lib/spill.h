@@ -6,9 +6,9 @@
  * nothing needs cleaning up. Write it through mk_spill_out(); then
  * mk_spill_rewind() flushes it and reads it back from the start, one line at
  * a time, through a 16 KiB buffer that grows only for longer lines (no
- * thread, no NUL check: spill files hold what we wrote), or as binary
- * records of known sizes (mk_spill_read). Writing may resume after
- * reading: it appends at the end. The writer's buffer exists only
+ * thread, no NUL check: spill files hold what we wrote), or at any offset
+ * from several threads (mk_spill_pread). Writing may resume after reading:
+ * it appends at the end. The writer's buffer exists only
  * while writing, so a merge can read hundreds of spill files at once.
  *
  * The spill owns its fd, writer and buffer. One thread at a time. */
@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "out.h"
 
@@ -32,10 +33,11 @@ int mk_spill_rewind(mk_spill *s);
 /* The next line, without its newline and NUL-terminated, modifiable and valid
  * until the next call: 1, 0 at the end, -1 with mk_err on a read error. */
 int mk_spill_line(mk_spill *s, char **line, size_t *len);
-/* Binary reading after rewind: exactly n bytes into buf. 1, 0 at the end
- * (nothing left), -1 with mk_err on a read error or when the file ends
- * inside the n bytes (a truncated record). */
-int mk_spill_read(mk_spill *s, void *buf, size_t n);
+/* Reading at an offset, for several threads at once: flush first (one
+ * thread, no writer in use), then mk_spill_pread from any thread. pread
+ * returns the bytes read (fewer only at the end), -1 with mk_err. */
+int mk_spill_flush(mk_spill *s);
+ssize_t mk_spill_pread(mk_spill *s, void *buf, size_t n, uint64_t off);
 /* Bytes written so far. */
 uint64_t mk_spill_bytes(const mk_spill *s);
 /* Empty the file (ftruncate) and start writing again from nothing. */

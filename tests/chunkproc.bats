@@ -1019,6 +1019,19 @@ k0,10,13500,24300,26730,0'
     grep -q 'exact quantiles: .* of 2 stores logged' err
 }
 
+@test "--exact: threads share the passes over a big log" {
+    # 0..799999 shuffled: 196 chunks of 4096 values, enough for two threads
+    awk 'BEGIN { print "v"; for (i = 0; i < 800000; i++) print (i * 7919) % 800000 }' > d.csv
+    run chunkproc -j 2 --exact --stats -f csv -a count,p50:v,p99:v,quantile:v:0.001 d.csv
+    assert_success
+    assert_line --index 0 count,p50_v,p99_v,quantile_v_0.001
+    assert_line --index 1 800000,399999.5,791999.01,799.999
+    assert_line --regexp 'exact quantiles: 800000 values of 1 stores logged .* passes over them: [23], by 2 threads'
+    run chunkproc -j 1 --exact --stats -f csv -a count,p50:v,p99:v,quantile:v:0.001 d.csv
+    assert_line --index 1 800000,399999.5,791999.01,799.999
+    assert_line --regexp 'passes over them: [23], by 1 threads'
+}
+
 @test "--exact: a log that cannot be written is an error" {
     awk 'BEGIN { print "v"; for (i = 0; i < 10000; i++) print i }' > d.csv
     run chunkproc --exact --tmpdir "$BATS_TEST_TMPDIR/missing" -a p50:v d.csv

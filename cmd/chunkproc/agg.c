@@ -13,6 +13,7 @@
 #include "vec.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -2088,26 +2089,45 @@ typedef struct {
     size_t nr;
 } pending;
 
+/* One thread's share of a pass: chunks [from, to) of the log, fed to its
+ * own selections (the batch's, or clones of them). */
 typedef struct {
-    int32_t *at;               /* ref → index in the batch, -1: not in it */
-    pending *b;
-} resolve_ctx;
+    cp_qlog *log;
+    const int32_t *at;         /* ref → index in the batch, -1: not in it */
+    mk_select **sel;
+    size_t from, to;
+    int rc;
+    char err[256];
+} scan_share;
 
 static void feed_chunk(void *ctx, uint32_t ref, const double *v, size_t n)
 {
-    resolve_ctx *c = ctx;
+    scan_share *c = ctx;
     int32_t k = c->at[ref];
-    if (k < 0 || mk_select_done(c->b[k].sel))
-        return;
-    mk_select_add_n(c->b[k].sel, v, n);
+    if (k >= 0 && !mk_select_done(c->sel[k]))
+        mk_select_add_n(c->sel[k], v, n);
 }
 
-/* Passes over the in-memory values and the log until every store of the
- * batch has its order statistics. */
-static int resolve_batch(cp_qlog *log, pending *b, size_t nb, int32_t *at)
+static void *scan_thread(void *arg)
 {
-    resolve_ctx c = { at, b };
-    for (;;) {
+    scan_share *c = arg;
+    if ((c->rc = cp_qlog_scan(c->log, c->from, c->to, feed_chunk, c)) < 0)
+        snprintf(c->err, sizeof c->err, "%s", mk_err_msg());
+    return NULL;
+}
+
+/* Threads share a pass when the log is big enough to be worth it. */
+enum { SCAN_THREADS = 8, CHUNKS_PER_THREAD = 64 };
+
+/* Passes over the in-memory values and the log until every store of the
+ * batch has its order statistics. The log is split between up to
+ * p->threads threads, each feeding clones that are merged before the pass
+ * ends (task C --exact at -j 2: 0.84 s with one thread, 0.78 s with two). */
+static int resolve_batch(const cp_plan *p, pending *b, size_t nb, const int32_t *at)
+{
+    mk_select **sel = mk_xmalloc(SCAN_THREADS * nb * sizeof *sel);
+    int rc = 0;
+    while (rc == 0) {
         int open = 0;
         for (size_t i = 0; i < nb; i++) {
             if (mk_select_done(b[i].sel))
@@ -2116,13 +2136,51 @@ static int resolve_batch(cp_qlog *log, pending *b, size_t nb, int32_t *at)
             mk_select_add_n(b[i].sel, mk_vec_data(&b[i].st->vals), mk_vec_len(&b[i].st->vals));
         }
         if (!open)
-            return 0;
-        if (cp_qlog_scan(log, feed_chunk, &c) < 0)
-            return -1;
-        for (size_t i = 0; i < nb; i++)
+            break;
+        size_t chunks;
+        if (cp_qlog_begin(p->qlog, &chunks) < 0) {
+            rc = -1;
+            break;
+        }
+        unsigned nt = p->threads ? p->threads : 1;
+        nt = nt > SCAN_THREADS ? SCAN_THREADS : nt;
+        while (nt > 1 && chunks / nt < CHUNKS_PER_THREAD)
+            nt--;
+        cp_qlog_shared(p->qlog, nt);
+        scan_share sh[SCAN_THREADS];
+        pthread_t tid[SCAN_THREADS];
+        for (unsigned t = 0; t < nt; t++) {
+            sh[t] = (scan_share){ p->qlog, at, sel + t * nb, chunks * t / nt, chunks * (t + 1) / nt,
+                                  0, "" };
+            for (size_t i = 0; i < nb; i++)
+                sh[t].sel[i] = t == 0 || mk_select_done(b[i].sel) ? b[i].sel
+                                                                   : mk_select_clone(b[i].sel);
+        }
+        unsigned started = 1;  /* threads running, this one included */
+        while (started < nt && pthread_create(&tid[started], NULL, scan_thread, &sh[started]) == 0)
+            started++;
+        scan_thread(&sh[0]);
+        for (unsigned t = 1; t < nt; t++) {
+            if (t < started)
+                pthread_join(tid[t], NULL);
+            else
+                scan_thread(&sh[t]);   /* no thread for it: this one scans it */
+            for (size_t i = 0; i < nb; i++)
+                if (sh[t].sel[i] != b[i].sel) {
+                    mk_select_merge(b[i].sel, sh[t].sel[i]);
+                    mk_select_free(sh[t].sel[i]);
+                }
+            if (sh[t].rc < 0 && rc == 0)
+                rc = mk_err_set("%s", sh[t].err);
+        }
+        if (sh[0].rc < 0 && rc == 0)
+            rc = -1;
+        for (size_t i = 0; i < nb && rc == 0; i++)
             if (!mk_select_done(b[i].sel) && mk_select_end_pass(b[i].sel) < 0)
-                return mk_err_set("exact quantiles: %s", mk_err_msg());
+                rc = mk_err_set("exact quantiles: %s", mk_err_msg());
     }
+    free(sel);
+    return rc;
 }
 
 int cp_groups_resolve(cp_groups *g)
@@ -2154,7 +2212,7 @@ int cp_groups_resolve(cp_groups *g)
         }
         /* A full batch, or the last one: resolve it. */
         if (nb && (!st || ranks + 2 * p->naggs > RESOLVE_RANKS)) {
-            rc = resolve_batch(p->qlog, b, nb, at);
+            rc = resolve_batch(p, b, nb, at);
             for (size_t i = 0; i < nb; i++) {
                 at[b[i].st->ref] = -1;
                 if (rc == 0)

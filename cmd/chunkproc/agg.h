@@ -64,6 +64,7 @@ typedef struct {
     struct cp_dset *tset;      /* top:C:K: every (aggregate, group, value) with its count */
     int top_counted;           /* top lists are in the slots (spilled runs) */
     struct cp_qlog *qlog;      /* --exact: big stores' values on disk (qlog.h); owned */
+    unsigned threads;          /* threads that may share passes over it */
 } cp_plan;
 
 /* Parse -a and -g lists into a plan (columns unbound); -1 with mk_err. */

@@ -394,6 +394,7 @@ static void apply_order(cp_plan *p)
  * --partial, which must carry every value itself. */
 static void use_log(cp_plan *p)
 {
+    p->threads = (unsigned)cli.threads;
     for (size_t i = 0; i < p->naggs && p->exact && !partial && !p->qlog; i++)
         if (p->aggs[i].kind == A_QUANTILE)
             p->qlog = cp_qlog_new(tmpdir);
@@ -409,8 +410,9 @@ static void print_spill_stats(const cp_ext *ext, const cp_plan *p)
         mk_fmt_bytes(b, sizeof b, q.bytes);
         if (q.refs)
             fprintf(stderr, "chunkproc: stats: exact quantiles: %llu values of %u stores logged "
-                    "to %s (%s), passes over them: %llu\n", (unsigned long long)q.values, q.refs,
-                    mk_spill_dir(tmpdir), b, (unsigned long long)q.scans);
+                    "to %s (%s), passes over them: %llu, by %u threads\n",
+                    (unsigned long long)q.values, q.refs, mk_spill_dir(tmpdir), b,
+                    (unsigned long long)q.scans, q.threads);
     }
     if (!ext || !cp_ext_active(ext))
         return;

@@ -4,6 +4,7 @@
 #include "map.h"
 #include "out.h"
 #include "spill.h"
+#include "vec.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -14,6 +15,8 @@ struct cp_qlog {
     pthread_mutex_t mu;
     char *tmpdir;
     mk_spill *f;               /* made on the first write */
+    mk_vec at;                 /* uint64: where each chunk starts */
+    uint64_t end;              /* bytes written */
     mk_map refs;               /* [store u32][key] → ref */
     char *kbuf;
     size_t kcap;
@@ -29,6 +32,7 @@ cp_qlog *cp_qlog_new(const char *tmpdir)
     pthread_mutex_init(&l->mu, NULL);
     l->tmpdir = tmpdir ? mk_xstrdup(tmpdir) : NULL;
     mk_map_init(&l->refs, 0);
+    mk_vec_init(&l->at, sizeof(uint64_t));
     l->nrefs = 1;
     return l;
 }
@@ -76,11 +80,13 @@ void cp_qlog_write(cp_qlog *l, uint32_t ref, const double *v, size_t n)
         mk_out *o = mk_spill_out(l->f);
         for (size_t at = 0; at < n; at += CP_QLOG_CHUNK) {
             uint32_t h[2] = { ref, (uint32_t)(n - at < CP_QLOG_CHUNK ? n - at : CP_QLOG_CHUNK) };
+            *(uint64_t *)mk_vec_push(&l->at) = l->end;
             mk_out_write(o, h, sizeof h);
             mk_out_write(o, v + at, h[1] * sizeof *v);
-            l->st.bytes += sizeof h + h[1] * sizeof *v;
+            l->end += sizeof h + h[1] * sizeof *v;
         }
         l->st.values += n;
+        l->st.bytes = l->end;
     }
     pthread_mutex_unlock(&l->mu);
 }
@@ -93,32 +99,69 @@ int cp_qlog_check(cp_qlog *l)
     return failed ? mk_err_set("%s", l->err) : 0;
 }
 
-int cp_qlog_scan(cp_qlog *l, cp_qlog_fn fn, void *ctx)
+int cp_qlog_begin(cp_qlog *l, size_t *chunks)
 {
+    *chunks = 0;
     if (cp_qlog_check(l) < 0)
         return -1;
     if (!l->f)
         return 0;
     l->st.scans++;
-    if (mk_spill_rewind(l->f) < 0) {
+    if (mk_spill_flush(l->f) < 0) {
         fail(l);
         return -1;
     }
-    double *v = mk_xmalloc(CP_QLOG_CHUNK * sizeof *v);
-    int rc;
-    uint32_t h[2];
-    while ((rc = mk_spill_read(l->f, h, sizeof h)) == 1) {
-        if (h[0] == 0 || h[0] >= l->nrefs || h[1] == 0 || h[1] > CP_QLOG_CHUNK) {
-            rc = mk_err_set("exact quantile values: temporary file corrupt");
+    *chunks = mk_vec_len(&l->at);
+    return 0;
+}
+
+void cp_qlog_shared(cp_qlog *l, unsigned nt)
+{
+    if (nt > l->st.threads)
+        l->st.threads = nt;
+}
+
+/* Chunks are read a few at a time (each is at most 32 KiB and 8 bytes). */
+enum { READ = 1 << 20 };
+
+int cp_qlog_scan(cp_qlog *l, size_t from, size_t to, cp_qlog_fn fn, void *ctx)
+{
+    const uint64_t *at = mk_vec_data(&l->at);
+    size_t n = mk_vec_len(&l->at);
+    char *buf = mk_xmalloc(READ);
+    int rc = 0;
+    while (from < to && rc == 0) {
+        /* As many whole chunks as fit in the buffer. */
+        uint64_t start = at[from];
+        size_t last = from + 1;
+        while (last < to && (last + 1 < n ? at[last + 1] : l->end) - start <= READ)
+            last++;
+        uint64_t stop = last < n ? at[last] : l->end;
+        ssize_t got = mk_spill_pread(l->f, buf, (size_t)(stop - start), start);
+        if (got < 0) {
+            rc = -1;
             break;
         }
-        if ((rc = mk_spill_read(l->f, v, h[1] * sizeof *v)) != 1) {
-            rc = rc == 0 ? mk_err_set("exact quantile values: temporary file truncated") : -1;
+        if ((uint64_t)got != stop - start) {
+            rc = mk_err_set("exact quantile values: temporary file truncated");
             break;
         }
-        fn(ctx, h[0], v, h[1]);
+        for (size_t k = from; k < last; k++) {
+            const char *c = buf + (at[k] - start);
+            uint32_t h[2];
+            memcpy(h, c, sizeof h);
+            if (h[0] == 0 || h[0] >= l->nrefs || h[1] == 0 || h[1] > CP_QLOG_CHUNK ||
+                (k + 1 < n ? at[k + 1] : l->end) - at[k] != sizeof h + h[1] * sizeof(double)) {
+                rc = mk_err_set("exact quantile values: temporary file corrupt");
+                break;
+            }
+            /* aligned: a chunk starts at a multiple of 8 in the file, and
+             * the buffer is malloc'd */
+            fn(ctx, h[0], (const double *)(const void *)(c + sizeof h), h[1]);
+        }
+        from = last;
     }
-    free(v);
+    free(buf);
     return rc;
 }
 
@@ -133,6 +176,7 @@ void cp_qlog_free(cp_qlog *l)
     if (!l)
         return;
     mk_spill_free(l->f);
+    mk_vec_free(&l->at);
     mk_map_free(&l->refs);
     pthread_mutex_destroy(&l->mu);
     free(l->kbuf);

@@ -148,6 +148,42 @@ static void test_split_range(void)
     free(v);
 }
 
+/* Passes shared by clones: three "threads" feed thirds of the values to
+ * clones merged back each pass; the answers are the sort's. */
+static void test_clones(void)
+{
+    enum { N = 300000 };
+    double *v = malloc(N * sizeof *v);
+    for (size_t i = 0; i < N; i++)
+        v[i] = (double)(rnd() % 5000000) / 1000;
+    double *sorted = malloc(N * sizeof *v);
+    memcpy(sorted, v, N * sizeof *v);
+    qsort(sorted, N, sizeof *sorted, cmp);
+    uint64_t ranks[] = { 0, 7, N / 2, N / 2 + 1, N * 99 / 100, N - 1 };
+    size_t nr = sizeof ranks / sizeof *ranks;
+    mk_select *s = mk_select_new(N, ranks, nr, 1000);
+    int guard = 0;
+    while (!mk_select_done(s) && guard++ < 20) {
+        mk_select *c[2] = { mk_select_clone(s), mk_select_clone(s) };
+        mk_select_add_n(s, v, N / 3);
+        mk_select_add_n(c[0], v + N / 3, N / 3);
+        for (size_t i = 2 * (N / 3); i < N; i++)
+            mk_select_add(c[1], v[i]);
+        mk_select_merge(s, c[0]);
+        mk_select_merge(s, c[1]);
+        mk_select_free(c[0]);
+        mk_select_free(c[1]);
+        CHECK_INT(mk_select_end_pass(s), 0);
+    }
+    CHECK(mk_select_done(s));
+    CHECK(mk_select_passes(s) >= 2);
+    for (size_t i = 0; i < nr; i++)
+        CHECK(mk_select_value(s, i) == sorted[ranks[i]]);
+    mk_select_free(s);
+    free(sorted);
+    free(v);
+}
+
 static void test_changed_stream(void)
 {
     uint64_t r = 5;
@@ -168,6 +204,7 @@ int main(void)
     RUN(test_distributions);
     RUN(test_bound);
     RUN(test_split_range);
+    RUN(test_clones);
     RUN(test_changed_stream);
     return DONE();
 }
