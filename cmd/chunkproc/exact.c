@@ -294,17 +294,27 @@ void cp_i128_out(mk_out *o, __int128 v)
     mk_out_write(o, b + i, (size_t)(48 - i));
 }
 
+/* Saved states are parts after colons; doubles in hex, exact to the bit
+ * (not printf: spills write millions of them). */
+static void put_int(mk_out *o, int64_t v)
+{
+    mk_out_char(o, ':');
+    mk_out_i64(o, v);
+}
+
+static void put_hex(mk_out *o, double d)
+{
+    mk_out_char(o, ':');
+    mk_out_hex_double(o, d);
+}
+
 void cp_xsum_save(const cp_xsum *s, mk_out *o)
 {
     cp_i128_out(o, s->sum);
-    mk_out_char(o, ':');
-    mk_out_i64(o, s->scale);
-    mk_out_char(o, ':');
-    mk_out_i64(o, s->inexact);
-    mk_out_char(o, ':');
-    mk_out_hex_double(o, s->dsum);
-    mk_out_char(o, ':');
-    mk_out_hex_double(o, s->dcomp);
+    put_int(o, s->scale);
+    put_int(o, s->inexact);
+    put_hex(o, s->dsum);
+    put_hex(o, s->dcomp);
 }
 
 /* Parts of a saved state, separated by ':'. */
@@ -485,17 +495,14 @@ void cp_xvar_save(const cp_xvar *v, mk_out *o)
     cp_i128_out(o, v->s1);
     mk_out_char(o, ':');
     cp_i128_out(o, v->s2);
-    mk_out_char(o, ':');
-    mk_out_i64(o, v->scale);
-    mk_out_char(o, ':');
-    mk_out_i64(o, v->inexact);
+    put_int(o, v->scale);
+    put_int(o, v->inexact);
     mk_out_char(o, ':');
     mk_out_u64(o, v->mo.n);
-    const double d[] = { v->mo.mean, v->mo.m2, v->mo.sum, v->mo.sum_c };
-    for (int i = 0; i < 4; i++) {
-        mk_out_char(o, ':');
-        mk_out_hex_double(o, d[i]);
-    }
+    put_hex(o, v->mo.mean);
+    put_hex(o, v->mo.m2);
+    put_hex(o, v->mo.sum);
+    put_hex(o, v->mo.sum_c);
 }
 
 int cp_xvar_load(cp_xvar *v, const char *p, size_t n)
