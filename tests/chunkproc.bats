@@ -1043,6 +1043,22 @@ k0,10,13500,24300,26730,0'
     assert_output "$(printf 'p50_v\n49')"
 }
 
+@test "a full --tmpdir is an error: for the quantile log and for spilled tables" {
+    mkdir small
+    mount -t tmpfs -o size=256k tmpfs small 2> /dev/null || skip "cannot mount a small tmpfs (not root)"
+    awk 'BEGIN { print "v"; for (i = 0; i < 100000; i++) print i }' > d.csv
+    run chunkproc --exact --tmpdir small -f csv -a p50:v d.csv
+    umount small 2> /dev/null || true
+    assert_failure 2
+    assert_output "chunkproc: small (temporary file): write error: No space left on device"
+    mount -t tmpfs -o size=256k tmpfs small
+    "$GENCSV" 40000 5 > hc.csv
+    run chunkproc --tmpdir small --memory 256K -g user_id -a count -f csv hc.csv
+    umount small
+    assert_failure 2
+    assert_line --index 0 "chunkproc: small (temporary file): write error: No space left on device"
+}
+
 @test "--partial and --merge spill too, and still give the single-run answer" {
     "$GENCSV" 30000 1 > s1.csv
     "$GENCSV" 30000 2 > s2.csv
