@@ -202,6 +202,17 @@ size_t mk_map_bytes(const mk_map *m)
     return m->cap * sizeof *m->slots + mk_arena_reserved(&m->keys);
 }
 
+size_t mk_map_bytes_ahead(const mk_map *m, size_t more)
+{
+    size_t cap = m->cap, at = m->grow_at, old = 0;
+    while (m->len + more > at) {
+        old = cap;
+        cap = cap ? cap * 2 : MIN_CAP;
+        at = grow_limit(cap);
+    }
+    return (cap + old) * sizeof *m->slots + mk_arena_reserved(&m->keys);
+}
+
 int mk_map_next(const mk_map *m, size_t *it, const char **key, size_t *klen, uint64_t **val)
 {
     for (size_t i = *it; i < m->cap; i++) {

@@ -78,6 +78,9 @@ uint64_t *mk_map_put(mk_map *m, const void *key, size_t klen, int *inserted);
 int mk_map_del(mk_map *m, const void *key, size_t klen);   /* 1 = removed, 0 = absent */
 static inline size_t mk_map_len(const mk_map *m) { return m->len; }
 size_t mk_map_bytes(const mk_map *m);   /* heap bytes held: slots + key arena */
+/* The most slot bytes held while `more` new keys go in: a doubling holds
+ * the old slots and the new at once. For budgets checked every so often. */
+size_t mk_map_bytes_ahead(const mk_map *m, size_t more);
 
 /* Next entry at or after *it; returns 0 at the end. Out parameters may be NULL.
  * The key is the map's NUL-terminated copy. */

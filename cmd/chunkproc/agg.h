@@ -87,6 +87,10 @@ int cp_groups_add(cp_groups *g, const mk_field *f, size_t nf, uint64_t pos, char
 size_t cp_groups_count(const cp_groups *g);
 /* Bytes of this table's own state (the shared distinct set: cp_plan_bytes). */
 size_t cp_groups_bytes(const cp_groups *g);
+/* The most it may hold while `rows` more rows go in, each maybe a new group
+ * (its hash map doubling holds old and new slots at once): what a budget
+ * checked every `rows` rows must count. */
+size_t cp_groups_bytes_ahead(const cp_groups *g, size_t rows);
 size_t cp_plan_bytes(const cp_plan *p);
 /* Merge src into dst; src is left empty. */
 void cp_groups_merge(cp_groups *dst, cp_groups *src);

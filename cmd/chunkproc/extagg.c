@@ -11,6 +11,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -171,6 +172,10 @@ int cp_ext_spill_distinct(cp_ext *x)
         cp_dset_drain(x->p->tset, spill_top, x);
     }
     pthread_mutex_unlock(&x->mu);
+    /* The sets' tables and chunks are under malloc's mmap threshold, so
+     * they were freed into the heap, where the next set, growing, cannot
+     * reuse them all: give their pages back. */
+    malloc_trim(0);
     return rc;
 }
 
@@ -751,6 +756,11 @@ int cp_ext_finish(cp_ext *x, cp_groups **rest, unsigned nrest, const mk_header *
     if (((p->dset && cp_dset_len(p->dset)) || (p->tset && cp_dset_len(p->tset))) &&
         cp_ext_spill_distinct(x) < 0)
         return -1;
+    /* What the workers' tables and the sets held is free now, but in the
+     * workers' malloc arenas, which keep it (scattered, it is never at the
+     * top to be trimmed): hand it back before the partitions need memory.
+     * -g user_id on 4 M rows: peak RSS 131 -> x MB. */
+    malloc_trim(0);
     x->st.bytes += parts_bytes(x->g, NPART) + parts_bytes(x->d, NPART);
     if (!head) {
         /* Distinct counts first: they become C records of the group partitions. */

@@ -23,6 +23,7 @@
 #include "map.h"
 #include "work.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -285,7 +286,16 @@ static int keep_budget(worker *w)
 {
     if (w->j->qlog && cp_qlog_check(w->j->qlog) < 0)
         return -1;     /* the log cannot be written: stop now, not at the end */
-    return cp_ext_fit(w->j->ext, w->groups, cp_groups_bytes(w->groups) * (size_t)cli.threads);
+    size_t tb = cp_groups_bytes_ahead(w->groups, 1024) * (size_t)cli.threads;
+    if (cp_ext_fit(w->j->ext, w->groups, tb) < 0)
+        return -1;
+    /* A spilled table keeps its memory for the next fill, unless that
+     * memory alone leaves no room: then it is given back. */
+    if (cp_groups_count(w->groups) == 0 &&
+        cp_groups_bytes_ahead(w->groups, 1024) * (size_t)cli.threads + cp_plan_bytes(w->j->plan) >
+            memory)
+        cp_groups_release(w->groups);
+    return 0;
 }
 
 static int do_block(mk_work *wk, void *ctx, const mk_block *b)
@@ -691,6 +701,17 @@ static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *h
 
 int main(int argc, char **argv)
 {
+    /* Big tables from mmap, always, so that freeing one gives its memory
+     * back: glibc's moving threshold sent them to the heap after the first
+     * free, where tables that grew, spilled and were freed stayed resident
+     * (-g user_id -a count,distinct:path on 4 M rows at -j 1: 186 MB of RSS
+     * for an 87 MB peak of live memory). */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    /* One arena: memory a worker frees (a spilled set, a released table)
+     * serves every thread, instead of staying resident in that worker's
+     * arena (-g user_id -a count,distinct:path on 4 M rows: 109 -> 93 MB,
+     * the same speed: nothing allocates per row). */
+    mallopt(M_ARENA_MAX, 1);
     int first = mk_cli_parse(&cli, &spec, argc, argv);
     int nfiles;
     char **files = mk_cli_files(argc, argv, first, &nfiles);

@@ -307,6 +307,35 @@ static void test_clear(void)
     mk_imap_free(&im);
 }
 
+/* bytes_ahead: what the map holds while more keys go in. With no growth
+ * due, its bytes now; with a doubling due, the old slots and the new at
+ * once; and inserting that many keys never goes past the figure. */
+static void test_bytes_ahead(void)
+{
+    mk_map m;
+    mk_map_init(&m, 0);
+    CHECK(mk_map_bytes_ahead(&m, 0) == mk_map_bytes(&m));
+    char k[32];
+    for (int i = 0; i < 1000; i++) {
+        int n = snprintf(k, sizeof k, "key%d", i);
+        mk_map_put(&m, k, (size_t)n, NULL);
+    }
+    size_t cap = m.cap, now = mk_map_bytes(&m), slot = (now - mk_arena_reserved(&m.keys)) / cap;
+    CHECK(mk_map_bytes_ahead(&m, 0) == now);
+    size_t room = m.grow_at - m.len;
+    CHECK(mk_map_bytes_ahead(&m, room) == now);        /* fills up, no doubling yet */
+    CHECK(mk_map_bytes_ahead(&m, room + 1) == now + 2 * cap * slot);   /* old + doubled */
+    size_t ahead = mk_map_bytes_ahead(&m, 5000);        /* several doublings */
+    CHECK(ahead > now + 2 * cap * slot);
+    for (int i = 1000; i < 6000; i++) {
+        int n = snprintf(k, sizeof k, "key%d", i);
+        mk_map_put(&m, k, (size_t)n, NULL);
+    }
+    /* the last doubling held the final slots and half as many more */
+    CHECK(ahead - mk_arena_reserved(&m.keys) >= (mk_map_bytes(&m) - mk_arena_reserved(&m.keys)) * 3 / 2);
+    mk_map_free(&m);
+}
+
 static void test_imap_basic(void)
 {
     mk_imap m;
@@ -521,6 +550,7 @@ int main(void)
     RUN(test_wraparound_delete);
     RUN(test_iterate);
     RUN(test_clear);
+    RUN(test_bytes_ahead);
     RUN(test_imap_basic);
     RUN(test_random_map);
     RUN(test_random_imap);
