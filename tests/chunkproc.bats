@@ -1032,6 +1032,19 @@ k0,10,13500,24300,26730,0'
     assert_line --regexp 'passes over them: [23], by 1 threads'
 }
 
+@test "--exact: a hundred big groups are resolved in batches, each exact" {
+    # 100 groups of 0..4999 shuffled: 100 logged stores, 6 ranks each, so
+    # three batches of passes
+    awk 'BEGIN { print "g,v"
+                 for (i = 0; i < 5000; i++) for (g = 0; g < 100; g++) print "g" g "," (i * 7919 + g) % 5000 }' > d.csv
+    chunkproc -j 2 --exact --stats -f csv -g g -a count,p50:v,p99:v d.csv > got.csv 2> err
+    grep -q 'exact quantiles: 500000 values of 100 stores logged' err
+    run sort -u <(tail -n +2 got.csv | cut -d, -f2-)
+    assert_output "5000,2499.5,4949.01"
+    run wc -l < got.csv
+    assert_output 101
+}
+
 @test "--exact: a log that cannot be written is an error" {
     awk 'BEGIN { print "v"; for (i = 0; i < 10000; i++) print i }' > d.csv
     run chunkproc --exact --tmpdir "$BATS_TEST_TMPDIR/missing" -a p50:v d.csv

@@ -2204,65 +2204,76 @@ static int resolve_batch(const cp_plan *p, pending *b, size_t nb, const int32_t 
     return rc;
 }
 
+/* A store with logged values into the batch: its ranks, and a selection
+ * bounded by the range of all its values. */
+static void queue_store(const cp_plan *p, pending *e, qstore *st, int q, size_t hold)
+{
+    e->st = st;
+    e->q = q;
+    uint64_t n = st->logged + mk_vec_len(&st->vals);
+    e->nr = store_ranks(p, q, n, &e->ranks);
+    e->sel = mk_select_new(n, e->ranks, e->nr, hold);
+    double lo = st->lo, hi = st->hi;
+    const double *v = mk_vec_data(&st->vals);
+    for (size_t k = 0; k < mk_vec_len(&st->vals); k++) {
+        lo = v[k] < lo ? v[k] : lo;
+        hi = v[k] > hi ? v[k] : hi;
+    }
+    mk_select_bound(e->sel, lo, hi);
+}
+
+/* Resolve a batch; each store then answers from its picks. */
+static int finish_batch(const cp_plan *p, pending *b, size_t nb, int32_t *at)
+{
+    int rc = resolve_batch(p, b, nb, at);
+    for (size_t i = 0; i < nb; i++) {
+        at[b[i].st->ref] = -1;
+        if (rc == 0)
+            keep_picks(b[i].st, b[i].st->logged + mk_vec_len(&b[i].st->vals), b[i].sel,
+                       b[i].ranks, b[i].nr);
+        else
+            free(b[i].ranks);
+        mk_select_free(b[i].sel);
+    }
+    return rc;
+}
+
 int cp_groups_resolve(cp_groups *g)
 {
     const cp_plan *p = g->p;
     if (!p->qlog)
         return 0;
-    size_t nst = mk_vec_len(&g->qs);
-    uint32_t nrefs = cp_qlog_nrefs(p->qlog);
-    int32_t *at = NULL;
-    pending *b = NULL;
-    size_t nb = 0, ranks = 0, logged = 0;
-    int rc = 0;
-    /* Values held at the last pass: at most 2 Mi in all (16 MiB), so few
-     * stores get big holds and need two passes, many get smaller ones. */
+    size_t nst = mk_vec_len(&g->qs), nlogged = 0;
     for (size_t qi = 0; qi < nst; qi++)
-        logged += ((qstore *)mk_vec_get(&g->qs, qi))->ref != 0;
-    size_t per = logged * 2 * (size_t)p->naggs;
-    per = per > RESOLVE_RANKS ? RESOLVE_RANKS : per ? per : 1;
-    size_t hold = ((size_t)1 << 21) / per;
-    for (size_t qi = 0; qi <= nst && rc == 0; qi++) {
-        qstore *st = qi < nst ? mk_vec_get(&g->qs, qi) : NULL;
-        if (st && !st->ref)
+        nlogged += ((qstore *)mk_vec_get(&g->qs, qi))->ref != 0;
+    if (!nlogged)
+        return 0;
+    /* Values held for the last pass: at most 2 Mi in all (16 MiB), so a
+     * few stores get big holds (two passes), many get smaller ones. */
+    size_t most = nlogged * 2 * p->naggs;
+    size_t hold = ((size_t)1 << 21) / (most < RESOLVE_RANKS ? most : RESOLVE_RANKS);
+    uint32_t nrefs = cp_qlog_nrefs(p->qlog);
+    int32_t *at = mk_xmalloc(nrefs * sizeof *at);       /* ref → place in the batch */
+    memset(at, 0xff, nrefs * sizeof *at);
+    pending *b = mk_xmalloc(RESOLVE_RANKS * sizeof *b);
+    size_t nb = 0, ranks = 0;
+    int rc = 0;
+    for (size_t qi = 0; qi < nst && rc == 0; qi++) {
+        qstore *st = mk_vec_get(&g->qs, qi);
+        if (!st->ref)
             continue;
-        if (st && !at) {
-            at = mk_xmalloc(nrefs * sizeof *at);
-            memset(at, 0xff, nrefs * sizeof *at);
-            b = mk_xmalloc(RESOLVE_RANKS * sizeof *b);
-        }
-        /* A full batch, or the last one: resolve it. */
-        if (nb && (!st || ranks + 2 * p->naggs > RESOLVE_RANKS)) {
-            rc = resolve_batch(p, b, nb, at);
-            for (size_t i = 0; i < nb; i++) {
-                at[b[i].st->ref] = -1;
-                if (rc == 0)
-                    keep_picks(b[i].st, b[i].st->logged + mk_vec_len(&b[i].st->vals), b[i].sel,
-                               b[i].ranks, b[i].nr);
-                else
-                    free(b[i].ranks);
-                mk_select_free(b[i].sel);
-            }
+        if (nb && ranks + 2 * p->naggs > RESOLVE_RANKS) {
+            rc = finish_batch(p, b, nb, at);
             nb = ranks = 0;
+            if (rc < 0)
+                break;
         }
-        if (!st || rc < 0)
-            continue;
-        pending *e = &b[nb];
-        e->st = st;
-        e->q = (int)(qi % (size_t)p->nq);
-        uint64_t n = st->logged + mk_vec_len(&st->vals);
-        e->nr = store_ranks(p, e->q, n, &e->ranks);
-        e->sel = mk_select_new(n, e->ranks, e->nr, hold);
-        double lo = st->lo, hi = st->hi;
-        const double *v = mk_vec_data(&st->vals);
-        for (size_t k = 0; k < mk_vec_len(&st->vals); k++) {
-            lo = v[k] < lo ? v[k] : lo;
-            hi = v[k] > hi ? v[k] : hi;
-        }
-        mk_select_bound(e->sel, lo, hi);
-        at[st->ref] = (int32_t)nb++;
-        ranks += e->nr;
+        queue_store(p, &b[nb], st, (int)(qi % (size_t)p->nq), hold);
+        at[st->ref] = (int32_t)nb;
+        ranks += b[nb++].nr;
     }
+    if (rc == 0 && nb)
+        rc = finish_batch(p, b, nb, at);
     free(at);
     free(b);
     return rc;
