@@ -1017,6 +1017,13 @@ k0,10,13500,24300,26730,0'
     run head -4 merged.csv
     assert_output "$want"
     grep -q 'exact quantiles: .* of 2 stores logged' err
+    # merging within a small budget spills the merged tables too: the log's
+    # refs go through the spilled segments
+    chunkproc --merge --memory 256K --stats -f csv 1.part 2.part > merged2.csv 2> err
+    run cmp merged.csv merged2.csv
+    assert_success
+    grep -q 'table spills' err
+    grep -q 'exact quantiles: .* of 2 stores logged' err
 }
 
 @test "--exact: threads share the passes over a big log" {
