@@ -2132,7 +2132,7 @@ static void feed_chunk(void *ctx, uint32_t ref, const double *v, size_t n)
 static void *scan_thread(void *arg)
 {
     scan_share *c = arg;
-    if ((c->rc = cp_qlog_scan(c->log, c->from, c->to, feed_chunk, c)) < 0)
+    if ((c->rc = cp_qlog_scan(c->log, c->from, c->to, c->at, feed_chunk, c)) < 0)
         snprintf(c->err, sizeof c->err, "%s", mk_err_msg());
     return NULL;
 }

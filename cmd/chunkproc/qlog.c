@@ -16,6 +16,7 @@ struct cp_qlog {
     char *tmpdir;
     mk_spill *f;               /* made on the first write */
     mk_vec at;                 /* uint64: where each chunk starts */
+    mk_vec ref;                /* uint32: each chunk's ref, so scans skip others unread */
     uint64_t end;              /* bytes written */
     mk_map refs;               /* [store u32][key] → ref */
     char *kbuf;
@@ -33,6 +34,7 @@ cp_qlog *cp_qlog_new(const char *tmpdir)
     l->tmpdir = tmpdir ? mk_xstrdup(tmpdir) : NULL;
     mk_map_init(&l->refs, 0);
     mk_vec_init(&l->at, sizeof(uint64_t));
+    mk_vec_init(&l->ref, sizeof(uint32_t));
     l->nrefs = 1;
     return l;
 }
@@ -81,6 +83,7 @@ void cp_qlog_write(cp_qlog *l, uint32_t ref, const double *v, size_t n)
         for (size_t at = 0; at < n; at += CP_QLOG_CHUNK) {
             uint32_t h[2] = { ref, (uint32_t)(n - at < CP_QLOG_CHUNK ? n - at : CP_QLOG_CHUNK) };
             *(uint64_t *)mk_vec_push(&l->at) = l->end;
+            *(uint32_t *)mk_vec_push(&l->ref) = ref;
             mk_out_write(o, h, sizeof h);
             mk_out_write(o, v + at, h[1] * sizeof *v);
             l->end += sizeof h + h[1] * sizeof *v;
@@ -124,17 +127,24 @@ void cp_qlog_shared(cp_qlog *l, unsigned nt)
 /* Chunks are read a few at a time (each is at most 32 KiB and 8 bytes). */
 enum { READ = 1 << 20 };
 
-int cp_qlog_scan(cp_qlog *l, size_t from, size_t to, cp_qlog_fn fn, void *ctx)
+int cp_qlog_scan(cp_qlog *l, size_t from, size_t to, const int32_t *want, cp_qlog_fn fn,
+                 void *ctx)
 {
     const uint64_t *at = mk_vec_data(&l->at);
+    const uint32_t *ref = mk_vec_data(&l->ref);
     size_t n = mk_vec_len(&l->at);
     char *buf = mk_xmalloc(READ);
     int rc = 0;
-    while (from < to && rc == 0) {
-        /* As many whole chunks as fit in the buffer. */
+    for (;;) {
+        while (from < to && want && want[ref[from]] < 0)
+            from++;
+        if (from >= to || rc < 0)
+            break;
+        /* As many whole wanted chunks in a row as fit in the buffer. */
         uint64_t start = at[from];
         size_t last = from + 1;
-        while (last < to && (last + 1 < n ? at[last + 1] : l->end) - start <= READ)
+        while (last < to && (!want || want[ref[last]] >= 0) &&
+               (last + 1 < n ? at[last + 1] : l->end) - start <= READ)
             last++;
         uint64_t stop = last < n ? at[last] : l->end;
         ssize_t got = mk_spill_pread(l->f, buf, (size_t)(stop - start), start);
@@ -150,7 +160,7 @@ int cp_qlog_scan(cp_qlog *l, size_t from, size_t to, cp_qlog_fn fn, void *ctx)
             const char *c = buf + (at[k] - start);
             uint32_t h[2];
             memcpy(h, c, sizeof h);
-            if (h[0] == 0 || h[0] >= l->nrefs || h[1] == 0 || h[1] > CP_QLOG_CHUNK ||
+            if (h[0] != ref[k] || h[0] == 0 || h[0] >= l->nrefs || h[1] == 0 || h[1] > CP_QLOG_CHUNK ||
                 (k + 1 < n ? at[k + 1] : l->end) - at[k] != sizeof h + h[1] * sizeof(double)) {
                 rc = mk_err_set("exact quantile values: temporary file corrupt");
                 break;
@@ -177,6 +187,7 @@ void cp_qlog_free(cp_qlog *l)
         return;
     mk_spill_free(l->f);
     mk_vec_free(&l->at);
+    mk_vec_free(&l->ref);
     mk_map_free(&l->refs);
     pthread_mutex_destroy(&l->mu);
     free(l->kbuf);

@@ -41,12 +41,14 @@ int cp_qlog_check(cp_qlog *l);
 /* Scanning, so that several threads can share a pass: cp_qlog_begin
  * (one thread, nobody writing) gives the number of chunks written so far;
  * then any threads may scan ranges [from, to) of them at once, each chunk
- * in order. -1 with mk_err on an error. */
+ * in order, only those whose ref is wanted (want[ref] >= 0; NULL: all) —
+ * the others are not read. -1 with mk_err on an error. */
 typedef void (*cp_qlog_fn)(void *ctx, uint32_t ref, const double *v, size_t n);
 int cp_qlog_begin(cp_qlog *l, size_t *chunks);
 /* For --stats: a pass was shared by nt threads. */
 void cp_qlog_shared(cp_qlog *l, unsigned nt);
-int cp_qlog_scan(cp_qlog *l, size_t from, size_t to, cp_qlog_fn fn, void *ctx);
+int cp_qlog_scan(cp_qlog *l, size_t from, size_t to, const int32_t *want, cp_qlog_fn fn,
+                 void *ctx);
 
 typedef struct {
     uint64_t values;           /* values logged */
