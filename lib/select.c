@@ -194,22 +194,6 @@ int mk_select_done(const mk_select *s)
     return 1;
 }
 
-void mk_select_add(mk_select *s, double v)
-{
-    uint64_t k = key_of(v);
-    s->seen++;
-    s->outside += k < s->blo || k > s->bhi;
-    for (size_t i = 0; i < s->nr; i++) {
-        rank_state *r = &s->r[i];
-        if (r->done || r->same >= 0 || k < r->lo || k > r->hi)
-            continue;
-        if (r->collecting)
-            collect(r, v);
-        else
-            r->count[bucket_of(r, k)]++;
-    }
-}
-
 void mk_select_add_n(mk_select *s, const double *v, size_t n)
 {
     s->seen += n;
@@ -240,6 +224,8 @@ void mk_select_add_n(mk_select *s, const double *v, size_t n)
         }
     }
 }
+
+void mk_select_add(mk_select *s, double v) { mk_select_add_n(s, &v, 1); }
 
 static int dbl_cmp(const void *a, const void *b)
 {

@@ -2104,7 +2104,6 @@ enum { RESOLVE_RANKS = 256 };
 
 typedef struct {
     qstore *st;
-    int q;
     mk_select *sel;
     uint64_t *ranks;
     size_t nr;
@@ -2209,7 +2208,6 @@ static int resolve_batch(const cp_plan *p, pending *b, size_t nb, const int32_t 
 static void queue_store(const cp_plan *p, pending *e, qstore *st, int q, size_t hold)
 {
     e->st = st;
-    e->q = q;
     uint64_t n = st->logged + mk_vec_len(&st->vals);
     e->nr = store_ranks(p, q, n, &e->ranks);
     e->sel = mk_select_new(n, e->ranks, e->nr, hold);
