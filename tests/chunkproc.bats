@@ -347,9 +347,24 @@ EOF
     assert_line "chunkproc: stats: threads: 3 parsing, 1 decompressing"
     run chunkproc --stats -g g -a count s.csv
     assert_line "chunkproc: stats: threads: $n parsing"
-    # a pipe is fed by a process that works too (zstd -dc, say): as for .zst
+    # a pipe is fed by a process that works too (zstd -dc, say): as for .zst;
+    # one worker reads it itself (no reading thread)
     run bash -c "cat s.csv | chunkproc --stats -g g -a count"
-    assert_line "chunkproc: stats: threads: $want parsing"
+    if [ "$want" = 1 ]; then
+        assert_line "chunkproc: stats: threads: 1 parsing, reading the pipe itself"
+    else
+        assert_line "chunkproc: stats: threads: $want parsing"
+    fi
+    run bash -c "cat s.csv | chunkproc --stats -j 1 -f csv -g g -a count,sum:v"
+    assert_line "chunkproc: stats: threads: 1 parsing, reading the pipe itself"
+    assert_line --index 0 "g,count,sum_v"
+    assert_equal "$(printf '%s\n' "$output" | grep -v '^chunkproc:')" "$(chunkproc -j 1 -f csv -g g -a count,sum:v s.csv)"
+    # many blocks, a quoted newline among them: the same as from the file
+    awk 'BEGIN { print "k,v,t"; for (i = 0; i < 300000; i++) printf "k%d,%d,\"a\nb%d\"\n", i % 7, i, i }' > m.csv
+    run bash -c "cat m.csv | chunkproc --stats -j 1 -f csv -g k -a count,sum:v,last:t"
+    assert_success
+    assert_line "chunkproc: stats: threads: 1 parsing, reading the pipe itself"
+    assert_equal "$(printf '%s\n' "$output" | grep -v '^chunkproc:')" "$(chunkproc -j 2 -f csv -g k -a count,sum:v,last:t m.csv)"
     run bash -c "chunkproc --stats -g g -a count < s.csv"
     assert_line "chunkproc: stats: threads: $n parsing"
     run bash -c "cat s.csv | chunkproc --stats -j 2 -g g -a count"
