@@ -317,7 +317,7 @@ static void *buf_create(void *ctx)
     mk_blocks *b = ctx;
     struct buf *bf = mk_xcalloc(1, sizeof *bf);
     bf->cap = b->cap;
-    bf->mem = mk_xmalloc(b->cap + PAD);
+    bf->mem = mk_xmalloc_flat(b->cap + PAD);
     memcpy(bf->mem + b->cap + PAD - sizeof CANARY, &CANARY, sizeof CANARY);
     return bf;
 }
@@ -415,7 +415,7 @@ mk_blocks *mk_blocks_open(mk_source *src, const mk_blocks_opts *opts)
         b->map = data;
         b->map_len = len;
     } else {
-        b->carry = mk_xmalloc(b->o.max_record + b->o.block_size);
+        b->carry = mk_xmalloc_flat(b->o.max_record + b->o.block_size);
     }
     /* Large buffers come from mmap inside malloc: pages never touched (the
      * room kept for one over-long record) cost no resident memory. */

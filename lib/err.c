@@ -139,6 +139,12 @@ void *mk_xmalloc(size_t n)
     return p ? huge(p, n) : oom();
 }
 
+void *mk_xmalloc_flat(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    return p ? p : oom();
+}
+
 void *mk_xcalloc(size_t n, size_t size)
 {
     if (size && n > SIZE_MAX / size)
@@ -240,6 +246,26 @@ void mk_xgrow_free(void *p, size_t bytes)
         free(p);
     else if (p)
         munmap(p, map_bytes(bytes));
+}
+
+static size_t page_bytes(size_t n)
+{
+    return n >= HUGE_MIN ? map_bytes(n) : (n + PAGE - 1) & ~(size_t)(PAGE - 1);
+}
+
+void *mk_xmap(size_t bytes)
+{
+    if (bytes >= HUGE_MIN)
+        return map_new(bytes);
+    void *p = mmap(NULL, page_bytes(bytes ? bytes : 1), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? oom() : p;
+}
+
+void mk_xunmap(void *p, size_t bytes)
+{
+    if (p)
+        munmap(p, page_bytes(bytes ? bytes : 1));
 }
 
 char *mk_xstrdup(const char *s)

@@ -36,6 +36,11 @@ void *mk_xcalloc(size_t n, size_t size);
 /* Zeroed, aligned to `align` (a power of two ≥ sizeof(void *)); free() it. */
 void *mk_xcalloc_aligned(size_t align, size_t n, size_t size);
 void *mk_xrealloc(void *p, size_t n);
+/* A buffer filled from its start and reused (read blocks, line buffers):
+ * plain malloc, no huge-page hint, so the pages it never reaches cost no
+ * memory. A 2 MiB block buffer of which 1 MiB is used is all resident as a
+ * huge page: chunkproc's five of them added 5 MiB to its peak RSS. */
+void *mk_xmalloc_flat(size_t n);
 /* Arrays that grow to many MiB and are read at random (hash tables, record
  * arrays): from MK_XGROW_MAPPED bytes on, a mapping of their own in whole
  * 2 MiB pages, which the kernel places on a huge-page boundary, backs with
@@ -48,6 +53,14 @@ void *mk_xrealloc(void *p, size_t n);
 #define MK_XGROW_MAPPED ((size_t)2 << 20)
 void *mk_xgrow(void *p, size_t old_bytes, size_t new_bytes);
 void mk_xgrow_free(void *p, size_t bytes);
+/* Zeroed pages of their own, for arrays replaced whole when they grow
+ * (hash tables rehashed into a bigger one): freed, they go back to the
+ * system at once, where from the heap they leave holes that later, bigger
+ * arrays cannot use (chunkproc's 64-stripe sets: about 10 MB of RSS).
+ * Advised for huge pages from 2 MiB on, as above. Free with mk_xunmap and
+ * the same size. */
+void *mk_xmap(size_t bytes);
+void mk_xunmap(void *p, size_t bytes);
 char *mk_xstrdup(const char *s);
 char *mk_xstrndup(const char *s, size_t n);
 

@@ -371,6 +371,21 @@ EOF
     assert_line "chunkproc: stats: threads: 2 parsing"
 }
 
+@test "--memory: the input buffers (2N + 4 MiB for N threads, at most half) come out of the budget first" {
+    small_csv
+    run chunkproc --stats -j 2 -g g -a count s.csv
+    assert_success
+    assert_line "chunkproc: stats: memory budget 64.0 MiB: 8.00 MiB for input buffers, 56.0 MiB for aggregate state"
+    run chunkproc --stats -j 3 --memory 100M -g g -a count s.csv
+    assert_line "chunkproc: stats: memory budget 100 MiB: 10.0 MiB for input buffers, 90.0 MiB for aggregate state"
+    run chunkproc --stats -j 2 --memory 10M -g g -a count s.csv
+    assert_line "chunkproc: stats: memory budget 10.0 MiB: 5.00 MiB for input buffers, 5.00 MiB for aggregate state"
+    # filtering keeps no state: no such line
+    run chunkproc --stats --where 'v > 1' s.csv
+    assert_success
+    refute_line --partial "memory budget"
+}
+
 @test "decimal forms: signs, short and long numbers sum exactly; malformed ones are errors" {
     printf 'v\n1\n-2.50\n+3.125\n0.000000000000001\n123456789012345678\n1234567890123456789\n-0\n' > d.csv
     run chunkproc -f csv -a sum:v,min:v,max:v,mean:v d.csv

@@ -210,6 +210,12 @@ size_t cp_plan_bytes(const cp_plan *p)
     return (p->dset ? cp_dset_bytes(p->dset) : 0) + (p->tset ? cp_dset_bytes(p->tset) : 0);
 }
 
+size_t cp_plan_content_bytes(const cp_plan *p)
+{
+    return (p->dset ? cp_dset_content_bytes(p->dset) : 0) +
+           (p->tset ? cp_dset_content_bytes(p->tset) : 0);
+}
+
 /* ---- state ---------------------------------------------------------------- */
 
 /* One aggregate's state for one group. n counts the non-missing values (for

@@ -91,7 +91,10 @@ size_t cp_groups_bytes(const cp_groups *g);
  * (its hash map doubling holds old and new slots at once): what a budget
  * checked every `rows` rows must count. */
 size_t cp_groups_bytes_ahead(const cp_groups *g, size_t rows);
+/* The shared sets: what they hold in memory, and what their entries need
+ * (a drained set keeps its slot arrays: see cp_dset_drain). */
 size_t cp_plan_bytes(const cp_plan *p);
+size_t cp_plan_content_bytes(const cp_plan *p);
 /* Merge src into dst; src is left empty. */
 void cp_groups_merge(cp_groups *dst, cp_groups *src);
 /* The result's columns: keys (named as the header names them, or as written

@@ -52,14 +52,20 @@ size_t cp_dset_len(const cp_dset *d);
 /* Resident bytes: slots and the entry bytes written (chunks are large
  * allocations whose untouched pages cost nothing). */
 size_t cp_dset_bytes(const cp_dset *d);
+/* What the entries need (slots at 3/4 full and their bytes): 0 when empty,
+ * however big the slot arrays a drained set keeps. */
+size_t cp_dset_content_bytes(const cp_dset *d);
 /* Calls fn for every entry; stops early when fn returns non-zero. */
 void cp_dset_each(const cp_dset *d, int (*fn)(void *ctx, const char *p, size_t n), void *ctx);
 /* The same with each entry's count (1 in an uncounted set). */
 typedef int (*cp_count_fn)(void *ctx, const char *p, size_t n, uint64_t count);
 void cp_dset_each_count(const cp_dset *d, cp_count_fn fn, void *ctx);
-/* Calls fn for every entry, then empties the set and frees its storage;
- * safe while other threads add (they wait until it is done). */
+/* Calls fn for every entry, then empties the set and frees the entries'
+ * bytes; its slot arrays stay, cleared, for the next fill. Safe while other
+ * threads add (they wait until it is done). */
 void cp_dset_drain(cp_dset *d, cp_count_fn fn, void *ctx);
+/* Frees the slot arrays of an empty set (drained, or never filled). */
+void cp_dset_release(cp_dset *d);
 void cp_dset_free(cp_dset *d);
 
 #endif

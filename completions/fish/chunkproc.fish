@@ -12,7 +12,7 @@ complete -c chunkproc -l sort -x -d 'order groups by this aggregate column, larg
 complete -c chunkproc -l top -x -d 'keep only the first N groups (after --sort)'
 complete -c chunkproc -l partial -d 'write the mergeable aggregate state, not the result'
 complete -c chunkproc -l merge -d 'read --partial outputs and combine them into the result'
-complete -c chunkproc -l memory -x -d 'budget for aggregate state; beyond it, state spills to --tmpdir'
+complete -c chunkproc -l memory -x -d 'memory budget: input buffers, then aggregate state, which spills to --tmpdir beyond it'
 complete -c chunkproc -l tmpdir -x -d 'where state beyond --memory spills (default: $TMPDIR, else /tmp)'
 complete -c chunkproc -l max-line -x -d 'longest line accepted'
 complete -c chunkproc -s c -l config -r -F -d 'read options from a YAML file (keys are long option names)'

@@ -2,8 +2,12 @@
  * contents through every kind of growth (malloc to malloc, malloc to a
  * mapping, mapping to mapping by mremap) and back below the threshold;
  * mappings start on a 2 MiB boundary and their grown part is zeroed;
- * mk_xrealloc keeps contents and aligns blocks of 2 MiB and more. */
+ * mk_xrealloc keeps contents and aligns blocks of 2 MiB and more;
+ * mk_xmap gives zeroed pages of their own that mk_xunmap gives back;
+ * mk_xmalloc_flat leaves the pages it is not written to unpopulated. */
+#include <errno.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,10 +104,52 @@ static void test_xrealloc_big(void)
     free(p);
 }
 
+/* 1 if the page holding p is resident, 0 if not, -1 if not mapped. */
+static int resident(const void *p)
+{
+    unsigned char v;
+    void *page = (void *)((uintptr_t)p & ~(uintptr_t)4095);
+    if (mincore(page, 4096, &v) != 0)
+        return errno == ENOMEM ? -1 : -2;
+    return v & 1;
+}
+
+static void test_xmap(void)
+{
+    static const size_t sizes[] = { 0, 1, 4095, 4097, 100000, (2u << 20) + 1, 5u << 20 };
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        size_t n = sizes[k];
+        unsigned char *p = mk_xmap(n);
+        CHECK_U64((uintptr_t)p % 4096, 0);
+        if (n >= MK_XGROW_MAPPED)
+            CHECK_U64((uintptr_t)p % MK_XGROW_MAPPED, 0);
+        CHECK(all_zero(p, 0, n));
+        fill(p, 0, n);
+        CHECK_U64(first_wrong(p, n), SIZE_MAX);
+        mk_xunmap(p, n);
+        CHECK_INT(resident(p), -1);     /* gone from the address space */
+    }
+    mk_xunmap(NULL, 100);
+}
+
+static void test_xmalloc_flat(void)
+{
+    size_t n = 4u << 20;
+    unsigned char *p = mk_xmalloc_flat(n);
+    p[0] = 1;
+    p[n - 1] = 2;
+    /* A page in the middle, never written, costs nothing. */
+    CHECK_INT(resident(p + 3 * (n / 4) - 8192), 0);
+    CHECK_INT(resident(p), 1);
+    free(p);
+}
+
 int main(void)
 {
     RUN(test_grow_keeps_contents);
     RUN(test_grow_random);
     RUN(test_xrealloc_big);
+    RUN(test_xmap);
+    RUN(test_xmalloc_flat);
     return DONE();
 }
