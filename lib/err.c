@@ -258,7 +258,7 @@ void *mk_xmap(size_t bytes)
     if (bytes >= HUGE_MIN)
         return map_new(bytes);
     void *p = mmap(NULL, page_bytes(bytes ? bytes : 1), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     return p == MAP_FAILED ? oom() : p;
 }
 

@@ -53,7 +53,8 @@ void *mk_xmalloc_flat(size_t n);
 #define MK_XGROW_MAPPED ((size_t)2 << 20)
 void *mk_xgrow(void *p, size_t old_bytes, size_t new_bytes);
 void mk_xgrow_free(void *p, size_t bytes);
-/* Zeroed pages of their own, for arrays replaced whole when they grow
+/* Zeroed pages of their own, populated at once (4 KiB faults one by one
+ * made task B 20 % slower), for arrays replaced whole when they grow
  * (hash tables rehashed into a bigger one): freed, they go back to the
  * system at once, where from the heap they leave holes that later, bigger
  * arrays cannot use (chunkproc's 64-stripe sets: about 10 MB of RSS).
