@@ -351,7 +351,8 @@ void cp_dset_drain(cp_dset *d, cp_count_fn fn, void *ctx)
     cp_dset_each_count(d, fn, ctx);
     for (int i = 0; i < STRIPES; i++) {
         stripe *st = &d->s[i];
-        memset(st->slots, 0, st->cap * sizeof *st->slots);
+        if (st->slots)          /* never grown: NULL */
+            memset(st->slots, 0, st->cap * sizeof *st->slots);
         if (st->counts)
             memset(st->counts, 0, st->cap * sizeof *st->counts);
         for (size_t k = 0; k < st->nchunks; k++)
