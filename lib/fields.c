@@ -89,6 +89,30 @@ static int csv_error(mk_csv_result *r, const char *at, const char *why)
     return -1;
 }
 
+/* A quoted field starting at q (the opening quote). On success *fend is the
+ * byte after the closing quote. Newlines inside are counted. */
+static int quoted(const char *q, const char *end, mk_field *fld, const char **fend,
+                  mk_csv_result *r)
+{
+    const char *s = q + 1, *p = s;
+    uint32_t flags = MK_FIELD_QUOTED;
+    for (;;) {
+        const char *c = memchr(p, '"', (size_t)(end - p));
+        if (!c)
+            return csv_error(r, q, "unterminated quoted field");
+        if (c + 1 < end && c[1] == '"') {
+            flags |= MK_FIELD_ESCAPED;
+            p = c + 2;
+            continue;
+        }
+        if (memchr(s, '\n', (size_t)(c - s)))   /* rare: count only then */
+            r->newlines += mk_count_byte(s, (size_t)(c - s), '\n');
+        *fld = (mk_field){ s, (uint32_t)(c - s), flags };
+        *fend = c + 1;
+        return 0;
+    }
+}
+
 /* Bit mask of the bytes at p[0..64) that are separators, LFs or quotes. The
  * parser walks these bits instead of the bytes: a typical field costs one
  * bit-scan, not a load and compare of its own. Near the end of the buffer the
@@ -136,128 +160,67 @@ static inline int finish(mk_csv_result *r, size_t nf, const char *next)
     return 0;
 }
 
-void mk_csv_start(mk_csv_cursor *c, const char *p, const char *end, char sep)
+int mk_csv_record(const char *p, const char *end, char sep, mk_field *f, size_t max,
+                  mk_csv_result *r)
 {
-    c->base = c->pos = p;
-    c->end = end;
-    c->sep = sep;
-    c->mask = p < end ? specials64(p, end, sep) : 0;
-}
-
-/* Drop the window's bits before p; past the window, start one at p. */
-#define SKIP_TO(p_) do {                                                      \
-        const char *to_ = (p_);                                               \
-        size_t k_ = (size_t)(to_ - base);                                     \
-        if (k_ < 64) {                                                        \
-            mask &= ~(uint64_t)0 << k_;                                       \
-        } else {                                                              \
-            base = to_;                                                       \
-            mask = to_ < end ? specials64(to_, end, sep) : 0;                 \
-        }                                                                     \
-    } while (0)
-
-/* The next window of 64 bytes; at the end of the input, `at_end`. */
-#define NEXT_WINDOW(at_end) do {                                              \
-        base += 64;                                                           \
-        if (base >= end) { at_end; }                                          \
-        mask = specials64(base, end, sep);                                    \
-    } while (0)
-
-/* A record ends: the cursor keeps the window for the next one. */
-static inline int done(mk_csv_cursor *c, const char *base, uint64_t mask, mk_csv_result *r,
-                       size_t nf, const char *next)
-{
-    c->base = base;
-    c->mask = mask;
-    c->pos = next;
-    return finish(r, nf, next);
-}
-
-int mk_csv_next(mk_csv_cursor *c, mk_field *f, size_t max, mk_csv_result *r)
-{
-    const char *end = c->end, *fs = c->pos, *base = c->base;
-    uint64_t mask = c->mask;
-    const char sep = c->sep;
     size_t nf = 0;
+    const char *fs = p;         /* start of the current field */
+    const char *base = p;       /* window start; bit i of mask = base[i] */
+    uint64_t mask = specials64(base, end, sep);
     r->newlines = 0;
     for (;;) {
         while (!mask) {
-            NEXT_WINDOW({                       /* last record, no newline */
+            base += 64;
+            if (base >= end) {          /* last record, no newline */
                 const char *e = end;
                 if (e > fs && e[-1] == '\r')
                     e--;
                 put(f, max, &nf, fs, e);
-                return done(c, end, 0, r, nf, end);
-            });
+                return finish(r, nf, end);
+            }
+            mask = specials64(base, end, sep);
         }
-        const char *s = base + __builtin_ctzll(mask);
+        const char *c = base + __builtin_ctzll(mask);
         mask &= mask - 1;
-        if (*s == sep) {
-            put(f, max, &nf, fs, s);
-            fs = s + 1;
-            continue;
-        }
-        if (*s == '\n') {
-            const char *e = s;
+        if (*c == sep) {
+            put(f, max, &nf, fs, c);
+            fs = c + 1;
+        } else if (*c == '\n') {
+            const char *e = c;
             if (e > fs && e[-1] == '\r')
                 e--;
             put(f, max, &nf, fs, e);
             r->newlines++;
-            return done(c, base, mask, r, nf, s + 1);
-        }
-        /* A quote: a quoted field, whose separators and newlines are data
-         * and whose "" pairs are quotes. Walked on the same bits. */
-        if (s != fs)
-            return csv_error(r, s, "quote inside an unquoted field");
-        uint32_t flags = MK_FIELD_QUOTED;
-        const char *q;
-        for (;;) {
-            while (!mask)
-                NEXT_WINDOW(return csv_error(r, s, "unterminated quoted field"));
-            q = base + __builtin_ctzll(mask);
-            mask &= mask - 1;
-            if (*q == '\n') {
+            return finish(r, nf, c + 1);
+        } else {                        /* a quote */
+            if (c != fs)
+                return csv_error(r, c, "quote inside an unquoted field");
+            mk_field qf;
+            const char *after;
+            if (quoted(c, end, &qf, &after, r) < 0)
+                return -1;
+            if (nf < max)
+                f[nf] = qf;
+            nf++;
+            if (after == end)
+                return finish(r, nf, end);
+            if (*after == '\r' && after + 1 < end && after[1] == '\n')
+                after++;
+            if (*after == '\n') {
                 r->newlines++;
-            } else if (*q == '"') {
-                if (q + 1 == end || q[1] != '"')
-                    break;
-                flags |= MK_FIELD_ESCAPED;
-                SKIP_TO(q + 2);
+                return finish(r, nf, after + 1);
             }
+            if (*after != sep)
+                return csv_error(r, after, "unexpected character after closing quote");
+            fs = after + 1;
+            if (fs == end) {            /* a trailing separator: one more empty field */
+                put(f, max, &nf, fs, fs);
+                return finish(r, nf, end);
+            }
+            base = fs;
+            mask = specials64(base, end, sep);
         }
-        if (nf < max)
-            f[nf] = (mk_field){ s + 1, (uint32_t)(q - s - 1), flags };
-        nf++;
-        const char *after = q + 1;
-        if (after == end)
-            return done(c, end, 0, r, nf, end);
-        if (*after == '\r' && after + 1 < end && after[1] == '\n')
-            after++;
-        if (*after == '\n') {
-            r->newlines++;
-            SKIP_TO(after + 1);
-            return done(c, base, mask, r, nf, after + 1);
-        }
-        if (*after != sep)
-            return csv_error(r, after, "unexpected character after closing quote");
-        fs = after + 1;
-        if (fs == end) {                /* a trailing separator: one more empty field */
-            put(f, max, &nf, fs, fs);
-            return done(c, end, 0, r, nf, end);
-        }
-        SKIP_TO(fs);
     }
-}
-
-#undef SKIP_TO
-#undef NEXT_WINDOW
-
-int mk_csv_record(const char *p, const char *end, char sep, mk_field *f, size_t max,
-                  mk_csv_result *r)
-{
-    mk_csv_cursor c;
-    mk_csv_start(&c, p, end, sep);
-    return mk_csv_next(&c, f, max, r);
 }
 
 size_t mk_field_unquote(const mk_field *f, char *dst)

@@ -52,21 +52,6 @@ typedef struct {
 int mk_csv_record(const char *p, const char *end, char sep, mk_field *f, size_t max,
                   mk_csv_result *res);
 
-/* Records one after another: the parser walks a bit mask of the special
- * bytes (separators, LFs, quotes) of a 64-byte window, and a cursor keeps
- * that window from one record to the next, so a short record costs about
- * one window instead of two. mk_csv_next parses the record at the cursor
- * (as mk_csv_record would) and moves the cursor to the next; after an error,
- * start again where parsing is to resume. */
-typedef struct {
-    const char *base, *end;    /* window start: bit i of mask is base[i] */
-    const char *pos;           /* start of the next record */
-    uint64_t mask;             /* the window's special bytes not yet consumed */
-    char sep;
-} mk_csv_cursor;
-void mk_csv_start(mk_csv_cursor *c, const char *p, const char *end, char sep);
-int mk_csv_next(mk_csv_cursor *c, mk_field *f, size_t max, mk_csv_result *res);
-
 /* Copies the field's value into dst (room for f->len bytes), undoubling
  * quotes; returns its length. */
 size_t mk_field_unquote(const mk_field *f, char *dst);

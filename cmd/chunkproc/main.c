@@ -125,16 +125,10 @@ static in_fmt detect(const char *p, const char *end)
 }
 
 /* One record at p: fields, the next record, newlines consumed. */
-/* One record at p; a CSV cursor carries on from the last record when that
- * ended at p (after an error or the header, it starts again). */
-static int record(in_fmt fmt, mk_csv_cursor *cur, const char *p, const char *end, mk_field *f,
-                  mk_csv_result *r)
+static int record(in_fmt fmt, const char *p, const char *end, mk_field *f, mk_csv_result *r)
 {
-    if (fmt == IN_CSV) {
-        if (cur->pos != p || cur->end != end)
-            mk_csv_start(cur, p, end, ',');
-        return mk_csv_next(cur, f, MAX_FIELDS, r);
-    }
+    if (fmt == IN_CSV)
+        return mk_csv_record(p, end, ',', f, MAX_FIELDS, r);
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     const char *e = nl ? nl : end;
     size_t len = (size_t)(e - p);
@@ -322,7 +316,6 @@ static int do_block(mk_work *wk, void *ctx, const mk_block *b)
     const char *p = b->data, *end = b->data + b->len;
     uint64_t line = b->first_line, idx = 0, rows = 0;
     mk_csv_result r = { 0 };
-    mk_csv_cursor cur = { 0 };
     char why[160];
 
     if (b->seq == 0) {
@@ -332,7 +325,7 @@ static int do_block(mk_work *wk, void *ctx, const mk_block *b)
             set_header_state(j, -1);    /* a file holding only a BOM: no header, no rows */
             return 0;
         }
-        if (record(j->fmt, &cur, p, end, w->f, &r) == 0 && r.nf <= MAX_FIELDS) {
+        if (record(j->fmt, p, end, w->f, &r) == 0 && r.nf <= MAX_FIELDS) {
             int rc = take_header(j, w->f, r.nf);
             set_header_state(j, rc < 0 ? -1 : 1);
             if (rc < 0)
@@ -355,7 +348,7 @@ static int do_block(mk_work *wk, void *ctx, const mk_block *b)
     if (!j->aggregate)
         mk_out_mem_reset(w->buf);
     while (p < end) {
-        if (record(j->fmt, &cur, p, end, w->f, &r) < 0) {
+        if (record(j->fmt, p, end, w->f, &r) < 0) {
             uint64_t at = line + mk_count_byte(p, (size_t)(r.err_at - p), '\n');
             if (bad_record(w, at, r.why) < 0)
                 return -1;

@@ -772,82 +772,6 @@ static void test_csv_random_reference(void)
     CHECK(oks > 1000);
 }
 
-/* A cursor walking many records (windows carried across records, quoted
- * fields and "" pairs across window edges) gives, record by record, what
- * the reference gives for the text from that record on; after an error it
- * starts again at the next line, as chunkproc does. */
-static void test_csv_cursor_sequence(void)
-{
-    static const char alpha[] = { 'a', 'b', ',', '\n', '"', '"', '\n', '\r' };
-    int bad = 0, records = 0, errors = 0;
-    for (int round = 0; round < 3000; round++) {
-        char s[1200];
-        size_t n = 1 + rnd() % 1000;
-        for (size_t i = 0; i < n; i++)
-            s[i] = rnd() % 4 ? alpha[rnd() % 2] : alpha[rnd() % sizeof alpha];
-        if (round % 2) {                /* mostly well-formed: quote whole fields */
-            size_t m = 0;
-            char t[1200];
-            for (size_t i = 0; i < n && m < 1190; i++) {
-                if (s[i] == '"') {
-                    t[m++] = '"';
-                    t[m++] = rnd() % 2 ? '\n' : 'q';
-                    if (rnd() % 2)
-                        t[m++] = '"', t[m++] = '"';
-                    t[m++] = '"';
-                    if (i + 1 < n && s[i + 1] != ',' && s[i + 1] != '\n')
-                        t[m++] = ',';
-                } else {
-                    t[m++] = s[i];
-                }
-            }
-            memcpy(s, t, m);
-            n = m;
-        }
-        while (n > 1 && s[n - 1] == '\r')
-            n--;
-        if (n == 1 && s[0] == '\r')
-            s[0] = 'a';
-        char *c = exact(s, n);
-        mk_csv_cursor cur;
-        mk_csv_start(&cur, c, c + n, ',');
-        const char *p = c;
-        while (p < c + n && !bad) {
-            ref_out want;
-            ref_csv(p, (size_t)(c + n - p), ',', &want);
-            mk_field f[64];
-            mk_csv_result res;
-            if (cur.pos != p)
-                mk_csv_start(&cur, p, c + n, ',');
-            int rc = mk_csv_next(&cur, f, 64, &res);
-            int diff = rc != want.rc;
-            if (!diff && rc < 0) {
-                errors++;
-                diff = (size_t)(res.err_at - p) != want.err_at || strcmp(res.why, want.why) != 0;
-                const char *nl = memchr(res.err_at, '\n', (size_t)(c + n - res.err_at));
-                p = nl ? nl + 1 : c + n;
-            } else if (!diff) {
-                records++;
-                diff = res.nf != want.nf || (size_t)(res.next - p) != want.next ||
-                       res.newlines != want.newlines || cur.pos != res.next;
-                for (size_t k = 0; !diff && k < res.nf && k < 64; k++)
-                    diff = (size_t)(f[k].ptr - p) != want.off[k] || f[k].len != want.len[k] ||
-                           f[k].flags != want.flags[k];
-                p = res.next;
-            }
-            if (diff) {
-                bad++;
-                printf("# round %d: record at %zu of %zu differs (rc %d, want %d)\n", round,
-                       (size_t)(p - c), n, rc, want.rc);
-            }
-        }
-        free(c);
-    }
-    CHECK_INT(bad, 0);
-    CHECK(records > 20000);
-    CHECK(errors > 500);
-}
-
 /* ---- header --------------------------------------------------------------- */
 
 static void test_header(void)
@@ -948,7 +872,6 @@ int main(void)
     RUN(test_unquote);
     RUN(test_csv_random_valid);
     RUN(test_csv_random_reference);
-    RUN(test_csv_cursor_sequence);
     RUN(test_header);
     return DONE();
 }
