@@ -53,13 +53,14 @@ void *mk_xmalloc_flat(size_t n);
 #define MK_XGROW_MAPPED ((size_t)2 << 20)
 void *mk_xgrow(void *p, size_t old_bytes, size_t new_bytes);
 void mk_xgrow_free(void *p, size_t bytes);
-/* Zeroed pages of their own, populated at once (4 KiB faults one by one
- * made task B 20 % slower), for arrays replaced whole when they grow
+/* Zeroed pages of their own, for arrays replaced whole when they grow
  * (hash tables rehashed into a bigger one): freed, they go back to the
  * system at once, where from the heap they leave holes that later, bigger
  * arrays cannot use (chunkproc's 64-stripe sets: about 10 MB of RSS).
- * Advised for huge pages from 2 MiB on, as above. Free with mk_xunmap and
- * the same size. */
+ * Below 2 MiB the pages are populated at once (faulted in 4 KiB at a time
+ * they made task B 20 % slower); from 2 MiB on they are advised for huge
+ * pages, as above, and come one 2 MiB fault at a time. Free with
+ * mk_xunmap and the same size. */
 void *mk_xmap(size_t bytes);
 void mk_xunmap(void *p, size_t bytes);
 char *mk_xstrdup(const char *s);

@@ -172,9 +172,9 @@ int cp_ext_spill_distinct(cp_ext *x)
         cp_dset_drain(x->p->tset, spill_top, x);
     }
     pthread_mutex_unlock(&x->mu);
-    /* The sets' tables and chunks are under malloc's mmap threshold, so
-     * they were freed into the heap, where the next set, growing, cannot
-     * reuse them all: give their pages back. */
+    /* The sets keep their slot arrays (mappings of their own), but their
+     * 256 KiB entry chunks were freed into the heap: give those pages back
+     * until the next fill needs them. */
     malloc_trim(0);
     return rc;
 }
