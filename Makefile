@@ -110,6 +110,7 @@ $(B)/test/test_live: $(B)/cmd/leakdiff/live.o
 $(B)/test/test_keytab: $(B)/cmd/refwatch/keytab.o
 $(B)/test/test_reflist: $(B)/cmd/refwatch/reflist.o
 $(B)/test/test_exact: $(B)/cmd/chunkproc/exact.o
+$(B)/test/test_dset: $(B)/cmd/chunkproc/dset.o
 
 $(DRIVER): $(patsubst %.c,$(B)/%.o,$(wildcard tests/driver/*.c)) $(B)/libmemkit.a
 	@mkdir -p $(@D)

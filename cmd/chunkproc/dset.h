@@ -49,6 +49,9 @@ void cp_dset_batch_commit(cp_dset_batch *b, size_t n);
 void cp_dset_add_batch(cp_dset *d, cp_dset_batch *b);
 void cp_dset_batch_free(cp_dset_batch *b);
 size_t cp_dset_len(const cp_dset *d);
+/* Slots looked at past the entries' home slots, by every add so far: the
+ * table's clustering, for tests. */
+size_t cp_dset_probes(const cp_dset *d);
 /* Resident bytes: slots and the entry bytes written (chunks are large
  * allocations whose untouched pages cost nothing). */
 size_t cp_dset_bytes(const cp_dset *d);

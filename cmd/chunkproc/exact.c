@@ -2,6 +2,7 @@
 #include "exact.h"
 #include "err.h"
 #include "parse.h"
+#include "word.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,51 +21,28 @@ static __int128 p10(int k)
 
 /* ---- parsing ----------------------------------------------------------------- */
 
-typedef uint64_t __attribute__((may_alias, aligned(1))) u64_unaligned;
-
-/* Bytes 0..k-1 of a word (k in 1..8). */
-static inline uint64_t low_bytes(size_t k)
-{
-    return ~0ull >> (64 - 8 * k);
-}
-
-/* p[0..k) (k in 1..8) in the low bytes of a word, the rest zero, from one
- * unaligned load. The load covers bytes past p[k-1] (or, near the end of a
- * page, before p) that may lie outside the caller's buffer, but never leaves
- * the page that holds p[0..k), so it cannot fault; those bytes are masked
- * off. Hence no ASan here (valgrind may still name such a read). */
-__attribute__((no_sanitize_address)) static inline uint64_t load_short(const char *p, size_t k)
-{
-    uint64_t w;
-    if (((uintptr_t)p & 4095) <= 4096 - 8)
-        w = *(const u64_unaligned *)p;
-    else
-        w = *(const u64_unaligned *)(p + k - 8) >> (8 * (8 - k));
-    return w & low_bytes(k);
-}
-
 /* DIGITS[.DIGITS] in 1..8 bytes, without a loop over the digits, whose
  * exit mispredicts whenever the length changes from one row to the next
  * (task A at -j 1: 1.10 s with the loop, 0.95 s with this). The word's
  * bytes are in memory order, so byte 0 is the most significant digit. */
 static int dec_swar(const char *p, size_t k, uint64_t *m, int *scale)
 {
-    uint64_t x = load_short(p, k);
+    uint64_t x = mk_load_short(p, k);
     uint64_t t = x ^ 0x2E2E2E2E2E2E2E2Eull;                     /* '.' → 0 */
-    uint64_t dots = (t - 0x0101010101010101ull) & ~t & 0x8080808080808080ull & low_bytes(k);
+    uint64_t dots = (t - 0x0101010101010101ull) & ~t & 0x8080808080808080ull & mk_low_bytes(k);
     size_t len = k;
     *scale = 0;
     if (dots) {
         size_t dp = (size_t)__builtin_ctzll(dots) >> 3;         /* the first: exact */
         if (dp == 0 || dp + 1 >= k)
             return 0;                                           /* ".5", "5." */
-        x = (x & low_bytes(dp)) | ((x >> 8) & ~low_bytes(dp));  /* the point out */
+        x = (x & mk_low_bytes(dp)) | ((x >> 8) & ~mk_low_bytes(dp));  /* the point out */
         len = k - 1;
         *scale = (int)(len - dp);
     }
     /* Pad with '0' to 8 digits, then all must be digits (a second point too
      * fails here): high nibble 3, and adding 6 must not carry into it. */
-    uint64_t z = x | (0x3030303030303030ull & ~low_bytes(len));
+    uint64_t z = x | (0x3030303030303030ull & ~mk_low_bytes(len));
     if (((z & 0xF0F0F0F0F0F0F0F0ull) | (((z + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) !=
         0x3333333333333333ull)
         return 0;
