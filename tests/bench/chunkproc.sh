@@ -106,13 +106,13 @@ elif [ ! -f "$DUCK_DIR/node_modules/@duckdb/node-api/package.json" ]; then
 else
     HAVE_DUCK=1
 fi
-versions="chunkproc $("$CP" --version 2>&1 | head -n 1)"
-[ "$HAVE_ZSTD" = 0 ] || versions+="; $(zstd --version 2>&1 | head -n 1 | sed 's/^\** *//; s/ *\**$//')"
-[ "$HAVE_MAWK" = 0 ] || versions+="; $(mawk -W version 2>&1 | head -n 1)"
-[ "$HAVE_MLR" = 0 ] || versions+="; $(mlr --version 2>&1 | head -n 1)"
-[ "$HAVE_DATAMASH" = 0 ] || versions+="; $(datamash --version 2>&1 | head -n 1)"
+versions="chunkproc $("$CP" --version 2>&1 | sed -n 1p)"
+[ "$HAVE_ZSTD" = 0 ] || versions+="; $(zstd --version 2>&1 | sed -n 1p | sed 's/^\** *//; s/ *\**$//')"
+[ "$HAVE_MAWK" = 0 ] || versions+="; $(mawk -W version 2>&1 | sed -n 1p)"
+[ "$HAVE_MLR" = 0 ] || versions+="; $(mlr --version 2>&1 | sed -n 1p)"
+[ "$HAVE_DATAMASH" = 0 ] || versions+="; $(datamash --version 2>&1 | sed -n 1p)"
 if [ "$HAVE_DUCK" = 1 ]; then
-    dver=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$DUCK_DIR/node_modules/@duckdb/node-api/package.json" | head -n 1)
+    dver=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$DUCK_DIR/node_modules/@duckdb/node-api/package.json" | sed -n 1p)
     versions+="; @duckdb/node-api $dver (node $(node --version))"
     # The runner: node run.mjs SQL [THREADS] — runs SQL with threads=2 (or
     # THREADS) in an in-memory database and prints the result as CSV.
