@@ -59,9 +59,9 @@ tests: $(UNITS) $(DRIVER) $(CHECKERS) $(REC_BINS)
 DEB_PKGS := gcc make pkg-config libzstd-dev zlib1g-dev libyaml-dev libxxhash-dev \
             zstd gzip bats bats-assert bats-support mandoc clang libclang-rt-dev zsh fish
 # What only the tests use: xmllint and headless Chromium check the HTML
-# reports, networkx and Graphviz check cyclefind (installed by `make check`,
-# not by `make demo`).
-CHECK_PKGS := libxml2-utils chromium python3 python3-networkx graphviz
+# reports, networkx and Graphviz check cyclefind, GNU parallel runs
+# chunkproc's scale-out recipe (installed by `make check`, not by `make demo`).
+CHECK_PKGS := libxml2-utils chromium python3 python3-networkx graphviz parallel
 deps: $(B)/.deps-ok
 check-deps: $(B)/.check-deps-ok
 $(B)/.check-deps-ok: PKGS = $(CHECK_PKGS)

@@ -918,6 +918,87 @@ ids() {
     assert_output "$(cat single.csv)"
 }
 
+# The literal block (.Bd ... .Ed) that follows the first man page line
+# containing $1, with mandoc's \e made a backslash again: the recipes the
+# man page gives are run as written.
+man_recipe() {
+    awk -v pat="$1" 'on == 2 && /^\.Ed/ { exit } on == 2 { print } on == 1 && /^\.Bd/ { on = 2 }
+                     !on && index($0, pat) { on = 1 }' "$ROOT/man/chunkproc.1" | sed 's/\\e/\\/g'
+}
+
+@test "the man page's GNU parallel recipe (a partial per file, then --merge) gives the single-run answer" {
+    command -v parallel > /dev/null || skip "GNU parallel is not installed (make check-deps installs it)"
+    mkdir logs
+    for i in 1 2 3 4; do "$GENCSV" 15000 $((20 + i)) | zstd -q > logs/day$i.csv.zst; done
+    recipe=$(man_recipe "Make one partial per file with GNU")
+    [[ $recipe == *"parallel chunkproc --partial"* ]]
+    bash -e -c "$recipe"
+    chunkproc -f csv -g region -a count,sum:bytes,p99:latency_ms logs/*.csv.zst > single.csv
+    run cat by-region.csv
+    assert_output "$(cat single.csv)"
+    assert_equal "$(wc -l < single.csv)" 9
+}
+
+@test "GNU parallel over shards of every codec: merged partials of every aggregate give the single-run answer" {
+    command -v parallel > /dev/null || skip "GNU parallel is not installed (make check-deps installs it)"
+    "$GENCSV" 30000 11 | zstd -q > a.csv.zst
+    "$GENCSV" 30000 12 | gzip > b.csv.gz
+    "$GENCSV" 30000 13 > c.csv
+    "$GENCSV" 5 14 > d.csv
+    a=count,sum:bytes,mean:latency_ms,min:latency_ms,max:bytes,var:bytes,stddev:latency_ms,first:path,last:ts,distinct:user_id,approx-distinct:user_id,p50:latency_ms,quantile:bytes:0.9,top:method:2
+    chunkproc -f csv -g region,method -a "$a" a.csv.zst b.csv.gz c.csv d.csv > single.csv
+    parallel --will-cite -j 4 chunkproc --partial -j 1 -g region,method -a "$a" -o {}.part {} ::: a.csv.zst b.csv.gz c.csv d.csv
+    run chunkproc --merge -f csv a.csv.zst.part b.csv.gz.part c.csv.part d.csv.part
+    assert_success
+    assert_output "$(cat single.csv)"
+    # --exact too: exact quantiles and distinct counts merge exactly
+    chunkproc --exact -f csv -g region -a count,p50:latency_ms,p99:bytes,distinct:path a.csv.zst b.csv.gz c.csv d.csv > single.csv
+    parallel --will-cite chunkproc --exact --partial -g region -a count,p50:latency_ms,p99:bytes,distinct:path -o {}.part {} ::: a.csv.zst b.csv.gz c.csv d.csv
+    run chunkproc --exact --merge -f csv a.csv.zst.part b.csv.gz.part c.csv.part d.csv.part
+    assert_success
+    assert_output "$(cat single.csv)"
+}
+
+@test "the man page's split(1) recipe cuts a file into shards that merge to the single-run answer" {
+    # no quoted field holds a newline here, as the recipe requires
+    awk 'BEGIN { srand(3); print "ts,region,bytes,path"
+                 for (i = 0; i < 50000; i++)
+                     printf "%d,r%d,%d,\"/p/%d, \"\"q\"\"\"\n", i, i % 7, int(rand() * 1000), i % 13 }' | zstd -q > big.csv.zst
+    recipe=$(man_recipe "One big file can be cut into shards")
+    [[ $recipe == *"split -l 2000000"* ]]
+    bash -e -c "${recipe//2000000/12000}"
+    run ls
+    assert_output "$(printf 'big.csv.zst\nshard-00.csv.zst\nshard-01.csv.zst\nshard-02.csv.zst\nshard-03.csv.zst\nshard-04.csv.zst')"
+    for f in shard-*.csv.zst; do chunkproc --partial -g region -a count,sum:bytes,distinct:path,top:path:2 -o "$f.part" "$f"; done
+    run chunkproc --merge -f csv shard-*.part
+    assert_success
+    assert_output "$(chunkproc -f csv -g region -a count,sum:bytes,distinct:path,top:path:2 big.csv.zst)"
+    assert_line --index 1 --regexp '^r0,7143,[0-9]+,13,'
+}
+
+@test "the man page's Hadoop Streaming mapper and reducer, run as Hadoop runs them, give the single-run answer" {
+    mapper=$(man_recipe ".Pa mapper.sh :")
+    reducer=$(man_recipe ".Pa reducer.sh :")
+    [[ $mapper == *"chunkproc --partial -c job.yaml"* && $reducer == *"chunkproc --merge"* ]]
+    printf 'group-by: region\naggregates: count,sum:bytes,mean:latency_ms,max:bytes,distinct:user_id,p99:latency_ms\n' > job.yaml
+    for i in 1 2 3; do "$GENCSV" 12000 $((30 + i)) | gzip > in$i.csv.gz; done
+    # each map task gets one whole (gzip, so unsplit) file as lines on stdin
+    # and runs in a directory of its own; the reducer gets all map output
+    # lines sorted by their text
+    for i in 1 2 3; do
+        mkdir m$i && cp job.yaml m$i/
+        (cd m$i && zcat ../in$i.csv.gz | sh -c "$mapper") > map$i.out
+    done
+    mkdir r && cp job.yaml r/
+    LC_ALL=C sort map1.out map2.out map3.out > sorted.out
+    run wc -l < sorted.out
+    assert_output 3
+    (cd r && sh -c "$reducer" < ../sorted.out) > reduced.tsv
+    run cat reduced.tsv
+    assert_output "$(chunkproc -c job.yaml -f tsv in1.csv.gz in2.csv.gz in3.csv.gz)"
+    assert_equal "$(wc -l < reduced.tsv)" 9
+}
+
 @test "a file holding only a UTF-8 BOM is empty input" {
     printf '\xef\xbb\xbf' > bom.csv
     run chunkproc -f csv bom.csv
