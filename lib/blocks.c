@@ -54,16 +54,85 @@ typedef struct {
     size_t long_at;         /* start of the first line longer than the limit, or SIZE_MAX */
 } counts;
 
+/* After a chunk [start, i) of the vector loops: its k newlines, and whether
+ * it holds a NUL. A chunk spans at most the line limit, so a line inside
+ * one is never too long: only the line that ends at the chunk's first
+ * newline needs its length checked, and only its last newline starts one. */
+static inline void chunk_done(const char *p, size_t start, size_t i, uint64_t k, int nul,
+                              size_t maxl, counts *c, size_t *ls)
+{
+    c->nl += k;
+    if (nul && c->nul == SIZE_MAX) {
+        const char *z = memchr(p + start, 0, i - start);
+        c->nul = (size_t)(z - p);
+    }
+    if (k) {
+        const char *first = memchr(p + start, '\n', i - start);
+        if ((size_t)(first - p) - *ls > maxl && c->long_at == SIZE_MAX)
+            c->long_at = *ls;
+        *ls = (size_t)((const char *)memrchr(p + start, '\n', i - start) - p) + 1;
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SCAN_AVX2 1
+int mk_blocks_avx2;
+
+__attribute__((constructor)) static void detect_avx2(void)
+{
+    __builtin_cpu_init();
+    mk_blocks_avx2 = __builtin_cpu_supports("avx2");
+}
+
+/* The SSE2 loop of scan, 32 bytes a step, where the CPU has AVX2 (the build
+ * targets plain x86-64): it returns how far it got. Task D at -j 1, medians
+ * of 5: CPU 1.10 -> 1.05 s. */
+__attribute__((target("avx2"))) static size_t scan_avx2(const char *p, size_t n, int want_quotes,
+                                                        size_t maxl, counts *c, size_t *ls)
+{
+    const __m256i vn = _mm256_set1_epi8('\n'), vq = _mm256_set1_epi8('"'), vz = _mm256_setzero_si256();
+    size_t i = 0, max_rounds = maxl / 32 < 255 ? maxl / 32 : 255;   /* maxl >= 32 */
+    while (n - i >= 32) {
+        size_t rounds = (n - i) / 32, start = i;
+        if (rounds > max_rounds)
+            rounds = max_rounds;
+        __m256i an = vz, aq = vz, az = vz;
+        for (size_t k = 0; k < rounds; k++, i += 32) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(p + i));
+            an = _mm256_sub_epi8(an, _mm256_cmpeq_epi8(v, vn));
+            if (want_quotes)
+                aq = _mm256_sub_epi8(aq, _mm256_cmpeq_epi8(v, vq));
+            az = _mm256_or_si256(az, _mm256_cmpeq_epi8(v, vz));
+        }
+        an = _mm256_sad_epu8(an, vz);
+        uint64_t k = (uint64_t)_mm256_extract_epi64(an, 0) + (uint64_t)_mm256_extract_epi64(an, 1) +
+                     (uint64_t)_mm256_extract_epi64(an, 2) + (uint64_t)_mm256_extract_epi64(an, 3);
+        if (want_quotes) {
+            aq = _mm256_sad_epu8(aq, vz);
+            c->quotes += (uint64_t)_mm256_extract_epi64(aq, 0) + (uint64_t)_mm256_extract_epi64(aq, 1) +
+                         (uint64_t)_mm256_extract_epi64(aq, 2) + (uint64_t)_mm256_extract_epi64(aq, 3);
+        }
+        chunk_done(p, start, i, k, _mm256_movemask_epi8(az) != 0, maxl, c, ls);
+    }
+    return i;
+}
+#else
+int mk_blocks_avx2;
+#endif
+
 /* One pass that counts newlines (and quotes, for CSV), finds the first NUL
  * and the first over-long line. Compare results are summed in 8-bit lanes
  * over chunks of up to 255 vectors, then folded with psadbw: no popcount and
- * no branch per vector. A chunk spans at most the line limit, so a line
- * inside one is never too long: only the line that ends at a chunk's first
- * newline needs its length checked, and only its last newline starts one. */
+ * no branch per vector. */
 static inline counts scan(const char *p, size_t n, int want_quotes, size_t maxl)
 {
     counts c = { 0, 0, SIZE_MAX, SIZE_MAX };
     size_t i = 0, ls = 0;   /* ls: start of the current line */
+#ifdef SCAN_AVX2
+    if (mk_blocks_avx2 && maxl >= 32)
+        i = scan_avx2(p, n, want_quotes, maxl, &c, &ls);
+#endif
 #ifdef __SSE2__
     const __m128i vn = _mm_set1_epi8('\n'), vq = _mm_set1_epi8('"'), vz = _mm_setzero_si128();
     size_t max_rounds = maxl / 16 < 255 ? maxl / 16 : 255;   /* maxl >= 16 */
@@ -81,21 +150,11 @@ static inline counts scan(const char *p, size_t n, int want_quotes, size_t maxl)
         }
         an = _mm_sad_epu8(an, vz);
         uint64_t k = (uint64_t)_mm_cvtsi128_si32(an) + (uint64_t)_mm_extract_epi16(an, 4);
-        c.nl += k;
         if (want_quotes) {
             aq = _mm_sad_epu8(aq, vz);
             c.quotes += (uint64_t)_mm_cvtsi128_si32(aq) + (uint64_t)_mm_extract_epi16(aq, 4);
         }
-        if (c.nul == SIZE_MAX && _mm_movemask_epi8(az)) {
-            const char *z = memchr(p + start, 0, i - start);
-            c.nul = (size_t)(z - p);
-        }
-        if (k) {
-            const char *first = memchr(p + start, '\n', i - start);
-            if ((size_t)(first - p) - ls > maxl && c.long_at == SIZE_MAX)
-                c.long_at = ls;
-            ls = (size_t)((const char *)memrchr(p + start, '\n', i - start) - p) + 1;
-        }
+        chunk_done(p, start, i, k, _mm_movemask_epi8(az) != 0, maxl, &c, &ls);
     }
 #endif
     for (; i < n; i++) {

@@ -83,4 +83,9 @@ void mk_blocks_pool_stats(mk_blocks *b, struct mk_pool_stats *st);
  * the same answers at the same speed. */
 size_t mk_count_byte(const char *p, size_t n, char c);
 
+/* Whether the splitter's counting pass uses AVX2: set at start-up where the
+ * CPU has it (x86-64 with GCC or Clang), else 0 and SSE2 does it. Tests set
+ * it to 0 to cover the other loop; a program has no reason to. */
+extern int mk_blocks_avx2;
+
 #endif

@@ -1244,6 +1244,25 @@ static void test_prepare(void)
     free(in);
 }
 
+/* The counting pass again with the SSE2 loop, on a CPU with AVX2 (without
+ * AVX2, the runs above used it already). */
+static void test_sse2_loop(void)
+{
+    int was = mk_blocks_avx2;
+    mk_blocks_avx2 = 0;
+    test_split_lines();
+    test_edge_inputs();
+    test_split_csv();
+    test_csv_mode_matters();
+    test_nul();
+    test_too_long();
+    test_too_long_inside_block();
+    test_too_long_random();
+    test_unterminated_quote();
+    test_lines_big();
+    mk_blocks_avx2 = was;
+}
+
 int main(void)
 {
     make_tmpdir();
@@ -1267,6 +1286,7 @@ int main(void)
     RUN(test_lines_errors);
     RUN(test_many_consumers);
     RUN(test_prepare);
+    RUN(test_sse2_loop);
     rmdir(tmpdir);
     return DONE();
 }
