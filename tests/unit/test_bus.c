@@ -6,6 +6,7 @@
  * destroyers on 6 threads, where every subscriber records when its destroy
  * returned and a call after that fails the test. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -200,7 +201,7 @@ typedef struct {
 
 static tsub subs[NSUB];
 static mk_bus *tb;
-static _Atomic int late_calls, stop, spin;
+static _Atomic int late_calls, stop, spin, started;
 
 static void tcall(void *p, uint64_t topic, const void *ev)
 {
@@ -227,6 +228,7 @@ static int tfilter(void *p, uint64_t topic, const void *ev)
 static void *publisher(void *arg)
 {
     uint64_t x = (uintptr_t)arg;
+    atomic_fetch_add(&started, 1);
     while (!atomic_load(&stop)) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
         uint64_t topic = (x >> 33) % 16;
@@ -238,6 +240,10 @@ static void *publisher(void *arg)
 static void *churner(void *arg)
 {
     uint64_t x = (uintptr_t)arg;
+    /* Churn while publishing runs: on a loaded machine the churners could
+     * otherwise be done before a publisher has started. */
+    while (atomic_load(&started) < 3)
+        sched_yield();
     for (int r = 0; r < ROUNDS; r++) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
         tsub *s = &subs[(x >> 33) % NSUB];
@@ -262,6 +268,14 @@ static void *churner(void *arg)
     return NULL;
 }
 
+static uint64_t total_calls(void)
+{
+    uint64_t calls = 0;
+    for (int i = 0; i < NSUB; i++)
+        calls += (uint64_t)atomic_load(&subs[i].calls);
+    return calls;
+}
+
 static void test_threads(void)
 {
     tb = mk_bus_new();
@@ -272,6 +286,11 @@ static void test_threads(void)
         pthread_create(&ch[i], NULL, churner, (void *)(rnd() | 1));
     for (int i = 0; i < 3; i++)
         pthread_join(ch[i], NULL);
+    /* ...and until some subscriber has been called (about half of them are
+     * live now), so the count below cannot be 0 for want of time: a run
+     * under ASan on a loaded machine once ended with none. At most 10 s. */
+    for (int t = 0; t < 10000 && !total_calls(); t++)
+        usleep(1000);
     atomic_store(&stop, 1);
     for (int i = 0; i < 3; i++)
         pthread_join(pub[i], NULL);
