@@ -918,6 +918,106 @@ ids() {
     assert_output "$(cat single.csv)"
 }
 
+@test "--merge: input that is not a well-formed partial exits 2 naming file and line" {
+    printf 'g,v,s\na,1,x\nb,2,y\na,3,"z,w"\n' > s.csv
+    chunkproc --partial -g g -a count,sum:v,first:s s.csv > ok.part
+    # the header records, then a G record a group: line 8 is group a
+    run sed -n '2,6p' ok.part
+    assert_output "$(printf 'P\tkey-names\tg\nP\tgroup-by\tg\nP\taggregates\tcount\tsum:v\tfirst:s\nP\tagg-columns\t-1\t1\t2\nP\texact\t0')"
+    bad() { # WANT FILE
+        run chunkproc --merge -f csv "$2"
+        assert_failure 2
+        assert_output "chunkproc: $2:$1"
+    }
+    bad "1: not a chunkproc --partial file (expected '#memkit chunkproc-partial v1')" s.csv
+    printf '' > empty.part
+    bad " empty input, not a chunkproc --partial file" empty.part
+    sed '/key-names/d' ok.part > a.part
+    bad "1: malformed partial header (no 'key-names' record)" a.part
+    sed '/agg-columns/d' ok.part > a.part
+    bad "1: malformed partial header (no 'agg-columns' record)" a.part
+    sed '3p' ok.part > a.part
+    bad "4: malformed partial header ('group-by' given twice)" a.part
+    sed 's/^P\tagg-columns.*/P\tagg-columns\t-1\tzz\t2/' ok.part > a.part
+    bad "5: malformed partial header (agg-columns: 'zz' is not a column index)" a.part
+    sed 's/^P\tagg-columns.*/P\tagg-columns\t-1\t1/' ok.part > a.part
+    bad "5: malformed partial header (agg-columns and aggregates differ in length: 2 and 3)" a.part
+    sed 's/^P\tkey-names.*/P\tkey-names\tg\th/' ok.part > a.part
+    bad "2: malformed partial header (key-names and group-by differ in length: 2 and 1)" a.part
+    sed 's/^P\texact.*/P\texact\tyes/' ok.part > a.part
+    bad "6: malformed partial header (exact must be 0 or 1)" a.part
+    sed 's/^P\taggregates.*/P\taggregates\tcount\tbogus:v\tfirst:s/' ok.part > a.part
+    bad "4: unknown aggregate 'bogus' (expected count, sum, mean, min, max, var, stddev, first, last, distinct, approx-distinct, p50, p90, p99, quantile or top)" a.part
+    sed '8a P\texact\t0' ok.part > a.part
+    bad "9: header record after group records" a.part
+    sed 's/^G\t2\ta\t.*/G\t2\ta\t2\t1:zz/' ok.part > a.part
+    bad "8: malformed partial state (field count)" a.part
+    # a header record this version does not know is skipped
+    sed '2i P\tfrom-the-future\t1' ok.part > a.part
+    run chunkproc --merge -f csv a.part
+    assert_success
+    assert_output "$(chunkproc -f csv -g g -a count,sum:v,first:s s.csv)"
+    # partials of different jobs, and a job given that differs
+    chunkproc --partial -g g -a count s.csv > other.part
+    run chunkproc --merge ok.part other.part
+    assert_failure 2
+    assert_output "chunkproc: other.part:1: made with different -g/-a/--exact than the first partial"
+    cat ok.part other.part > both.part
+    run chunkproc --merge both.part
+    assert_failure 2
+    assert_output "chunkproc: both.part:10: made with different -g/-a/--exact than the first partial"
+    run chunkproc --merge -g g -a count ok.part
+    assert_failure 2
+    assert_output "chunkproc: ok.part:1: made with different -g/-a than given"
+}
+
+@test "--merge: a partial whose quantile values are missing exits 2 instead of reading past them" {
+    awk 'BEGIN { print "g,v"; for (i = 0; i < 50; i++) print "g" i % 2 "," i }' > q.csv
+    chunkproc --partial -g g -a count,p50:v,p90:v q.csv > q.part
+    run grep -c '^Q' q.part
+    assert_output 2
+    sed '/^Q\t1\t/d' q.part > noq.part
+    run chunkproc --merge noq.part
+    assert_failure 2
+    assert_output "chunkproc: noq.part:1: malformed partial state (group 1: 0 values for 'p50_v', 25 counted)"
+    # a value too many
+    sed 's/^\(Q\t0\t.*\)$/\1\t0x1p+0/' q.part > extra.part
+    run chunkproc --merge extra.part
+    assert_failure 2
+    assert_output "chunkproc: extra.part:1: malformed partial state (group 0: 26 values for 'p50_v', 25 counted)"
+    run chunkproc --merge -f csv q.part
+    assert_success
+    assert_output "$(chunkproc -f csv -g g -a count,p50:v,p90:v q.csv)"
+}
+
+@test "--merge: hundreds of damaged partials each merge or exit 2 with one line, none crashes" {
+    awk 'BEGIN { srand(3); print "k,j,v,s"
+                 for (i = 0; i < 300; i++) printf "k%d,%s,%.3f,s%d\n", i % 5, i % 3 ? "x" : "y", rand() * 100, int(rand() * 40) }' > m.csv
+    # small, so that a tenth of its lines are the header: damage there crashed
+    # the merge before (2 of these 150 did)
+    head -31 m.csv | chunkproc --partial -g j -a count,sum:v,mean:v,min:v,max:v,var:v,stddev:v,first:s,last:s,distinct:s,approx-distinct:s,p50:v,quantile:v:0.3,top:s:3 > all.part
+    chunkproc --partial --exact -g k -a count,p50:v,distinct:s m.csv > exact.part
+    # spilled: many partials in one file, with K and T records
+    chunkproc --partial --memory 64K -g s -a count,distinct:k,top:j:1,first:v m.csv > spilled.part
+    [ "$(grep -c '^#memkit' spilled.part)" -gt 10 ] && grep -q '^K' spilled.part
+    run python3 "$CP/mutate-partial.py" "$MK_BUILD/bin/chunkproc" all.part 150 1
+    assert_success
+    assert_output "150 damaged partials, 0 failed"
+    run python3 "$CP/mutate-partial.py" "$MK_BUILD/bin/chunkproc" exact.part 100 2
+    assert_output "100 damaged partials, 0 failed"
+    run python3 "$CP/mutate-partial.py" "$MK_BUILD/bin/chunkproc" spilled.part 100 3
+    assert_output "100 damaged partials, 0 failed"
+}
+
+@test "--merge: a first or last whose value is empty merges to an empty cell" {
+    printf 'g,s\na,x\n' > e.csv
+    chunkproc --partial -g g -a count,first:s e.csv > e.part
+    sed 's/1:1:x$/1:1:/' e.part > empty.part
+    run chunkproc --merge -f csv empty.part
+    assert_success
+    assert_output "$(printf 'g,count,first_s\na,1,')"
+}
+
 # The literal block (.Bd ... .Ed) that follows the first man page line
 # containing $1, with mandoc's \e made a backslash again: the recipes the
 # man page gives are run as written.

@@ -675,7 +675,8 @@ static void set_str(cp_groups *g, slot *s, const char *p, size_t n, cp_pos pos)
         s->u.str.cap = (uint32_t)(n < 16 ? 16 : n);
         s->u.str.p = mk_arena_alloc_unaligned(&g->strs, s->u.str.cap);
     }
-    memcpy(s->u.str.p, p, n);
+    if (n)                      /* an empty value from a partial: p may be NULL */
+        memcpy(s->u.str.p, p, n);
     s->u.str.len = (uint32_t)n;
     s->u.str.pos = pos;
     s->n = 1;
@@ -1920,6 +1921,31 @@ int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t run)
     int rc = load_line(g, line, len, run);
     g->qh_bytes += group_store_bytes(g, gi) - before;
     return rc;
+}
+
+static uint64_t q_values(const qstore *st)
+{
+    return st->sketched ? mk_qsketch_count(&st->sk) : mk_vec_len(&st->vals) + st->logged + st->counted;
+}
+
+int cp_groups_check(const cp_groups *g)
+{
+    const cp_plan *p = g->p;
+    size_t ng = mk_vec_len(&g->rows);
+    for (size_t gi = 0; gi < ng; gi++) {
+        const slot *s = (const slot *)mk_vec_data(&g->slots) + gi * p->naggs;
+        for (size_t i = 0; i < p->naggs; i++) {
+            const cp_agg *a = &p->aggs[i];
+            if (a->kind != A_QUANTILE)
+                continue;
+            uint64_t have = q_values(mk_vec_get(&g->qs, gi * (size_t)p->nq + (size_t)a->qstore));
+            if (have != s[i].n)
+                return mk_err_set("malformed partial state (group %zu: %llu values for '%s', "
+                                  "%llu counted)", gi, (unsigned long long)have, a->out_name,
+                                  (unsigned long long)s[i].n);
+        }
+    }
+    return 0;
 }
 
 static int load_line(cp_groups *g, char *line, size_t len, uint64_t run)

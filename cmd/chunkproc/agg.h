@@ -131,6 +131,10 @@ void cp_groups_save(cp_groups *g, mk_out *o);
  * keep the single run's first and last. -1 with mk_err
  * "malformed partial state (...)". */
 int cp_groups_load(cp_groups *g, char *line, size_t len, uint64_t run);
+/* After the last record of a partial: -1 with mk_err "malformed partial
+ * state (...)" when its groups' counts disagree with their stored values
+ * (a quantile whose Q records are missing would read values it has not). */
+int cp_groups_check(const cp_groups *g);
 void cp_groups_free(cp_groups *g);
 
 /* A group bigger than memory (only a --partial with the exact quantiles of

@@ -502,10 +502,18 @@ static void write_head(void *ctx, mk_out *o)
  * that later ones were made by the same command. */
 typedef struct {
     mk_list keys, aggs, key_names;
-    char *cols;
+    int *cols;                 /* agg-columns */
+    size_t ncols;
     int exact;
     char run[32];              /* the writing run's id, "" in older partials */
+    unsigned seen;             /* header records read, by bit (see head_record) */
+    uint64_t line;             /* the magic line's number, for errors */
+    uint64_t at[6];            /* each header record's line, by bit number */
 } partial_head;
+
+/* Header records: each once; all but run are required. */
+enum { H_GROUP_BY = 1, H_KEY_NAMES = 2, H_AGGREGATES = 4, H_AGG_COLUMNS = 8, H_EXACT = 16, H_RUN = 32,
+       H_REQUIRED = H_GROUP_BY | H_KEY_NAMES | H_AGGREGATES | H_AGG_COLUMNS | H_EXACT };
 
 static void take_list(mk_list *l, mk_field *f, size_t nf)
 {
@@ -539,6 +547,7 @@ typedef struct {
     partial_head ph;
     cp_groups *g;
     int active;                /* the header was taken: plan set or checked */
+    uint64_t line;             /* of its magic line */
 } segment;
 
 static void free_head(partial_head *ph)
@@ -550,30 +559,93 @@ static void free_head(partial_head *ph)
     memset(ph, 0, sizeof *ph);
 }
 
+/* One header record (f[1] names it) into ph; -1 with the reason set. A
+ * record of a name this version does not know is skipped: a later version
+ * may add some (one that changes the meaning of the others gets a new
+ * magic line). */
+static int head_record(partial_head *ph, mk_field *f, size_t nf, uint64_t line)
+{
+    static const struct { const char *name; unsigned bit; } known[] = {
+        { "group-by", H_GROUP_BY }, { "key-names", H_KEY_NAMES }, { "aggregates", H_AGGREGATES },
+        { "agg-columns", H_AGG_COLUMNS }, { "exact", H_EXACT }, { "run", H_RUN },
+    };
+    const char *what = f[1].ptr;
+    unsigned bit = 0;
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (strcmp(what, known[i].name) == 0)
+            bit = known[i].bit;
+    if (!bit)
+        return 0;
+    if (ph->seen & bit)
+        return mk_err_set("'%s' given twice", what);
+    ph->seen |= bit;
+    ph->at[__builtin_ctz(bit)] = line;
+    switch (bit) {
+    case H_GROUP_BY:  take_list(&ph->keys, f, nf); return 0;
+    case H_KEY_NAMES: take_list(&ph->key_names, f, nf); return 0;
+    case H_AGGREGATES:
+        if (nf < 3)
+            return mk_err_set("no aggregates");
+        take_list(&ph->aggs, f, nf);
+        return 0;
+    case H_EXACT:
+        if (nf != 3 || (strcmp(f[2].ptr, "0") != 0 && strcmp(f[2].ptr, "1") != 0))
+            return mk_err_set("exact must be 0 or 1");
+        ph->exact = f[2].ptr[0] == '1';
+        return 0;
+    case H_RUN:
+        if (nf != 3 || f[2].len == 0 || f[2].len >= sizeof ph->run)
+            return mk_err_set("run must be one id of at most %zu characters", sizeof ph->run - 1);
+        memcpy(ph->run, f[2].ptr, f[2].len + 1);
+        return 0;
+    default:                    /* agg-columns: -1 (none) or a column index */
+        ph->ncols = nf - 2;
+        ph->cols = mk_xcalloc(ph->ncols + 1, sizeof *ph->cols);
+        for (size_t i = 2; i < nf; i++) {
+            int64_t c;
+            if (mk_parse_i64(f[i].ptr, f[i].len, &c) < 0 || c < -1 || c >= MAX_FIELDS)
+                return mk_err_set("agg-columns: '%s' is not a column index", f[i].ptr);
+            ph->cols[i - 2] = (int)c;
+        }
+        return 0;
+    }
+}
+
+/* A partial's header is complete and consistent before it is used. */
+static void check_head(const partial_head *ph, const char *name)
+{
+    unsigned long long line = (unsigned long long)ph->line;
+    if ((ph->seen & H_REQUIRED) != H_REQUIRED) {
+        static const char *names[] = { "group-by", "key-names", "aggregates", "agg-columns", "exact" };
+        for (int i = 0; i < 5; i++)
+            if (!(ph->seen & (1u << i)))
+                mk_die("%s:%llu: malformed partial header (no '%s' record)", name, line, names[i]);
+    }
+    if (ph->key_names.n != ph->keys.n)
+        mk_die("%s:%llu: malformed partial header (key-names and group-by differ in length: %zu and %zu)",
+               name, (unsigned long long)ph->at[1], ph->key_names.n, ph->keys.n);
+}
+
 /* The first partial's header makes the plan; later ones must match it. */
 static void activate(segment *sg, const char *name, int *have_plan, partial_head *first,
                      cp_plan *plan, mk_header *header, cp_groups **total)
 {
     partial_head *ph = &sg->ph;
+    check_head(ph, name);
     if (!*have_plan) {
         if ((aggregates.n && !same_list(&aggregates, &ph->aggs)) ||
             (group_by.n && !same_list(&group_by, &ph->keys)))
-            mk_die("%s: made with different -g/-a than given", name);
+            mk_die("%s:%llu: made with different -g/-a than given", name, (unsigned long long)ph->line);
         if (cp_plan_parse(plan, &ph->aggs, &ph->keys) < 0)
-            mk_die("%s: %s", name, mk_err_msg());
+            mk_die("%s:%llu: %s", name, (unsigned long long)ph->at[2], mk_err_msg());
         plan->exact = ph->exact;
         plan->nearest = strcmp(quantile_method, "nearest") == 0;
         apply_order(plan);
         use_log(plan);
-        int *cols = mk_xcalloc(plan->naggs + 1, sizeof *cols);
-        const char *c = ph->cols ? ph->cols : "";
-        for (size_t i = 0; i < plan->naggs; i++) {
-            cols[i] = atoi(c);
-            c = strchr(c, ',');
-            c = c ? c + 1 : "";
-        }
-        cp_plan_bind_cols(plan, cols);
-        free(cols);
+        if (plan->naggs != ph->ncols)
+            mk_die("%s:%llu: malformed partial header (agg-columns and aggregates differ in length: "
+                   "%zu and %zu)", name, (unsigned long long)ph->at[3], ph->ncols, plan->naggs);
+        cp_plan_bind_cols(plan, ph->cols);
         mk_field *kf = mk_xcalloc(ph->key_names.n + 1, sizeof *kf);
         for (size_t i = 0; i < ph->key_names.n; i++)
             kf[i] = (mk_field){ ph->key_names.v[i], (uint32_t)strlen(ph->key_names.v[i]), 0 };
@@ -585,7 +657,8 @@ static void activate(segment *sg, const char *name, int *have_plan, partial_head
         *have_plan = 1;
     } else if (!same_list(&first->keys, &ph->keys) || !same_list(&first->aggs, &ph->aggs) ||
                first->exact != ph->exact) {
-        mk_die("%s: made with different -g/-a/--exact than the first partial", name);
+        mk_die("%s:%llu: made with different -g/-a/--exact than the first partial", name,
+               (unsigned long long)ph->line);
     }
     sg->active = 1;
 }
@@ -595,6 +668,8 @@ static void finish(segment *sg, const char *name, int *have_plan, partial_head *
 {
     if (!sg->active)
         activate(sg, name, have_plan, first, plan, header, total);
+    if (sg->g && cp_groups_check(sg->g) < 0)
+        mk_die("%s:%llu: %s", name, (unsigned long long)sg->line, mk_err_msg());
     if (sg->g) {
         cp_groups_merge(*total, sg->g);
         cp_groups_free(sg->g);
@@ -629,6 +704,7 @@ static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *h
                 if (open)
                     finish(&sg, name, &have_plan, &first, plan, header, total);
                 open = 1;
+                sg.ph.line = sg.line = ln.no;
                 nseg++;
                 continue;
             }
@@ -650,29 +726,9 @@ static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *h
                     mk_die("%s:%llu: malformed partial header", name, (unsigned long long)ln.no);
                 for (size_t i = 0; i < nf; i++)
                     ((char *)f[i].ptr)[f[i].len] = 0;   /* fields end at a tab or the end */
-                partial_head *ph = &sg.ph;
-                const char *what = f[1].ptr;
-                if (strcmp(what, "group-by") == 0)
-                    take_list(&ph->keys, f, nf);
-                else if (strcmp(what, "key-names") == 0)
-                    take_list(&ph->key_names, f, nf);
-                else if (strcmp(what, "aggregates") == 0)
-                    take_list(&ph->aggs, f, nf);
-                else if (strcmp(what, "exact") == 0 && nf == 3)
-                    ph->exact = strcmp(f[2].ptr, "1") == 0;
-                else if (strcmp(what, "run") == 0 && nf == 3)
-                    snprintf(ph->run, sizeof ph->run, "%s", f[2].ptr);
-                else if (strcmp(what, "agg-columns") == 0) {
-                    size_t n = 0;
-                    for (size_t i = 2; i < nf; i++)
-                        n += f[i].len + 1;
-                    free(ph->cols);
-                    ph->cols = mk_xcalloc(n + 1, 1);
-                    for (size_t i = 2; i < nf; i++) {
-                        strcat(ph->cols, f[i].ptr);
-                        strcat(ph->cols, ",");
-                    }
-                }
+                if (head_record(&sg.ph, f, nf, ln.no) < 0)
+                    mk_die("%s:%llu: malformed partial header (%s)", name, (unsigned long long)ln.no,
+                           mk_err_msg());
                 continue;
             }
             if (!sg.active) {
