@@ -238,15 +238,17 @@ static int take_header(job *j, const mk_field *f, size_t nf)
     }
     *j->header = h;
     j->ncols = h.n;
+    /* A column the header lacks is the header's line (1) of this file: the
+     * same option may suit another file. */
     if (j->plan && cp_plan_bind(j->plan, &h) < 0)
-        return mk_err_prefix("%s: ", "-a/-g");
+        return mk_err_prefix("%s:1: -a/-g: ", j->name);
     if (j->expr && cp_expr_bind(j->expr, &h) < 0)
-        return mk_err_prefix("--where: ");
+        return mk_err_prefix("%s:1: --where: ", j->name);
     j->nsel = select_cols.n ? select_cols.n : h.n;
     j->sel = mk_xcalloc(j->nsel, sizeof *j->sel);
     for (size_t i = 0; i < j->nsel; i++)
         if (select_cols.n ? sel_index(&h, select_cols.v[i], &j->sel[i]) < 0 : ((j->sel[i] = (int)i), 0))
-            return mk_err_prefix("--select: ");
+            return mk_err_prefix("%s:1: --select: ", j->name);
     if (!j->aggregate)
         write_header(j, j->out);
     return 0;
