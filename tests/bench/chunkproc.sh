@@ -15,8 +15,9 @@
 #   E  group by user_id (~2 M groups): count, sum(bytes) — chunkproc on the
 #      plain file at the default --memory (its state spills to disk) against
 #      DuckDB; the target is bounded memory (peak RSS < 100 MiB), not speed
-# Inputs: chunkproc -j 2 on big.csv; with the default -j on big.csv.zst and
-# from `zstd -dc | chunkproc`;
+# Inputs: chunkproc -j 2 on big.csv; with the default -j on big.csv.zst, on
+# it as standard input (`chunkproc < big.csv.zst`) and from
+# `zstd -dc | chunkproc`;
 # DuckDB (explicit column types, threads=2) on big.csv and big.csv.zst; mawk,
 # Miller, datamash and `cut | sort -u` on big.csv. Limits: `zstd -dc big.csv.zst
 # | wc -l` and `wc -l big.csv`. Peers that are not installed are skipped with a
@@ -179,6 +180,10 @@ cp_jobs() {
     # The default -j: for compressed input one parser fewer than the cores.
     add "$task" "$tool" "zst" 1 "$tol" "$(cmdstr "$CP" "$@" "$Z")" "" \
         "${fb[*]:+$(cmdstr "$CP" "${fb[@]}" "$@" "$Z")}"
+    # The issue's "on the zstd file (and from stdin)": the same file on
+    # standard input, decompressed in-process as from the file.
+    add "$task" "$tool" "zst < stdin" 1 "$tol" "$(cmdstr "$CP" "$@") < $(shq "$Z")" "" \
+        "${fb[*]:+$(cmdstr "$CP" "${fb[@]}" "$@") < $(shq "$Z")}"
     if [ "$HAVE_ZSTD" = 1 ]; then
         zdc=$(cmdstr zstd -dc "$Z")
         add "$task" "$tool" "zstd -dc |" 1 "$tol" "$zdc | $(cmdstr "$CP" "$@")" "" \
