@@ -144,7 +144,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 # The fuzz targets replay their regression inputs in every check; with
 # FUZZ_SMOKE=N (CI) each also fuzzes for N seconds.
 # The unit tests of the thread-safe modules also run under ThreadSanitizer.
-TSAN_UNITS := test_bus test_pool
+TSAN_UNITS := test_bus test_pool test_work
 check: all tests fuzz-bins check-deps
 	@$(MAKE) --no-print-directory B=$(B)/asan CFLAGS='$(SAN_FLAGS)' HOT_OPT= EXTRA_LDFLAGS='-fsanitize=address,undefined' all tests
 	@$(MAKE) --no-print-directory B=$(B)/tsan CFLAGS='-O1 -g -fsanitize=thread' HOT_OPT= EXTRA_LDFLAGS='-fsanitize=thread' \

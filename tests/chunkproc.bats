@@ -353,7 +353,7 @@ EOF
     if [ "$want" = 1 ]; then
         assert_line "chunkproc: stats: threads: 1 parsing, reading the pipe itself"
     else
-        assert_line "chunkproc: stats: threads: $want parsing"
+        assert_line "chunkproc: stats: threads: $want parsing, reading the pipe themselves"
     fi
     run bash -c "cat s.csv | chunkproc --stats -j 1 -f csv -g g -a count,sum:v"
     assert_line "chunkproc: stats: threads: 1 parsing, reading the pipe itself"
@@ -368,7 +368,39 @@ EOF
     run bash -c "chunkproc --stats -g g -a count < s.csv"
     assert_line "chunkproc: stats: threads: $n parsing"
     run bash -c "cat s.csv | chunkproc --stats -j 2 -g g -a count"
-    assert_line "chunkproc: stats: threads: 2 parsing"
+    assert_line "chunkproc: stats: threads: 2 parsing, reading the pipe themselves"
+    # two workers reading the pipe in turn, a quoted newline among the blocks
+    run bash -c "cat m.csv | chunkproc -j 2 -f csv -g k -a count,sum:v,last:t"
+    assert_output "$(chunkproc -j 2 -f csv -g k -a count,sum:v,last:t m.csv)"
+}
+
+@test "a pipe by default: one parser more joins after a trial if cores stay idle while the parsers are busy" {
+    awk 'BEGIN { print "k,v,t"; for (i = 0; i < 300000; i++) printf "k%d,%d,\"a\nb%d\"\n", i % 7, i, i }' > m.csv
+    want=$(chunkproc -j 1 -f csv -g k -a count,sum:v,last:t m.csv)
+    # windows of 256 KiB: the trial ends after 1 MiB of this 6 MB input
+    CHUNKPROC_TRIAL_BYTES=256K run bash -c "cat m.csv | chunkproc --stats -f csv -g k -a count,sum:v,last:t"
+    assert_success
+    assert_equal "$(printf '%s\n' "$output" | grep -v '^chunkproc:')" "$want"
+    n=$(nproc)
+    start=$(( n > 1 ? n - 1 : 1 ))
+    assert_line --regexp "^chunkproc: stats: parsers for the pipe: $start|$((start + 1)) \(with $start: [0-9]+\.[0-9]{2} cores idle, parsers busy [0-9]+ %\)$"
+    # what it chose is what it ran with
+    chosen=$(printf '%s\n' "$output" | sed -n 's/^chunkproc: stats: parsers for the pipe: \([0-9]*\) .*/\1/p')
+    assert_line --regexp "^chunkproc: stats: threads: $chosen parsing, reading the pipe (itself|themselves)$"
+    # too little input for a trial: no figures, the start count
+    run bash -c "head -1000 m.csv | chunkproc --stats -f csv -g k -a count"
+    refute_line --partial "parsers for the pipe"
+    # -j given, or a file: no trial
+    CHUNKPROC_TRIAL_BYTES=256K run bash -c "cat m.csv | chunkproc --stats -j 1 -g k -a count"
+    refute_line --partial "parsers for the pipe"
+    CHUNKPROC_TRIAL_BYTES=256K run chunkproc --stats -g k -a count m.csv
+    refute_line --partial "parsers for the pipe"
+    CHUNKPROC_TRIAL_BYTES=0 run chunkproc -g k -a count m.csv
+    assert_failure 2
+    assert_output "chunkproc: CHUNKPROC_TRIAL_BYTES: must be more than 0"
+    CHUNKPROC_TRIAL_BYTES=lots run chunkproc -g k -a count m.csv
+    assert_failure 2
+    assert_output --regexp "^chunkproc: CHUNKPROC_TRIAL_BYTES: "
 }
 
 @test "--memory: the input buffers (2N + 4 MiB for N threads, at most half) come out of the budget first" {

@@ -768,6 +768,21 @@ static void merge_partials(char **files, int nfiles, cp_plan *plan, mk_header *h
     free_head(&first);
 }
 
+/* CHUNKPROC_TRIAL_BYTES: the span of each timed window of the trial on a
+ * pipe (default 32M), so that tests can make a trial on little input. */
+static uint64_t trial_bytes(void)
+{
+    const char *e = getenv("CHUNKPROC_TRIAL_BYTES");
+    uint64_t v;
+    if (!e || !*e)
+        return 0;
+    if (mk_parse_size(e, strlen(e), &v) < 0)
+        mk_die("CHUNKPROC_TRIAL_BYTES: %s", mk_err_msg());
+    if (v == 0)
+        mk_die("CHUNKPROC_TRIAL_BYTES: must be more than 0");
+    return v;
+}
+
 int main(int argc, char **argv)
 {
     /* Big tables from mmap, always, so that freeing one gives its memory
@@ -848,6 +863,7 @@ int main(int argc, char **argv)
     if (!out)
         mk_die_err();
     unsigned nw = (unsigned)cli.threads;
+    uint64_t trial = trial_bytes();   /* checked even when no pipe needs it */
     uint64_t budget = memory;
     memory = state_budget(memory, nw);
     cp_ext *ext = aggregate ? cp_ext_new(&plan, tmpdir, memory) : NULL;
@@ -858,7 +874,8 @@ int main(int argc, char **argv)
     worker *ws = mk_xcalloc_aligned(64, nw, sizeof *ws);
     unsigned max_run = 0;      /* workers used (at most), for --stats */
     int decomp = 0;            /* some input had a decompression thread */
-    int self_read = 0;         /* some pipe was read by its one worker */
+    int self_read = 0;         /* some pipe was read by its workers */
+    mk_work_tuning tuning = { 0 };   /* of the last pipe whose trial ended */
     void *ctx[256];
     mk_stats_counts st = { 0 };
     struct mk_pool_stats pool = { 0 };
@@ -883,14 +900,24 @@ int main(int argc, char **argv)
         unsigned nrun = nw;
         if (cli.threads_auto && nw > 1 && (mk_source_codec(src) != MK_CODEC_PLAIN || piped))
             nrun = nw - 1;
-        /* One parser fed by a pipe reads for itself: a reader thread would
-         * make three busy threads (writer, reader, parser) on two cores, and
-         * the 1 MiB pipe buffer already lets the writer run ahead. Task A
-         * from `zstd -dc |`: 1.83 -> 1.74 s (medians of 7, interleaved). */
-        if (piped && nrun == 1) {
+        /* The parsers fed by a pipe read it themselves, one at a time: a
+         * reader thread would make three busy threads (writer, reader,
+         * parser) on two cores, and the 1 MiB pipe buffer already lets the
+         * writer run ahead. Task A from `zstd -dc |`: 1.83 -> 1.74 s (medians
+         * of 7, interleaved); at -j 2, B from `cat big.csv |` 1.48 -> 1.39 s
+         * and from `zstd -dc |` 2.36 -> 2.17 s (medians of 3). */
+        if (piped) {
             bo.threaded = 0;
             self_read = 1;
         }
+        /* But whether the writer needs a core of its own shows only once
+         * it runs: by default, one parser more joins if the machine leaves
+         * cores idle meanwhile (mk_work_run_tuned). Task B, `zstd -dc |`:
+         * 2.00 s with one parser, 2.17 s with two; `cat big.csv |`: 2.27
+         * and 1.39 s (medians of 3). Two parsers were faster from the start
+         * of that input, but timed windows of it did not show so reliably
+         * enough to choose by. */
+        int tuned = piped && cli.threads_auto && nw > 1;
         mk_blocks *blocks = mk_blocks_open(src, &bo);
         if (!blocks)
             mk_die_err();
@@ -930,7 +957,18 @@ int main(int argc, char **argv)
                 max_run = nrun;
             if (mk_source_codec(src) != MK_CODEC_PLAIN)
                 decomp = 1;
-            int rc = mk_work_run_from(blocks, b0, nrun, do_block, ctx, &pr);
+            int rc;
+            if (tuned) {
+                mk_work_tuning tu = { .window = trial };
+                rc = mk_work_run_tuned(blocks, b0, nrun, do_block, ctx, &pr, &tu);
+                if (tu.decided) {
+                    tuning = tu;
+                    if (tu.chosen > max_run)
+                        max_run = tu.chosen;
+                }
+            } else {
+                rc = mk_work_run_from(blocks, b0, nrun, do_block, ctx, &pr);
+            }
             mk_progress_end(&pr);
             if (rc < 0)
                 mk_die_err();
@@ -998,7 +1036,12 @@ int main(int argc, char **argv)
     if (cli.stats) {
         mk_stats_print(&st);
         fprintf(stderr, "chunkproc: stats: threads: %u parsing%s%s\n", max_run,
-                decomp ? ", 1 decompressing" : "", self_read ? ", reading the pipe itself" : "");
+                decomp ? ", 1 decompressing" : "",
+                !self_read ? "" : max_run > 1 ? ", reading the pipe themselves" : ", reading the pipe itself");
+        if (tuning.decided && tuning.idle >= 0)
+            fprintf(stderr, "chunkproc: stats: parsers for the pipe: %u (with %u: %.2f cores idle, "
+                            "parsers busy %.0f %%)\n",
+                    tuning.chosen, tuning.start, tuning.idle, tuning.busy * 100);
         fprintf(stderr, "chunkproc: stats: block pool: created %llu, reused %llu, discarded %llu, "
                 "shrunk %llu, waits %llu, peak in use %llu\n", (unsigned long long)pool.created,
                 (unsigned long long)pool.reused, (unsigned long long)pool.discarded,
