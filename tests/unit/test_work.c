@@ -19,10 +19,16 @@ enum { LINES = 200000, MAX_BLOCKS = 4096 };
 static char *input;
 static size_t input_len;
 static atomic_int seen[MAX_BLOCKS];
+/* test_tuned_adds_a_worker: blocks taken by the second worker, and the
+ * trial whose answer makes the first wait for them (the first could
+ * otherwise finish the input before a loaded machine runs the second). */
+static atomic_int second_took;
+static const mk_work_tuning *wait_for_second;
 
 typedef struct {
     uint64_t blocks, lines;
     int64_t fail_at, fail_at2;  /* block seqs that fail (-1: none) */
+    int second;                 /* the second worker's */
 } counter;
 
 static void make_input(void)
@@ -44,6 +50,11 @@ static int count_block(mk_work *w, void *ctx, const mk_block *b)
         return mk_err_set("block %llu failed", (unsigned long long)b->seq);
     c->blocks++;
     c->lines += b->lines;
+    if (c->second)
+        atomic_fetch_add(&second_took, 1);
+    else if (wait_for_second && wait_for_second->decided && wait_for_second->chosen == 2)
+        for (int ms = 0; ms < 10000 && !atomic_load(&second_took); ms++)
+            usleep(1000);
     return 0;
 }
 
@@ -91,7 +102,9 @@ static void reset(counter *c, unsigned n)
     for (int i = 0; i < MAX_BLOCKS; i++)
         atomic_store(&seen[i], 0);
     for (unsigned i = 0; i < n; i++)
-        c[i] = (counter){ 0, 0, -1, -1 };
+        c[i] = (counter){ 0, 0, -1, -1, i == 1 };
+    atomic_store(&second_took, 0);
+    wait_for_second = NULL;
 }
 
 static void test_run_every_block_once(void)
@@ -137,6 +150,8 @@ static int tuned(size_t n, int force, counter c[2], mk_work_tuning *t)
     void *ctx[2] = { &c[0], &c[1] };
     reset(c, 2);
     *t = (mk_work_tuning){ .window = 64 << 10, .force = force };
+    if (force > 0)
+        wait_for_second = t;
     mk_source *src;
     mk_blocks *b = open_blocks(&src, n);
     int rc = mk_work_run_tuned(b, NULL, 1, count_block, ctx, NULL, t);
