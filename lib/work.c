@@ -54,6 +54,8 @@ static int cpu_jiffies(unsigned long long *idle, unsigned long long *total, unsi
                         &v[3], &v[4], &v[5], &v[6], &v[7]) >= 4;
         else if (strncmp(line, "cpu", 3) == 0)
             (*ncpu)++;
+        else
+            break;              /* the cpu lines come first; the rest can be long */
     }
     fclose(f);
     if (!ok || !*ncpu)
