@@ -71,12 +71,14 @@ static void build(table *t, mk_cli *cli, const mk_cli_spec *spec)
 
 void mk_cli_usage_error(const mk_cli *cli, const char *fmt, ...)
 {
+    char msg[4096];
     va_list ap;
-    fprintf(stderr, "%s: ", cli->spec->name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry '%s --help' for more information.\n", cli->spec->name);
+    mk_progname = cli->spec->name;
+    mk_err_print(msg);
+    fprintf(stderr, "Try '%s --help' for more information.\n", cli->spec->name);
     exit(MK_EXIT_ERROR);
 }
 
@@ -158,6 +160,48 @@ static int find_long(const table *t, const char *name)
     return -1;
 }
 
+static int origin_index(const mk_cli *cli, const char *name)
+{
+    for (size_t i = 0; i < cli->norigin; i++)
+        if (strcmp(cli->origin_name[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* loc NULL: the command line set it. */
+static void set_origin(mk_cli *cli, const char *name, const char *loc)
+{
+    int i = origin_index(cli, name);
+    if (i < 0) {
+        if (!loc)
+            return;
+        cli->origin_name = mk_xrealloc(cli->origin_name, (cli->norigin + 1) * sizeof *cli->origin_name);
+        cli->origin_loc = mk_xrealloc(cli->origin_loc, (cli->norigin + 1) * sizeof *cli->origin_loc);
+        i = (int)cli->norigin++;
+        cli->origin_name[i] = name;
+    }
+    cli->origin_loc[i] = loc;
+}
+
+const char *mk_cli_origin(const mk_cli *cli, const char *name)
+{
+    int i = origin_index(cli, name);
+    return i < 0 ? NULL : cli->origin_loc[i];
+}
+
+void mk_cli_option_error(const mk_cli *cli, const char *name, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *at = mk_cli_origin(cli, name);
+    if (at)
+        mk_die("%s: %s: %s", at, name, msg);
+    mk_cli_usage_error(cli, "option --%s: %s", name, msg);
+}
+
 static int on_cfg(void *ctx, const mk_cfg_item *it)
 {
     table *t = ctx;
@@ -180,6 +224,9 @@ static int on_cfg(void *ctx, const mk_cfg_item *it)
     for (size_t k = 0; k < it->nvals; k++)
         if (apply(t, (size_t)i, it->vals[k], !it->is_list) < 0)
             return mk_err_prefix("%s: ", it->key);
+    char loc[600];
+    int n = snprintf(loc, sizeof loc, "%s:%zu:%zu", it->file, it->line, it->col);
+    set_origin(t->cli, o->name, keep(loc, (size_t)n));
     return 0;
 }
 
@@ -333,6 +380,7 @@ int mk_cli_parse(mk_cli *cli, const mk_cli_spec *spec, int argc, char **argv)
             ((mk_list *)o->dst)->n = 0;
             t.from_cli[pend[i].idx] = 1;
         }
+        set_origin(cli, o->name, NULL);
         if (apply(&t, (size_t)pend[i].idx, pend[i].val, 1) < 0) {
             char flag[8] = "";
             if (o->short_name)
@@ -354,8 +402,8 @@ int mk_cli_parse(mk_cli *cli, const mk_cli_spec *spec, int argc, char **argv)
     if (cli->format_name && !cli->format_extra && mk_format_parse(cli->format_name, &cli->format) < 0)
         mk_cli_usage_error(cli, "option --format: %s", mk_err_msg());
     if (cli->threads < 0)
-        mk_cli_usage_error(cli, "option --threads: expected 0 (one per core) or more, found %lld",
-                           (long long)cli->threads);
+        mk_cli_option_error(cli, "threads", "expected 0 (one per core) or more, found %lld",
+                            (long long)cli->threads);
     if (cli->threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         cli->threads_auto = 1;

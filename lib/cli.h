@@ -87,9 +87,22 @@ typedef struct {
     int64_t threads;           /* resolved: ≥ 1 (0 or absent = online CPUs) */
     int threads_auto;          /* threads came from the CPU count, not the user */
     const mk_cli_spec *spec;
+    /* Options whose value came from the config file, and where ("FILE:LINE:COL"). */
+    const char **origin_name;
+    const char **origin_loc;
+    size_t norigin;
 } mk_cli;
 
 int mk_cli_parse(mk_cli *cli, const mk_cli_spec *spec, int argc, char **argv);
+/* "FILE:LINE:COL" of the config value of long option `name`, or NULL when
+ * the command line gave it (or nothing did): for checks a tool makes after
+ * parsing, so that a bad value in a YAML job names its place there. */
+const char *mk_cli_origin(const mk_cli *cli, const char *name);
+/* A bad value of option `name`, checked after parsing: "FILE:LINE:COL:
+ * name: message" when it came from the config, else a usage error
+ * "option --name: message". Exits 2. */
+__attribute__((noreturn, format(printf, 3, 4)))
+void mk_cli_option_error(const mk_cli *cli, const char *name, const char *fmt, ...);
 /* The FILE arguments from argv[first] on, NULL-terminated, or {"-"} (stdin)
  * when there are none; *n gets how many. */
 char **mk_cli_files(int argc, char **argv, int first, int *n);

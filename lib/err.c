@@ -60,24 +60,44 @@ const char *mk_err_msg(void)
     return errbuf[0] ? errbuf : "unknown error";
 }
 
+void mk_err_print(const char *msg)
+{
+    /* Built whole and written at once: stderr is unbuffered, and lines
+     * from threads that warn together must not interleave. */
+    char line[4096 * 4 + 256];
+    size_t n = (size_t)snprintf(line, 256, "%s: ", mk_progname);
+    if (n >= 256)
+        n = 255;
+    for (const unsigned char *c = (const unsigned char *)msg; *c && n < sizeof line - 6; c++) {
+        if (*c >= 0x20 && *c != 0x7f)
+            line[n++] = (char)*c;
+        else if (*c == '\n' || *c == '\r' || *c == '\t')
+            line[n++] = '\\', line[n++] = *c == '\n' ? 'n' : *c == '\r' ? 'r' : 't';
+        else
+            n += (size_t)snprintf(line + n, 5, "\\x%02x", *c);
+    }
+    line[n++] = '\n';
+    fwrite(line, 1, n, stderr);
+}
+
 void mk_warn(const char *fmt, ...)
 {
+    char msg[4096];
     va_list ap;
-    fprintf(stderr, "%s: ", mk_progname);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    mk_err_print(msg);
 }
 
 void mk_die(const char *fmt, ...)
 {
+    char msg[4096];
     va_list ap;
-    fprintf(stderr, "%s: ", mk_progname);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    mk_err_print(msg);
     exit(MK_EXIT_ERROR);
 }
 

@@ -27,6 +27,10 @@ int mk_err_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /*
 int mk_err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* prepends context */
 const char *mk_err_msg(void);
 
+/* Writes "prog: msg" and a newline to stderr, control characters in msg
+ * escaped (\n, \r, \t, \xHH): an error or warning is one line however much
+ * of the input it quotes. mk_die, mk_warn and usage errors go through it. */
+void mk_err_print(const char *msg);
 __attribute__((noreturn)) void mk_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn)) void mk_die_err(void);
 void mk_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -920,6 +920,33 @@ ids() {
     assert_output "$(printf 'g\tcount\n\t1\na\t3\nb\t1')"
 }
 
+@test "a bad value in a YAML job exits 2 naming its file:line:column, even when checked after parsing" {
+    small_csv
+    job() { printf '%b' "$1" > job.yaml; run chunkproc -c job.yaml s.csv; assert_failure 2; }
+    job 'group-by: g\naggregates: [count, summ:v]\n'
+    assert_output "chunkproc: job.yaml:2:13: aggregates: unknown aggregate 'summ' (did you mean 'sum'?)"
+    job 'aggregates:\n  - count\n  - quantile:v:1.5\n'
+    assert_output "chunkproc: job.yaml:2:3: aggregates: 'quantile:v:1.5': expected quantile:COLUMN:Q with Q from 0 to 1"
+    job 'where: "v >"\n'
+    assert_output "chunkproc: job.yaml:1:8: where: column 4: expected a column, number or string, found the end of the expression"
+    job 'threads: -1\n'
+    assert_output "chunkproc: job.yaml:1:10: threads: expected 0 (one per core) or more, found -1"
+    job 'group-by: g\naggregates: sum:v\nsort: sum_x\n'
+    assert_output "chunkproc: job.yaml:3:7: sort: no aggregate column 'sum_x' (did you mean 'sum_v'?)"
+    job 'max-line: 8\n'
+    assert_output "chunkproc: job.yaml:1:11: max-line: expected 16 to 4G bytes"
+    # a folded value ends in a newline: the message shows it escaped, on one line
+    job 'aggregates: >\n  y\n'
+    assert_output "chunkproc: job.yaml:1:13: aggregates: unknown aggregate 'y\\n' (expected count, sum, mean, min, max, var, stddev, first, last, distinct, approx-distinct, p50, p90, p99, quantile or top)"
+    # the same value on the command line overrides the job's: a usage error there
+    printf 'aggregates: summ:v\n' > job.yaml
+    run chunkproc -c job.yaml -a bogus s.csv
+    assert_failure 2
+    assert_line --index 0 --partial "chunkproc: option --aggregates: unknown aggregate 'bogus' ("
+    run chunkproc -c job.yaml -a sum:v -f csv s.csv
+    assert_success
+}
+
 @test "a YAML job file with an unknown key exits 2 with file:line:column and a suggestion" {
     small_csv
     printf 'format: csv\ngroup_by: g\n' > bad.yaml

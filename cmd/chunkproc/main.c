@@ -409,7 +409,7 @@ static void apply_order(cp_plan *p)
     if ((sort_by || top) && partial)
         mk_cli_usage_error(&cli, "--sort and --top apply to the result; give them to --merge, not --partial");
     if (sort_by && cp_plan_sort(p, sort_by) < 0)
-        mk_cli_usage_error(&cli, "option --sort: %s", mk_err_msg());
+        mk_cli_option_error(&cli, "sort", "%s", mk_err_msg());
     p->top = top;
 }
 
@@ -800,7 +800,7 @@ int main(int argc, char **argv)
     int nfiles;
     char **files = mk_cli_files(argc, argv, first, &nfiles);
     if (max_line < 16 || max_line > UINT32_MAX)
-        mk_cli_usage_error(&cli, "option --max-line: expected 16 to 4G bytes");
+        mk_cli_option_error(&cli, "max-line", "expected 16 to 4G bytes");
 
     if (partial && merge)
         mk_cli_usage_error(&cli, "--partial and --merge exclude each other (merge partials with --merge alone)");
@@ -849,15 +849,18 @@ int main(int argc, char **argv)
     }
     if (aggregate) {
         if (cp_plan_parse(&plan, &aggregates, &group_by) < 0)
-            mk_cli_usage_error(&cli, "option --aggregates: %s", mk_err_msg());
+            mk_cli_option_error(&cli, "aggregates", "%s", mk_err_msg());
         plan.exact = exact;
         plan.nearest = strcmp(quantile_method, "nearest") == 0;
         apply_order(&plan);
         use_log(&plan);
     }
     cp_expr *expr = NULL;
-    if (where && !(expr = cp_expr_parse(where)))
+    if (where && !(expr = cp_expr_parse(where))) {
+        if (mk_cli_origin(&cli, "where"))
+            mk_cli_option_error(&cli, "where", "%s", mk_err_msg());
         mk_cli_usage_error(&cli, "--where: %s", mk_err_msg());
+    }
 
     mk_out *out = mk_out_open(cli.output);
     if (!out)

@@ -324,7 +324,7 @@ int main(int argc, char **argv)
     o.by = strcmp(by, "peak") == 0 ? BY_PEAK : strcmp(by, "total") == 0 ? BY_TOTAL
          : strcmp(by, "count") == 0 ? BY_COUNT : BY_LIVE;
     if (min_rises == 0)
-        mk_cli_usage_error(&cli, "option --min-rises: expected 1 or more");
+        mk_cli_option_error(&cli, "min-rises", "expected 1 or more");
     int is_diff = sub && strcmp(sub, "diff") == 0, is_html = sub && strcmp(sub, "html") == 0;
     if (is_diff && nfiles > 2)
         mk_cli_usage_error(&cli, "diff: one trace (with --from/--to) or two traces, not %d", nfiles);

@@ -359,6 +359,15 @@ static void test_config(void)
     CHECK_STR(custom_log, "custom=fromcfg(ctx 42)");
     CHECK_INT(cli.lenient, 1);
     CHECK_INT(a.argc - first, 1);
+    /* where each value came from, for checks made after parsing */
+    char at[600];
+    snprintf(at, sizeof at, "%s:2:7", cfg_path);
+    CHECK_STR(mk_cli_origin(&cli, "name"), at);
+    snprintf(at, sizeof at, "%s:10:10", cfg_path);
+    CHECK_STR(mk_cli_origin(&cli, "threads"), at);
+    snprintf(at, sizeof at, "%s:5:6", cfg_path);
+    CHECK_STR(mk_cli_origin(&cli, "col"), at);
+    CHECK(mk_cli_origin(&cli, "output") == NULL);   /* not given */
     freeargs(&a);
 
     /* The command line wins, wherever -c is; a LIST given on the command
@@ -380,6 +389,11 @@ static void test_config(void)
     CHECK_INT(int_v, 3);                 /* from the config */
     CHECK_INT(flag_v, 1);
     CHECK_STR(custom_log, "custom=fromcfg(ctx 42);custom=cli(ctx 42)");
+    CHECK(mk_cli_origin(&cli, "name") == NULL);      /* the command line's */
+    CHECK(mk_cli_origin(&cli, "threads") == NULL);
+    CHECK(mk_cli_origin(&cli, "col") == NULL);
+    snprintf(at, sizeof at, "%s:3:8", cfg_path);
+    CHECK_STR(mk_cli_origin(&cli, "count"), at);
     freeargs(&a);
 
     /* A list as a comma-separated scalar in YAML; a block list keeps commas. */

@@ -144,6 +144,32 @@ static void test_xmalloc_flat(void)
     free(p);
 }
 
+/* What mk_err_print writes, read back from a file put in stderr's place. */
+static void test_err_print_one_line(void)
+{
+    char path[] = "/tmp/mk_test_err.XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    int saved = dup(2);
+    fflush(stderr);
+    dup2(fd, 2);
+    const char *prog = mk_progname;
+    mk_progname = "tool";
+    mk_err_print("x.yaml:1:13: unknown 'y\n' \t\r\x01\x7f and \xc3\xa9");
+    mk_warn("a %s", "b\nc");
+    mk_progname = prog;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char got[256] = "";
+    ssize_t n = pread(fd, got, sizeof got - 1, 0);
+    close(fd);
+    unlink(path);
+    got[n > 0 ? n : 0] = 0;
+    CHECK_STR(got, "tool: x.yaml:1:13: unknown 'y\\n' \\t\\r\\x01\\x7f and \xc3\xa9\n"
+                   "tool: a b\\nc\n");
+}
+
 int main(void)
 {
     RUN(test_grow_keeps_contents);
@@ -151,5 +177,6 @@ int main(void)
     RUN(test_xrealloc_big);
     RUN(test_xmap);
     RUN(test_xmalloc_flat);
+    RUN(test_err_print_one_line);
     return DONE();
 }
