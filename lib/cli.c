@@ -168,6 +168,11 @@ static int origin_index(const mk_cli *cli, const char *name)
     return -1;
 }
 
+/* The origin arrays, kept here like the strings (a parse starts the
+ * mk_cli afresh, and they stay reachable for the next). */
+static const char **origin_names, **origin_locs;
+static size_t origin_cap;
+
 /* loc NULL: the command line set it. */
 static void set_origin(mk_cli *cli, const char *name, const char *loc)
 {
@@ -175,8 +180,13 @@ static void set_origin(mk_cli *cli, const char *name, const char *loc)
     if (i < 0) {
         if (!loc)
             return;
-        cli->origin_name = mk_xrealloc(cli->origin_name, (cli->norigin + 1) * sizeof *cli->origin_name);
-        cli->origin_loc = mk_xrealloc(cli->origin_loc, (cli->norigin + 1) * sizeof *cli->origin_loc);
+        if (cli->norigin == origin_cap) {
+            origin_cap = origin_cap ? 2 * origin_cap : 16;
+            origin_names = mk_xrealloc(origin_names, origin_cap * sizeof *origin_names);
+            origin_locs = mk_xrealloc(origin_locs, origin_cap * sizeof *origin_locs);
+        }
+        cli->origin_name = origin_names;
+        cli->origin_loc = origin_locs;
         i = (int)cli->norigin++;
         cli->origin_name[i] = name;
     }

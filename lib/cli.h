@@ -96,7 +96,8 @@ typedef struct {
 int mk_cli_parse(mk_cli *cli, const mk_cli_spec *spec, int argc, char **argv);
 /* "FILE:LINE:COL" of the config value of long option `name`, or NULL when
  * the command line gave it (or nothing did): for checks a tool makes after
- * parsing, so that a bad value in a YAML job names its place there. */
+ * parsing, so that a bad value in a YAML job names its place there. Valid
+ * until the next mk_cli_parse (whose origins share the storage). */
 const char *mk_cli_origin(const mk_cli *cli, const char *name);
 /* A bad value of option `name`, checked after parsing: "FILE:LINE:COL:
  * name: message" when it came from the config, else a usage error
