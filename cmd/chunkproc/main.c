@@ -516,6 +516,8 @@ typedef struct {
 /* Header records: each once; all but run are required. */
 enum { H_GROUP_BY = 1, H_KEY_NAMES = 2, H_AGGREGATES = 4, H_AGG_COLUMNS = 8, H_EXACT = 16, H_RUN = 32,
        H_REQUIRED = H_GROUP_BY | H_KEY_NAMES | H_AGGREGATES | H_AGG_COLUMNS | H_EXACT };
+/* Their names, by bit number. */
+static const char *const head_names[] = { "group-by", "key-names", "aggregates", "agg-columns", "exact", "run" };
 
 static void take_list(mk_list *l, mk_field *f, size_t nf)
 {
@@ -567,15 +569,11 @@ static void free_head(partial_head *ph)
  * magic line). */
 static int head_record(partial_head *ph, mk_field *f, size_t nf, uint64_t line)
 {
-    static const struct { const char *name; unsigned bit; } known[] = {
-        { "group-by", H_GROUP_BY }, { "key-names", H_KEY_NAMES }, { "aggregates", H_AGGREGATES },
-        { "agg-columns", H_AGG_COLUMNS }, { "exact", H_EXACT }, { "run", H_RUN },
-    };
     const char *what = f[1].ptr;
     unsigned bit = 0;
-    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-        if (strcmp(what, known[i].name) == 0)
-            bit = known[i].bit;
+    for (unsigned i = 0; i < sizeof head_names / sizeof *head_names; i++)
+        if (strcmp(what, head_names[i]) == 0)
+            bit = 1u << i;
     if (!bit)
         return 0;
     if (ph->seen & bit)
@@ -618,14 +616,13 @@ static void check_head(const partial_head *ph, const char *name)
 {
     unsigned long long line = (unsigned long long)ph->line;
     if ((ph->seen & H_REQUIRED) != H_REQUIRED) {
-        static const char *names[] = { "group-by", "key-names", "aggregates", "agg-columns", "exact" };
-        for (int i = 0; i < 5; i++)
-            if (!(ph->seen & (1u << i)))
-                mk_die("%s:%llu: malformed partial header (no '%s' record)", name, line, names[i]);
+        for (unsigned i = 0; i < sizeof head_names / sizeof *head_names; i++)
+            if ((H_REQUIRED & 1u << i) && !(ph->seen & 1u << i))
+                mk_die("%s:%llu: malformed partial header (no '%s' record)", name, line, head_names[i]);
     }
     if (ph->key_names.n != ph->keys.n)
         mk_die("%s:%llu: malformed partial header (key-names and group-by differ in length: %zu and %zu)",
-               name, (unsigned long long)ph->at[1], ph->key_names.n, ph->keys.n);
+               name, (unsigned long long)ph->at[__builtin_ctz(H_KEY_NAMES)], ph->key_names.n, ph->keys.n);
 }
 
 /* The first partial's header makes the plan; later ones must match it. */
@@ -639,14 +636,14 @@ static void activate(segment *sg, const char *name, int *have_plan, partial_head
             (group_by.n && !same_list(&group_by, &ph->keys)))
             mk_die("%s:%llu: made with different -g/-a than given", name, (unsigned long long)ph->line);
         if (cp_plan_parse(plan, &ph->aggs, &ph->keys) < 0)
-            mk_die("%s:%llu: %s", name, (unsigned long long)ph->at[2], mk_err_msg());
+            mk_die("%s:%llu: %s", name, (unsigned long long)ph->at[__builtin_ctz(H_AGGREGATES)], mk_err_msg());
         plan->exact = ph->exact;
         plan->nearest = strcmp(quantile_method, "nearest") == 0;
         apply_order(plan);
         use_log(plan);
         if (plan->naggs != ph->ncols)
             mk_die("%s:%llu: malformed partial header (agg-columns and aggregates differ in length: "
-                   "%zu and %zu)", name, (unsigned long long)ph->at[3], ph->ncols, plan->naggs);
+                   "%zu and %zu)", name, (unsigned long long)ph->at[__builtin_ctz(H_AGG_COLUMNS)], ph->ncols, plan->naggs);
         cp_plan_bind_cols(plan, ph->cols);
         mk_field *kf = mk_xcalloc(ph->key_names.n + 1, sizeof *kf);
         for (size_t i = 0; i < ph->key_names.n; i++)
