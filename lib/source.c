@@ -4,11 +4,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define ZLIB_CONST     /* next_in may point into a read-only mapping */
 #include <zlib.h>
 #include <zstd.h>
 
@@ -20,8 +22,11 @@ struct mk_source {
     int own_fd;
     mk_codec codec;
     const unsigned char *mem; size_t mem_len, mem_pos;   /* memory source */
-    unsigned char *in;      /* stored bytes not yet decoded: in[in_pos..in_len) */
+    const unsigned char *in;   /* stored bytes not yet decoded: in[in_pos..in_len) */
     size_t in_pos, in_len;
+    unsigned char *buf;     /* in, unless the stored file is mapped */
+    unsigned char *stored;  /* a compressed regular file, mapped whole */
+    size_t stored_len, dropped;   /* its pages before dropped were let go */
     int in_eof;
     uint64_t in_total;      /* stored bytes pulled from fd/mem */
     uint64_t out_total;
@@ -64,7 +69,7 @@ static int refill(mk_source *s)
     if (s->in_pos < s->in_len || s->in_eof)
         return 0;
     s->in_pos = s->in_len = 0;
-    ssize_t n = pull(s, s->in, IN_CAP);
+    ssize_t n = pull(s, s->buf, IN_CAP);
     if (n < 0)
         return -1;
     s->in_len = (size_t)n;
@@ -77,7 +82,7 @@ static int sniff(mk_source *s)
     if (refill(s) < 0)
         return -1;
     while (s->in_len < 4 && !s->in_eof) {
-        ssize_t n = pull(s, s->in + s->in_len, IN_CAP - s->in_len);
+        ssize_t n = pull(s, s->buf + s->in_len, IN_CAP - s->in_len);
         if (n < 0)
             return -1;
         s->in_len += (size_t)n;
@@ -108,9 +113,91 @@ static mk_source *source_new(const char *name)
 {
     mk_source *s = mk_xcalloc(1, sizeof *s);
     s->name = mk_xstrdup(name);
-    s->in = mk_xmalloc(IN_CAP);
+    s->in = s->buf = mk_xmalloc(IN_CAP);
     s->fd = -1;
     return s;
+}
+
+/* A compressed regular file is decoded from a mapping of it rather than
+ * read in pieces: the decoder's thread is what bounds `chunkproc f.zst`,
+ * and the read copies were a sixth of its time (the 354 MB benchmark file,
+ * task A: 0.21 s in the kernel's copy out of 1.8 CPU-s). Pages the decoder
+ * has passed are let go every few MiB, so they do not add up in the
+ * resident size. Reading stays the fallback: a file that cannot be mapped,
+ * or a position that cannot be told (stdin redirected mid-file is fine, it
+ * is mapped from where it stands). */
+enum { DROP_EVERY = 2 << 20 };
+
+/* A mapped file that shrinks under us (rewritten, truncated) raises
+ * SIGBUS at the first page past its new end. That is reported as an input
+ * error, one line and exit 2, like a short read would be, instead of the
+ * shell's "Bus error". The name is the last file mapped: mappings are
+ * read one after another. Async-signal-safe: write(2) and _exit only. */
+static const char *volatile bus_name;
+
+static void put(const char *p)
+{
+    ssize_t r = write(2, p, strlen(p));
+    (void)r;
+}
+
+static void on_sigbus(int sig)
+{
+    (void)sig;
+    put(mk_progname);
+    put(": ");
+    put(bus_name ? bus_name : "input");
+    put(": file shrank while being read\n");
+    _exit(MK_EXIT_ERROR);
+}
+
+static void guard_mapping(const mk_source *s)
+{
+    static int installed;
+    bus_name = s->name;
+    if (__atomic_exchange_n(&installed, 1, __ATOMIC_ACQ_REL))
+        return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
+static void map_stored(mk_source *s, const struct stat *st)
+{
+    off_t now = lseek(s->fd, 0, SEEK_CUR);
+    if (now < 0 || (uint64_t)now < s->in_len - s->in_pos || now > st->st_size)
+        return;
+    size_t len = (size_t)st->st_size, cur = (size_t)now - (s->in_len - s->in_pos);
+    void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, s->fd, 0);
+    if (p == MAP_FAILED)
+        return;
+    madvise(p, len, MADV_SEQUENTIAL);
+    guard_mapping(s);
+    s->stored = p;
+    s->stored_len = len;
+    s->dropped = cur;
+    s->in_total += len - (size_t)now;    /* at() is unchanged: see there */
+    s->in = s->stored + cur;
+    s->in_pos = 0;
+    s->in_len = len - cur;
+    s->in_eof = 1;
+}
+
+/* Lets go of the mapped pages the decoder has passed. */
+static void drop_behind(mk_source *s)
+{
+    if (!s->stored)
+        return;
+    size_t pos = (size_t)(s->in - s->stored) + s->in_pos;
+    if (pos - s->dropped < DROP_EVERY)
+        return;
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t a = s->dropped / pg * pg, e = pos / pg * pg;
+    if (e > a)
+        madvise(s->stored + a, e - a, MADV_DONTNEED);
+    s->dropped = pos;
 }
 
 mk_source *mk_source_open(const char *path)
@@ -154,6 +241,8 @@ mk_source *mk_source_open(const char *path)
         mk_source_close(s);
         return NULL;
     }
+    if (S_ISREG(st.st_mode) && s->codec != MK_CODEC_PLAIN)
+        map_stored(s, &st);
     return s;
 }
 
@@ -207,6 +296,7 @@ static ssize_t read_zstd(mk_source *s, unsigned char *buf, size_t cap)
         ZSTD_inBuffer in = { s->in, s->in_len, s->in_pos };
         size_t r = ZSTD_decompressStream(s->zd, &out, &in);
         s->in_pos = in.pos;
+        drop_behind(s);
         if (ZSTD_isError(r))
             return mk_err_set("%s: corrupt zstd stream at byte %llu: %s", s->name,
                               (unsigned long long)at(s), ZSTD_getErrorName(r));
@@ -227,10 +317,10 @@ static ssize_t read_gzip(mk_source *s, unsigned char *buf, size_t cap)
                 return 0;
             if (s->in_len - s->in_pos < 2 && !s->in_eof) {
                 /* The magic straddles a buffer edge: keep one byte, read more. */
-                s->in[0] = s->in[s->in_pos];
+                s->buf[0] = s->in[s->in_pos];
                 s->in_pos = 0;
                 s->in_len = 1;
-                ssize_t n = pull(s, s->in + 1, IN_CAP - 1);
+                ssize_t n = pull(s, s->buf + 1, IN_CAP - 1);
                 if (n < 0)
                     return -1;
                 s->in_len += (size_t)n;
@@ -253,6 +343,7 @@ static ssize_t read_gzip(mk_source *s, unsigned char *buf, size_t cap)
         int r = inflate(&s->gz, Z_NO_FLUSH);
         got += before - s->gz.avail_out;
         s->in_pos = s->in_len - s->gz.avail_in;
+        drop_behind(s);
         if (r == Z_STREAM_END) {
             s->gz_member_done = 1;
         } else if (r == Z_BUF_ERROR) {
@@ -296,6 +387,7 @@ int mk_source_map(mk_source *s, const char **data, size_t *len)
     if (p == MAP_FAILED)
         return 0;   /* fall back to reading */
     madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
+    guard_mapping(s);
     s->map = p;
     s->map_len = (size_t)st.st_size;
     s->in_total = s->out_total = s->size = (uint64_t)st.st_size;
@@ -332,7 +424,11 @@ int mk_source_close(mk_source *s)
         inflateEnd(&s->gz);
     if (s->own_fd && close(s->fd) < 0)
         rc = mk_err_errno("%s: close", s->name);
-    free(s->in);
+    if (s->stored)
+        munmap(s->stored, s->stored_len);
+    if (bus_name == s->name)
+        bus_name = NULL;
+    free(s->buf);
     free(s->name);
     free(s);
     return rc;

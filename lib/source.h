@@ -5,6 +5,11 @@
  * anything else is plain; the file name is never consulted. mk_source_read()
  * then returns decompressed bytes into the caller's buffer. Streams are read
  * through one fixed 128 KiB input buffer, so memory does not grow with input.
+ * A compressed regular file (a path, or stdin redirected from one) is
+ * decoded from a mapping instead, from where its position stands, and the
+ * pages passed are let go every 2 MiB: no read copies on the decoder's
+ * thread. Like any reader of a mapping, it dies of SIGBUS if the file is
+ * truncated while being read.
  *
  * The verdict is part of the contract: mk_source_read() returns 0 only when
  * the input ended cleanly (every zstd frame and gzip member complete and

@@ -3,7 +3,8 @@
  * round trips at every caller buffer size from 1 byte up, truncated and
  * corrupt streams with their messages and byte offsets, checksum errors,
  * trailing garbage, tiny and empty inputs, files, missing paths, a pipe on
- * stdin fed in small pieces, mapping, and in_pos/out_pos accounting.
+ * stdin fed in small pieces, mapping (of plain files on request, of
+ * compressed regular files always), and in_pos/out_pos accounting.
  * Compressed inputs are built here with libzstd and zlib. */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -866,6 +868,152 @@ static void test_files(void)
     free(t);
 }
 
+/* Is path mapped into this process now? (/proc/self/maps lists it.) */
+static int mapped(const char *path)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return -1;
+    char line[1024];
+    int hit = 0;
+    size_t n = strlen(path);
+    while (fgets(line, sizeof line, f)) {
+        size_t k = strcspn(line, "\n");
+        if (k >= n && memcmp(line + k - n, path, n) == 0)
+            hit = 1;
+    }
+    fclose(f);
+    return hit;
+}
+
+/* A compressed regular file is decoded from a mapping (and a plain one is
+ * read: mk_source_map is its caller's choice). Contents, offsets and errors
+ * are the same as when read: past several drop-behind steps, from stdin
+ * redirected from a file whose position is past a prefix, and cut short. */
+static void test_stored_mapped(void)
+{
+    char path[512];
+    size_t n = 9u << 20;   /* random, so the stored file is > 4 drop steps */
+    unsigned char *t = make_random(n);
+    memcpy(t + 1000, "a line\n", 7);
+    buf z = { 0 }, g = { 0 };
+    zstd_frame(&z, t, n, 1, 1);
+    gzip_member(&g, t, n, 1);
+    struct { const char *name; buf *b; } f[] = { { "big.zst", &z }, { "big.gz", &g } };
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", tmpdir, f[i].name);
+        unit_write_file(path, f[i].b->p, f[i].b->n);
+        mk_source *s = mk_source_open(path);
+        CHECK(s != NULL);
+        if (!s)
+            continue;
+        CHECK_INT(mapped(path), 1);
+        buf got = { 0 };
+        CHECK_INT(read_all(s, 65536, &got), 0);
+        CHECK(got.n == n && memcmp(got.p, t, n) == 0);
+        CHECK_U64(mk_source_in_pos(s), f[i].b->n);
+        buf_free(&got);
+        CHECK_INT(mk_source_close(s), 0);
+        CHECK_INT(mapped(path), 0);
+
+        /* Cut short: the same message, at the same byte, as when read. */
+        unit_write_file(path, f[i].b->p, f[i].b->n / 2);
+        s = mk_source_open(path);
+        CHECK(s != NULL);
+        CHECK_INT(read_all(s, 65536, &got), -1);
+        char want[700];
+        snprintf(want, sizeof want, "%s: truncated %s stream at byte %zu", path,
+                 i == 0 ? "zstd" : "gzip", f[i].b->n / 2);
+        CHECK_STR(mk_err_msg(), want);
+        buf_free(&got);
+        mk_source_close(s);
+        unlink(path);
+    }
+
+    /* stdin from a file, positioned past 5 bytes of something else: mapped
+     * from where it stands, offsets counted from there. */
+    snprintf(path, sizeof path, "%s/prefixed.zst", tmpdir);
+    buf p = { 0 };
+    buf_add(&p, "junk\n", 5);
+    buf_add(&p, z.p, z.n);
+    unit_write_file(path, p.p, p.n);
+    int fd = open(path, O_RDONLY), saved = dup(0);
+    CHECK(fd >= 0 && saved >= 0);
+    CHECK(lseek(fd, 5, SEEK_SET) == 5);
+    CHECK(dup2(fd, 0) == 0);
+    mk_source *s = mk_source_open(NULL);
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_INT(mk_source_codec(s), MK_CODEC_ZSTD);
+        CHECK_INT(mapped(path), 1);
+        buf got = { 0 };
+        CHECK_INT(read_all(s, 100000, &got), 0);
+        CHECK(got.n == n && memcmp(got.p, t, n) == 0);
+        CHECK_U64(mk_source_in_pos(s), z.n);
+        buf_free(&got);
+        mk_source_close(s);
+    }
+    CHECK(dup2(saved, 0) == 0);
+    close(saved);
+    close(fd);
+    unlink(path);
+    buf_free(&p);
+    buf_free(&z);
+    buf_free(&g);
+    free(t);
+}
+
+/* A mapped file that shrinks while it is decoded: SIGBUS becomes one line,
+ * "PROG: NAME: file shrank while being read", and exit 2. In a child, as
+ * the process ends. */
+static void test_mapped_file_shrinks(void)
+{
+    char path[512];
+    size_t n = 4u << 20;
+    unsigned char *t = make_random(n);
+    buf z = { 0 };
+    zstd_frame(&z, t, n, 1, 1);
+    snprintf(path, sizeof path, "%s/shrinks.zst", tmpdir);
+    unit_write_file(path, z.p, z.n);
+    int err[2];
+    CHECK(pipe(err) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(err[1], 2);
+        close(err[0]);
+        mk_source *s = mk_source_open(path);
+        if (!s)
+            _exit(90);
+        char b[65536];
+        if (mk_source_read(s, b, sizeof b) <= 0)
+            _exit(91);
+        if (truncate(path, 4096) != 0)
+            _exit(92);
+        while (mk_source_read(s, b, sizeof b) > 0)
+            ;
+        _exit(93);   /* not reached: the pages past 4096 are gone */
+    }
+    close(err[1]);
+    char msg[1024] = "";
+    size_t got = 0;
+    ssize_t r;
+    while ((r = read(err[0], msg + got, sizeof msg - 1 - got)) > 0)
+        got += (size_t)r;
+    msg[got] = 0;
+    close(err[0]);
+    int st = 0;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFEXITED(st));
+    CHECK_INT(WEXITSTATUS(st), 2);
+    char want[700];
+    snprintf(want, sizeof want, "%s: %s: file shrank while being read\n", mk_progname, path);
+    CHECK_STR(msg, want);
+    unlink(path);
+    buf_free(&z);
+    free(t);
+}
+
 static void test_map(void)
 {
     char path[512];
@@ -1061,6 +1209,8 @@ int main(void)
     RUN(test_zstd_small_caller_buffers);
     RUN(test_files);
     RUN(test_map);
+    RUN(test_stored_mapped);
+    RUN(test_mapped_file_shrinks);
     RUN(test_stdin_pipe);
     rmdir(tmpdir);
     RUN(test_null_mem);   /* needs no files: may abort under UBSan */
