@@ -18,7 +18,9 @@
 # Inputs: chunkproc -j 2 on big.csv; with the default -j on big.csv.zst, on
 # it as standard input (`chunkproc < big.csv.zst`) and from
 # `zstd -dc | chunkproc`;
-# DuckDB (explicit column types, threads=2) on big.csv and big.csv.zst; mawk,
+# DuckDB (explicit column types, threads=2) on big.csv, big.csv.zst and
+# through `zstd -dc |` (the issue's "DuckDB through a pipe"; a ratio, no
+# target of its own); mawk,
 # Miller, datamash and `cut | sort -u` on big.csv. Limits: `zstd -dc big.csv.zst
 # | wc -l` and `wc -l big.csv`. Peers that are not installed are skipped with a
 # note; nothing is installed here. DuckDB is the npm package @duckdb/node-api
@@ -208,6 +210,15 @@ duck_jobs() {
         add "$task" duckdb "$in" 0 "$tol" "$(cmdstr node "$DUCK_DIR/run.mjs" "${sql//@SRC@/$src}" 2)" \
             "$(cmdstr node "$DUCK_DIR/run.mjs" "${c//@SRC@/$src}" 2)"
     done
+    # The issue's "DuckDB through a pipe": plain CSV from `zstd -dc` on its
+    # standard input, the way chunkproc's "zstd -dc |" row reads it.
+    [ "$HAVE_ZSTD" = 1 ] || return 0
+    local zdc
+    zdc=$(cmdstr zstd -dc "$Z")
+    src=$(duck_src /dev/stdin)
+    c=${csql//@N@/$N}
+    add "$task" duckdb "zstd -dc |" 0 "$tol" "$zdc | $(cmdstr node "$DUCK_DIR/run.mjs" "${sql//@SRC@/$src}" 2)" \
+        "$zdc | $(cmdstr node "$DUCK_DIR/run.mjs" "${c//@SRC@/$src}" 2)"
 }
 
 # Limits.
