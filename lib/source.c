@@ -185,19 +185,25 @@ static void map_stored(mk_source *s, const struct stat *st)
     s->in_eof = 1;
 }
 
+/* Lets go of the whole pages of map[off..end): a page partly outside may
+ * still be read. Returns where the next release may start. */
+static size_t release_pages(const void *map, size_t off, size_t end)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t a = (off + pg - 1) / pg * pg, e = end / pg * pg;
+    if (e > a)
+        madvise((char *)map + a, e - a, MADV_DONTNEED);
+    return e > a ? e : off;
+}
+
 /* Lets go of the mapped pages the decoder has passed. */
 static void drop_behind(mk_source *s)
 {
     if (!s->stored)
         return;
     size_t pos = (size_t)(s->in - s->stored) + s->in_pos;
-    if (pos - s->dropped < DROP_EVERY)
-        return;
-    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-    size_t a = s->dropped / pg * pg, e = pos / pg * pg;
-    if (e > a)
-        madvise(s->stored + a, e - a, MADV_DONTNEED);
-    s->dropped = pos;
+    if (pos - s->dropped >= DROP_EVERY)
+        s->dropped = release_pages(s->stored, s->dropped, pos);
 }
 
 mk_source *mk_source_open(const char *path)
@@ -402,13 +408,7 @@ void mk_source_unmap_hint(mk_source *s, size_t off, size_t len)
 {
     if (!s->map || off >= s->map_len)
         return;
-    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-    size_t a = (off + pg - 1) / pg * pg, e = off + len;
-    if (e > s->map_len)
-        e = s->map_len;
-    e = e / pg * pg;
-    if (e > a)
-        madvise((char *)s->map + a, e - a, MADV_DONTNEED);
+    release_pages(s->map, off, len > s->map_len - off ? s->map_len : off + len);
 }
 
 int mk_source_close(mk_source *s)
